@@ -1,0 +1,203 @@
+#pragma once
+/// \file
+/// Reverse-mode automatic differentiation. A `Var<T>` is a handle on a graph node holding a value
+/// tensor, an optional gradient, and, for a node made by an op while gradients are recorded, the
+/// inputs and a backward function. Ops record the graph as they run (define-by-run, as PyTorch);
+/// `backward()` visits the nodes in reverse creation order, which is a topological order because a
+/// node is always created after its inputs, then frees the graph.
+///
+/// Contract of a backward function: it reads `self.grad` (dL/d output, same shape as the value) and
+/// accumulates (`+=`) into `grad_for(i)` of each input i that requires a gradient; it never assigns.
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "simile/core/error.hpp"
+#include "simile/core/tensor.hpp"
+
+namespace simile {
+
+namespace detail {
+inline bool& grad_mode() {
+  thread_local bool enabled = true;
+  return enabled;
+}
+inline std::uint64_t next_node_id() {
+  static std::atomic<std::uint64_t> id{0};
+  return id.fetch_add(1, std::memory_order_relaxed);
+}
+}  // namespace detail
+
+/// True while ops record graphs on this thread (see `NoGradGuard`).
+inline bool grad_enabled() { return detail::grad_mode(); }
+
+/// Disables graph recording on this thread for its lifetime (evaluation, EMA updates, optimizer
+/// steps): ops then return plain values with no history.
+class NoGradGuard {
+ public:
+  NoGradGuard() : previous_(detail::grad_mode()) { detail::grad_mode() = false; }
+  ~NoGradGuard() { detail::grad_mode() = previous_; }
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+
+template <Real T>
+class Var;
+
+/// A node of the graph. Users hold `Var`s; ops and optimizers touch nodes.
+template <Real T>
+struct Node {
+  Tensor<T> value;
+  Tensor<T> grad;  ///< dL/d value; undefined until a backward pass reaches this node
+  bool requires_grad = false;
+  const char* op = "leaf";  ///< the op that made this node, for error messages
+  std::uint64_t id = detail::next_node_id();
+  std::vector<std::shared_ptr<Node>> inputs;
+  std::function<void(Node&)> backward_fn;
+
+  explicit Node(Tensor<T> v, bool rg = false) : value(std::move(v)), requires_grad(rg) {}
+
+  bool is_leaf() const { return !backward_fn; }
+  /// The gradient buffer of input `i` to accumulate into, zero-filled on first use, or nullptr when
+  /// that input needs no gradient (frozen parameters and data cost nothing).
+  Tensor<T>* grad_for(std::size_t i) const {
+    Node& in = *inputs[i];
+    if (!in.requires_grad) return nullptr;
+    return &in.ensure_grad();
+  }
+  Tensor<T>& ensure_grad() {
+    if (!grad.defined()) grad = Tensor<T>::zeros(value.shape());
+    return grad;
+  }
+};
+
+/// Handle on a graph node. Copying a Var copies the handle.
+template <Real T>
+class Var {
+ public:
+  using Scalar = T;
+
+  Var() = default;
+  /// A leaf holding `value`; a trainable parameter when `requires_grad`.
+  explicit Var(Tensor<T> value, bool requires_grad = false)
+      : node_(std::make_shared<Node<T>>(std::move(value), requires_grad)) {}
+  explicit Var(std::shared_ptr<Node<T>> node) : node_(std::move(node)) {}
+
+  bool defined() const { return node_ != nullptr; }
+  const Tensor<T>& value() const { return node_->value; }
+  /// dL/d value after `backward()`; undefined when no gradient reached this leaf.
+  const Tensor<T>& grad() const { return node_->grad; }
+  bool has_grad() const { return node_->grad.defined(); }
+  bool requires_grad() const { return node_->requires_grad; }
+  /// Marks a leaf as trainable or frozen. Only leaves may change.
+  void set_requires_grad(bool on) const {
+    check(node_->is_leaf(), "Var::set_requires_grad: only leaves may change, this Var was made by ",
+          node_->op);
+    node_->requires_grad = on;
+  }
+  const Shape& shape() const { return node_->value.shape(); }
+  Index dim(int i) const { return node_->value.dim(i); }
+  Index numel() const { return node_->value.numel(); }
+  T item() const { return node_->value.item(); }
+  const char* op() const { return node_->op; }
+  Node<T>* node() const { return node_.get(); }
+  const std::shared_ptr<Node<T>>& node_ptr() const { return node_; }
+
+  /// A leaf sharing this value, cut from the graph (no gradient flows through it).
+  Var detach() const { return Var(node_->value, false); }
+  /// Drops the gradient (the next backward starts from zero).
+  void zero_grad() const { node_->grad = Tensor<T>(); }
+
+  /// Backpropagates from this scalar (dL/dL = 1).
+  void backward() const {
+    check<ShapeError>(numel() == 1, "Var::backward: output of ", node_->op, " has shape ", shape(),
+                      "; pass a seed gradient for a non-scalar output");
+    backward(Tensor<T>::ones(shape()));
+  }
+  /// Backpropagates `seed` = dL/d(this value). Accumulates into the leaves' gradients, then frees the
+  /// graph below this node (its intermediate values and backward functions).
+  void backward(const Tensor<T>& seed) const;
+
+ private:
+  std::shared_ptr<Node<T>> node_;
+};
+
+/// Records an op: returns a Var holding `value` whose node links `inputs` and `backward` when gradients
+/// are enabled and some input requires one; otherwise a plain leaf (nothing is kept alive).
+template <Real T, class Backward>
+Var<T> make_op(const char* name, Tensor<T> value, std::initializer_list<Var<T>> inputs, Backward&& backward) {
+  bool need = grad_enabled() && std::any_of(inputs.begin(), inputs.end(), [](const Var<T>& v) {
+                return v.requires_grad();
+              });
+  auto node = std::make_shared<Node<T>>(std::move(value), need);
+  node->op = name;
+  if (need) {
+    node->inputs.reserve(inputs.size());
+    for (const Var<T>& v : inputs) node->inputs.push_back(v.node_ptr());
+    node->backward_fn = std::forward<Backward>(backward);
+  }
+  return Var<T>(std::move(node));
+}
+
+/// The same for ops with a run-time number of inputs (concat).
+template <Real T, class Backward>
+Var<T> make_op(const char* name, Tensor<T> value, const std::vector<Var<T>>& inputs, Backward&& backward) {
+  bool need = grad_enabled() &&
+              std::any_of(inputs.begin(), inputs.end(), [](const Var<T>& v) { return v.requires_grad(); });
+  auto node = std::make_shared<Node<T>>(std::move(value), need);
+  node->op = name;
+  if (need) {
+    node->inputs.reserve(inputs.size());
+    for (const Var<T>& v : inputs) node->inputs.push_back(v.node_ptr());
+    node->backward_fn = std::forward<Backward>(backward);
+  }
+  return Var<T>(std::move(node));
+}
+
+template <Real T>
+void Var<T>::backward(const Tensor<T>& seed) const {
+  check<ShapeError>(seed.shape() == shape(), "Var::backward: seed of shape ", seed.shape(), " for output of ",
+                    node_->op, " with shape ", shape());
+  if (!node_->requires_grad) return;  // nothing upstream is trainable
+
+  // Collect every node that needs a gradient, then run them newest first. The list holds owning
+  // handles: freeing a node's inputs below must not destroy a node still waiting in the list.
+  std::vector<std::shared_ptr<Node<T>>> order;
+  std::vector<Node<T>*> stack{node_.get()};
+  std::unordered_set<Node<T>*> seen{node_.get()};
+  order.push_back(node_);
+  while (!stack.empty()) {
+    Node<T>* n = stack.back();
+    stack.pop_back();
+    for (auto& in : n->inputs)
+      if (in->requires_grad && seen.insert(in.get()).second) {
+        order.push_back(in);
+        stack.push_back(in.get());
+      }
+  }
+  std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a->id > b->id; });
+
+  Tensor<T>& g = node_->ensure_grad();
+  g.array() += seed.array();
+  for (const auto& n : order) {
+    if (n->is_leaf()) continue;
+    if (n->grad.defined()) n->backward_fn(*n);
+    // Free the graph as we go: the node's history and its gradient are not needed any more.
+    n->backward_fn = nullptr;
+    n->inputs.clear();
+    n->grad = Tensor<T>();
+    n->requires_grad = false;
+  }
+}
+
+}  // namespace simile

@@ -1,0 +1,9 @@
+#pragma once
+/// \file
+/// Core layer: errors, shapes, tensors, the caching allocator, random streams and threads.
+#include "simile/core/allocator.hpp"
+#include "simile/core/error.hpp"
+#include "simile/core/parallel.hpp"
+#include "simile/core/rng.hpp"
+#include "simile/core/shape.hpp"
+#include "simile/core/tensor.hpp"

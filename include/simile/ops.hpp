@@ -1,0 +1,8 @@
+#pragma once
+/// \file
+/// Differentiable ops, one header per family.
+#include "simile/ops/binary.hpp"
+#include "simile/ops/matmul.hpp"
+#include "simile/ops/reduce.hpp"
+#include "simile/ops/shape.hpp"
+#include "simile/ops/unary.hpp"

@@ -1,0 +1,6 @@
+#pragma once
+/// \file
+/// Everything simile offers, one include.
+#include "simile/autograd.hpp"
+#include "simile/core.hpp"
+#include "simile/ops.hpp"

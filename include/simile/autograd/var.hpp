@@ -66,6 +66,20 @@ struct Node {
   std::function<void(Node&)> backward_fn;
 
   explicit Node(Tensor<T> v, bool rg = false) : value(std::move(v)), requires_grad(rg) {}
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+  /// Unlinks the history iteratively: dropping a graph of any depth never recurses.
+  ~Node() {
+    std::vector<std::shared_ptr<Node>> stack = std::move(inputs);
+    while (!stack.empty()) {
+      std::shared_ptr<Node> n = std::move(stack.back());
+      stack.pop_back();
+      if (n && n.use_count() == 1) {
+        for (auto& in : n->inputs) stack.push_back(std::move(in));
+        n->inputs.clear();
+      }
+    }
+  }
 
   bool is_leaf() const { return !backward_fn; }
   /// The gradient buffer of input `i` to accumulate into, zero-filled on first use, or nullptr when

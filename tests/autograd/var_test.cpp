@@ -1,0 +1,121 @@
+#include "support/testing.hpp"
+
+namespace simile {
+namespace {
+using testing::random_param;
+using testing::tensors_near;
+using testing::throws_with;
+
+TEST(Autograd, GradientsAccumulateAcrossBackwardCalls) {
+  Var<double> x(Tensor<double>::from({1, 2, 3}, {3}), true);
+  sum(x * x).backward();
+  EXPECT_TRUE(tensors_near(x.grad(), Tensor<double>::from({2, 4, 6}, {3})));
+  sum(x * 3.0).backward();
+  EXPECT_TRUE(tensors_near(x.grad(), Tensor<double>::from({5, 7, 9}, {3})));
+  x.zero_grad();
+  EXPECT_FALSE(x.has_grad());
+}
+
+TEST(Autograd, SharedSubexpressionsSumTheirPaths) {
+  // y = (a*b) + (a*b)^2 with a*b used twice: dy/da = b (1 + 2ab).
+  Var<double> a(Tensor<double>::scalar(3.0), true);
+  Var<double> b(Tensor<double>::scalar(2.0), true);
+  Var<double> ab = a * b;
+  Var<double> y = ab + ab * ab;
+  y.backward();
+  EXPECT_DOUBLE_EQ(a.grad().item(), 2.0 * (1 + 2 * 6.0));
+  EXPECT_DOUBLE_EQ(b.grad().item(), 3.0 * (1 + 2 * 6.0));
+}
+
+TEST(Autograd, FrozenInputsGetNoGradientAndCostNothing) {
+  Var<double> w = random_param({3, 2}, 1);
+  Var<double> data(testing::random_tensor<double>({4, 3}, 2));  // no grad
+  w.set_requires_grad(false);
+  Var<double> y = matmul(data, w);
+  EXPECT_FALSE(y.requires_grad());
+  EXPECT_TRUE(y.node()->inputs.empty());  // nothing recorded
+  w.set_requires_grad(true);
+  Var<double> z = matmul(data, w);
+  EXPECT_TRUE(z.requires_grad());
+  sum(z).backward();
+  EXPECT_TRUE(w.has_grad());
+  EXPECT_FALSE(data.has_grad());
+}
+
+TEST(Autograd, NoGradGuardAndDetachStopRecording) {
+  Var<double> x = random_param({5}, 3);
+  {
+    NoGradGuard guard;
+    EXPECT_FALSE(grad_enabled());
+    Var<double> y = exp(x);
+    EXPECT_FALSE(y.requires_grad());
+  }
+  EXPECT_TRUE(grad_enabled());
+  Var<double> d = x.detach();
+  EXPECT_FALSE(d.requires_grad());
+  EXPECT_TRUE(d.value().shares_storage(x.value()));
+  Var<double> y = x * d;  // d is a constant: dy/dx = d
+  sum(y).backward();
+  EXPECT_TRUE(tensors_near(x.grad(), x.value()));
+}
+
+TEST(Autograd, GraphIsFreedAfterBackward) {
+  Var<double> x = random_param({4}, 4);
+  Var<double> h = exp(x);
+  std::weak_ptr<Node<double>> inner = h.node_ptr();
+  Var<double> loss = sum(h * 2.0);
+  h = Var<double>();  // only the graph holds the intermediate now
+  EXPECT_FALSE(inner.expired());
+  loss.backward();
+  EXPECT_TRUE(inner.expired());
+  EXPECT_TRUE(loss.node()->inputs.empty());
+  EXPECT_TRUE(x.has_grad());
+}
+
+TEST(Autograd, BackwardChecksItsSeed) {
+  Var<double> x = random_param({2, 2}, 5);
+  Var<double> y = x * 2.0;
+  EXPECT_TRUE(throws_with<ShapeError>([&] { y.backward(); }, {"backward", "[2, 2]"}));
+  EXPECT_TRUE(throws_with<ShapeError>([&] { y.backward(Tensor<double>::ones({4})); }, {"seed", "[4]", "[2, 2]"}));
+  EXPECT_TRUE(throws_with<ValueError>([&] { y.set_requires_grad(false); }, {"only leaves", "scale"}));
+}
+
+TEST(Autograd, DeepChainsDoNotOverflowTheStack) {
+  Var<double> x(Tensor<double>::scalar(1.0), true);
+  Var<double> y = x;
+  for (int i = 0; i < 100000; ++i) y = y + 1e-6;
+  y.backward();
+  EXPECT_DOUBLE_EQ(x.grad().item(), 1.0);
+  y = Var<double>();
+  Var<double> z = x;
+  for (int i = 0; i < 1000000; ++i) z = z * 1.0;
+  z = Var<double>();  // dropping a deep graph that never ran backward must not recurse
+}
+
+TEST(Gradcheck, CatchesAWrongBackward) {
+  // An op whose backward is off by a factor of 2 must fail the check and name the worst element.
+  auto bad_square = [](const Var<double>& x) {
+    Tensor<double> y = Tensor<double>::empty(x.shape());
+    y.array() = x.value().array().square();
+    Tensor<double> xv = x.value();
+    return make_op<double>("bad_square", std::move(y), {x}, [xv](Node<double>& self) {
+      if (auto* g = self.grad_for(0)) g->array() += self.grad.array() * xv.array();  // should be 2x
+    });
+  };
+  Var<double> x = random_param({3}, 6, 0.5, 1.0);
+  auto r = gradcheck([&](const std::vector<Var<double>>& in) { return bad_square(in[0]); }, {x});
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.checked, 3);
+  EXPECT_NEAR(r.analytic * 2, r.numeric, 1e-6 * std::abs(r.numeric) + 1e-8);
+  EXPECT_NE(r.message().find("FAILED"), std::string::npos);
+  auto good = gradcheck([](const std::vector<Var<double>>& in) { return in[0] * in[0]; }, {x});
+  EXPECT_TRUE(good.ok) << good.message();
+}
+
+TEST(Gradcheck, RefusesAFunctionWithoutTrainableInputs) {
+  Var<double> c(Tensor<double>::ones({2}));
+  EXPECT_THROW(gradcheck([](const std::vector<Var<double>>& in) { return in[0] * 2.0; }, {c}), ValueError);
+}
+
+}  // namespace
+}  // namespace simile

@@ -3,4 +3,5 @@
 /// Everything simile offers, one include.
 #include "simile/autograd.hpp"
 #include "simile/core.hpp"
+#include "simile/data.hpp"
 #include "simile/ops.hpp"

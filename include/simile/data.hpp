@@ -1,0 +1,6 @@
+#pragma once
+/// \file
+/// Data layer: datasets, file readers (IDX, NPY, CIFAR, CSV, text) and the loader.
+#include "simile/data/dataset.hpp"
+#include "simile/data/file.hpp"
+#include "simile/data/idx.hpp"

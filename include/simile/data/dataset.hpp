@@ -1,0 +1,229 @@
+#pragma once
+/// \file
+/// The `Dataset` concept and the in-memory datasets the readers return: images (uint8 [N, C, H, W]),
+/// feature vectors (float [N, D]) and token sequences, each with optional integer labels; and seeded
+/// stratified subsets (keep 10 % of the labels of every class, deterministic for a seed).
+
+#include <algorithm>
+#include <concepts>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "simile/core/error.hpp"
+#include "simile/core/rng.hpp"
+#include "simile/core/tensor.hpp"
+
+namespace simile {
+
+/// A random-access collection: `size()` samples, `get(i)` returns sample i for 0 <= i < size().
+template <class D>
+concept Dataset = requires(const D& d, Index i) {
+  { d.size() } -> std::convertible_to<Index>;
+  d.get(i);
+};
+
+/// Label of an unlabeled sample.
+inline constexpr std::int64_t no_label = -1;
+
+namespace detail {
+inline void check_labels(const char* who, Index n, const std::vector<std::int64_t>& labels) {
+  check<ShapeError>(labels.empty() || static_cast<Index>(labels.size()) == n, who, ": ", labels.size(),
+                    " labels for ", n, " samples (give none or one per sample)");
+}
+inline void check_index(const char* who, Index i, Index n) {
+  check<ValueError>(i >= 0 && i < n, who, ": index ", i, " out of range for ", n, " samples");
+}
+}  // namespace detail
+
+/// One image of an `ImageDataset`: a view of its uint8 pixels [channels, height, width].
+struct ImageSample {
+  const std::uint8_t* pixels = nullptr;
+  Index channels = 0, height = 0, width = 0;
+  std::int64_t label = no_label;
+};
+
+/// Images as uint8 [N, C, H, W] (a [N, H, W] tensor is viewed as one channel), with optional labels.
+class ImageDataset {
+ public:
+  ImageDataset() = default;
+  /// `images` is [N, H, W] or [N, C, H, W]; `labels` is empty or has N entries.
+  explicit ImageDataset(Tensor<std::uint8_t> images, std::vector<std::int64_t> labels = {})
+      : labels_(std::move(labels)) {
+    check<ShapeError>(images.rank() == 3 || images.rank() == 4, "ImageDataset: images have shape ",
+                      images.shape(), ", expected [N, H, W] or [N, C, H, W]");
+    images_ = images.rank() == 4 ? images
+                                 : images.reshape({images.dim(0), 1, images.dim(1), images.dim(2)});
+    detail::check_labels("ImageDataset", images_.dim(0), labels_);
+  }
+
+  Index size() const { return images_.defined() ? images_.dim(0) : 0; }
+  Index channels() const { return images_.dim(1); }
+  Index height() const { return images_.dim(2); }
+  Index width() const { return images_.dim(3); }
+  bool has_labels() const { return !labels_.empty(); }
+  /// uint8 [N, C, H, W].
+  const Tensor<std::uint8_t>& images() const { return images_; }
+  const std::vector<std::int64_t>& labels() const { return labels_; }
+
+  ImageSample get(Index i) const {
+    detail::check_index("ImageDataset::get", i, size());
+    Index c = channels(), h = height(), w = width();
+    return {images_.data() + i * c * h * w, c, h, w, labels_.empty() ? no_label : labels_[std::size_t(i)]};
+  }
+
+ private:
+  Tensor<std::uint8_t> images_;
+  std::vector<std::int64_t> labels_;
+};
+
+/// One row of a `VectorDataset`.
+struct VectorSample {
+  std::span<const float> features;
+  std::int64_t label = no_label;
+};
+
+/// Feature vectors float [N, D] with optional labels (tabular data, embeddings).
+class VectorDataset {
+ public:
+  VectorDataset() = default;
+  explicit VectorDataset(Tensor<float> features, std::vector<std::int64_t> labels = {})
+      : features_(std::move(features)), labels_(std::move(labels)) {
+    check<ShapeError>(features_.rank() == 2, "VectorDataset: features have shape ", features_.shape(),
+                      ", expected [N, D]");
+    detail::check_labels("VectorDataset", features_.dim(0), labels_);
+  }
+  Index size() const { return features_.defined() ? features_.dim(0) : 0; }
+  Index dim() const { return features_.dim(1); }
+  bool has_labels() const { return !labels_.empty(); }
+  const Tensor<float>& features() const { return features_; }
+  const std::vector<std::int64_t>& labels() const { return labels_; }
+
+  VectorSample get(Index i) const {
+    detail::check_index("VectorDataset::get", i, size());
+    return {{features_.data() + i * dim(), static_cast<std::size_t>(dim())},
+            labels_.empty() ? no_label : labels_[std::size_t(i)]};
+  }
+
+ private:
+  Tensor<float> features_;
+  std::vector<std::int64_t> labels_;
+};
+
+/// Token id in a vocabulary.
+using Token = std::int32_t;
+
+/// One sequence of a `TextDataset`.
+struct TextSample {
+  std::span<const Token> tokens;
+  std::int64_t label = no_label;
+};
+
+/// Token sequences of varying length with optional labels.
+class TextDataset {
+ public:
+  TextDataset() = default;
+  explicit TextDataset(std::vector<std::vector<Token>> sequences, std::vector<std::int64_t> labels = {})
+      : sequences_(std::move(sequences)), labels_(std::move(labels)) {
+    detail::check_labels("TextDataset", size(), labels_);
+  }
+  Index size() const { return static_cast<Index>(sequences_.size()); }
+  bool has_labels() const { return !labels_.empty(); }
+  const std::vector<std::vector<Token>>& sequences() const { return sequences_; }
+  const std::vector<std::int64_t>& labels() const { return labels_; }
+
+  TextSample get(Index i) const {
+    detail::check_index("TextDataset::get", i, size());
+    const auto& s = sequences_[std::size_t(i)];
+    return {{s.data(), s.size()}, labels_.empty() ? no_label : labels_[std::size_t(i)]};
+  }
+
+ private:
+  std::vector<std::vector<Token>> sequences_;
+  std::vector<std::int64_t> labels_;
+};
+
+/// Shuffles `v` in place by Fisher-Yates with draws from `rng`.
+template <class T>
+void shuffle(std::vector<T>& v, Rng& rng) {
+  for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng.below(i)]);
+}
+
+/// The two parts of a stratified split, as sorted sample indices.
+struct Split {
+  std::vector<Index> kept;
+  std::vector<Index> rest;
+};
+
+/// Splits sample indices class by class: of each class's n samples, round(fraction * n) are kept (at
+/// least one when fraction > 0), chosen by a shuffle from `Rng::stream(seed, label)`. The same labels,
+/// fraction and seed give the same split on every machine. Requires 0 <= fraction <= 1 and labels >= 0.
+inline Split stratified_split(const std::vector<std::int64_t>& labels, double fraction, std::uint64_t seed) {
+  check<ValueError>(fraction >= 0.0 && fraction <= 1.0, "stratified_split: fraction ", fraction,
+                    " outside [0, 1]");
+  std::map<std::int64_t, std::vector<Index>> by_class;
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    check<ValueError>(labels[i] >= 0, "stratified_split: sample ", i, " has label ", labels[i],
+                      ", expected a class id >= 0");
+    by_class[labels[i]].push_back(static_cast<Index>(i));
+  }
+  Split s;
+  for (auto& [label, idx] : by_class) {
+    Rng rng = Rng::stream(seed, label);
+    shuffle(idx, rng);
+    auto n = static_cast<double>(idx.size());
+    auto keep = static_cast<std::size_t>(std::llround(fraction * n));
+    if (fraction > 0 && keep == 0) keep = 1;
+    s.kept.insert(s.kept.end(), idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(keep));
+    s.rest.insert(s.rest.end(), idx.begin() + static_cast<std::ptrdiff_t>(keep), idx.end());
+  }
+  std::sort(s.kept.begin(), s.kept.end());
+  std::sort(s.rest.begin(), s.rest.end());
+  return s;
+}
+
+/// The samples at `indices` (copied, in that order).
+inline ImageDataset subset(const ImageDataset& d, std::span<const Index> indices) {
+  Index c = d.channels(), h = d.height(), w = d.width(), per = c * h * w;
+  Tensor<std::uint8_t> out = Tensor<std::uint8_t>::empty({static_cast<Index>(indices.size()), c, h, w});
+  std::vector<std::int64_t> labels;
+  for (std::size_t k = 0; k < indices.size(); ++k) {
+    ImageSample s = d.get(indices[k]);
+    std::copy(s.pixels, s.pixels + per, out.data() + static_cast<Index>(k) * per);
+    if (d.has_labels()) labels.push_back(s.label);
+  }
+  return ImageDataset(out, std::move(labels));
+}
+inline VectorDataset subset(const VectorDataset& d, std::span<const Index> indices) {
+  Tensor<float> out = Tensor<float>::empty({static_cast<Index>(indices.size()), d.dim()});
+  std::vector<std::int64_t> labels;
+  for (std::size_t k = 0; k < indices.size(); ++k) {
+    VectorSample s = d.get(indices[k]);
+    std::copy(s.features.begin(), s.features.end(), out.data() + static_cast<Index>(k) * d.dim());
+    if (d.has_labels()) labels.push_back(s.label);
+  }
+  return VectorDataset(out, std::move(labels));
+}
+inline TextDataset subset(const TextDataset& d, std::span<const Index> indices) {
+  std::vector<std::vector<Token>> seqs;
+  std::vector<std::int64_t> labels;
+  for (Index i : indices) {
+    TextSample s = d.get(i);
+    seqs.emplace_back(s.tokens.begin(), s.tokens.end());
+    if (d.has_labels()) labels.push_back(s.label);
+  }
+  return TextDataset(std::move(seqs), std::move(labels));
+}
+
+/// A labeled dataset reduced to a stratified `fraction` of each class (see `stratified_split`).
+template <class D>
+  requires requires(const D& d) { d.labels(); }
+D stratified_subset(const D& d, double fraction, std::uint64_t seed) {
+  check<ValueError>(d.has_labels(), "stratified_subset: the dataset has no labels");
+  Split s = stratified_split(d.labels(), fraction, seed);
+  return subset(d, s.kept);
+}
+
+}  // namespace simile

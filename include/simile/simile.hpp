@@ -4,4 +4,5 @@
 #include "simile/autograd.hpp"
 #include "simile/core.hpp"
 #include "simile/data.hpp"
+#include "simile/losses.hpp"
 #include "simile/ops.hpp"

@@ -1,0 +1,4 @@
+#pragma once
+/// \file
+/// Learning-signal layer, losses: contrastive and non-contrastive objectives, one header per loss.
+#include "simile/losses/nt_xent.hpp"

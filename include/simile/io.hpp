@@ -1,0 +1,4 @@
+#pragma once
+/// \file
+/// Formats: safetensors checkpoints.
+#include "simile/io/safetensors.hpp"

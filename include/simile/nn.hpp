@@ -1,0 +1,9 @@
+#pragma once
+/// \file
+/// Modules layer: `Module` with named parameters, buffers and children; initialization; layers.
+#include "simile/nn/activation.hpp"
+#include "simile/nn/flatten.hpp"
+#include "simile/nn/init.hpp"
+#include "simile/nn/linear.hpp"
+#include "simile/nn/module.hpp"
+#include "simile/nn/sequential.hpp"

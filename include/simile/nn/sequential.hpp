@@ -1,0 +1,61 @@
+#pragma once
+/// \file
+/// Containers: `Sequential` chains modules, `Identity` passes its input through (what replaces a
+/// classifier head when an encoder's representation h is wanted).
+
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "simile/nn/module.hpp"
+
+namespace simile::nn {
+
+/// y = m_{n-1}( ... m_1(m_0(x))). The children are named "0", "1", ... in order, so their parameters
+/// appear as `0.weight`, `2.bias`, ... as in PyTorch's `nn.Sequential`. An empty Sequential is the
+/// identity.
+template <Real T>
+class Sequential : public Cloneable<Sequential<T>, T> {
+ public:
+  Sequential() = default;
+  Sequential(std::initializer_list<std::shared_ptr<Module<T>>> modules) {
+    for (const auto& m : modules) push_back(m);
+  }
+  explicit Sequential(const std::vector<std::shared_ptr<Module<T>>>& modules) {
+    for (const auto& m : modules) push_back(m);
+  }
+
+  /// Appends `module` under the name of its position.
+  Sequential& push_back(std::shared_ptr<Module<T>> module) {
+    check(module != nullptr, "Sequential::push_back: null module at position ", size());
+    this->register_module(std::to_string(size()), std::move(module));
+    return *this;
+  }
+
+  Var<T> forward(const Var<T>& x) override {
+    Var<T> y = x;
+    for (std::size_t i = 0; i < size(); ++i) y = this->child_at(i).forward(y);
+    return y;
+  }
+
+  std::size_t size() const { return this->num_children(); }
+  bool empty() const { return size() == 0; }
+  /// The module at position `i`. Throws ValueError when out of range.
+  Module<T>& operator[](std::size_t i) const {
+    check(i < size(), "Sequential: index ", i, " out of range for ", size(), " modules");
+    return this->child_at(i);
+  }
+
+  std::string type_name() const override { return "Sequential"; }
+};
+
+/// y = x, for any shape (the gradient passes through unchanged).
+template <Real T>
+class Identity : public Cloneable<Identity<T>, T> {
+ public:
+  Var<T> forward(const Var<T>& x) override { return x; }
+  std::string type_name() const override { return "Identity"; }
+};
+
+}  // namespace simile::nn

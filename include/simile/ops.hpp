@@ -5,4 +5,5 @@
 #include "simile/ops/matmul.hpp"
 #include "simile/ops/reduce.hpp"
 #include "simile/ops/shape.hpp"
+#include "simile/ops/softmax.hpp"
 #include "simile/ops/unary.hpp"

@@ -1,0 +1,161 @@
+#pragma once
+/// \file
+/// Filters and corruptions: `GaussianBlur` (separable, random sigma; SimCLR, BYOL), `GaussianNoise`
+/// and `RandomErasing` (cutout; Zhong et al. 2020, as torchvision implements it).
+
+#include <cmath>
+#include <numbers>
+
+#include "simile/augment/image.hpp"
+
+namespace simile {
+
+/// Options of `GaussianBlur`.
+struct GaussianBlurOptions {
+  Index kernel_size = 0;      ///< odd; 0 picks 2 * ceil(3 sigma) + 1 for the sigma drawn
+  Interval sigma{0.1, 2.0};   ///< standard deviation in pixels, uniform in [lo, hi]
+};
+
+namespace detail {
+/// Index i reflected into [0, n) without repeating the edge (PyTorch's "reflect" padding), for any i.
+inline Index reflect(Index i, Index n) {
+  if (n == 1) return 0;
+  Index period = 2 * (n - 1);
+  i %= period;
+  if (i < 0) i += period;
+  return i < n ? i : period - i;
+}
+}  // namespace detail
+
+/// Blurs each channel with a normalized Gaussian kernel of a random sigma, applied as two 1-D passes
+/// (rows, then columns) with reflect padding. A constant image stays constant.
+struct GaussianBlur {
+  GaussianBlurOptions options;
+
+  explicit GaussianBlur(GaussianBlurOptions o) : options(o) {
+    check<ValueError>(o.kernel_size == 0 || (o.kernel_size > 0 && o.kernel_size % 2 == 1),
+                      "GaussianBlur: kernel size ", o.kernel_size, " must be odd (or 0 for automatic)");
+    detail::check_interval("GaussianBlur", "sigma", o.sigma, 1e-6, 1e3);
+  }
+
+  /// Blur with exactly `sigma` (the deterministic core).
+  void blur(Image& image, double sigma) const {
+    Index radius = options.kernel_size > 0 ? options.kernel_size / 2
+                                           : static_cast<Index>(std::ceil(3.0 * sigma));
+    Index c = image.channels(), h = image.height(), w = image.width();
+    Index taps = 2 * radius + 1;
+    float* kernel = image.scratch(std::size_t(taps + w + 2 * radius));
+    float* padded = kernel + taps;
+    double total = 0;
+    for (Index k = -radius; k <= radius; ++k) total += std::exp(-0.5 * double(k * k) / (sigma * sigma));
+    for (Index k = -radius; k <= radius; ++k)
+      kernel[k + radius] = static_cast<float>(std::exp(-0.5 * double(k * k) / (sigma * sigma)) / total);
+    float* out = image.spare(c, h, w);
+    for (Index ch = 0; ch < c; ++ch) {
+      const float* src = image.plane(ch);
+      float* tmp = out + ch * h * w;
+      // Rows: pad one row by reflection, then convolve.
+      for (Index y = 0; y < h; ++y) {
+        const float* row = src + y * w;
+        for (Index x = -radius; x < w + radius; ++x) padded[x + radius] = row[detail::reflect(x, w)];
+        float* dst = tmp + y * w;
+        for (Index x = 0; x < w; ++x) {
+          float acc = 0;
+          for (Index k = 0; k < taps; ++k) acc += kernel[k] * padded[x + k];
+          dst[x] = acc;
+        }
+      }
+    }
+    // Columns: each output row is a weighted sum of whole input rows (vectorizes along x).
+    for (Index ch = 0; ch < c; ++ch) {
+      const float* tmp = out + ch * h * w;
+      float* dst = image.plane(ch);
+      for (Index y = 0; y < h; ++y) {
+        float* d = dst + y * w;
+        std::fill(d, d + w, 0.0f);
+        for (Index k = 0; k < taps; ++k) {
+          const float* s = tmp + detail::reflect(y + k - radius, h) * w;
+          float wk = kernel[k];
+          for (Index x = 0; x < w; ++x) d[x] += wk * s[x];
+        }
+      }
+    }
+  }
+
+  void apply(Image& image, Rng& rng) const { blur(image, rng.uniform(options.sigma.lo, options.sigma.hi)); }
+};
+
+/// Options of `GaussianNoise`.
+struct GaussianNoiseOptions {
+  Interval sigma{0.0, 0.05};  ///< noise standard deviation, drawn uniformly per image
+  bool clip = true;           ///< clamp the result to [0, 1]
+};
+
+/// Adds independent N(0, sigma^2) noise to every pixel, sigma drawn per image from `sigma`.
+/// Normals come in pairs from one Box-Muller transform (cos and sin), which halves the cost.
+struct GaussianNoise {
+  GaussianNoiseOptions options;
+
+  explicit GaussianNoise(GaussianNoiseOptions o) : options(o) {
+    detail::check_interval("GaussianNoise", "sigma", o.sigma, 0.0, 1e6);
+  }
+
+  void apply(Image& image, Rng& rng) const {
+    auto sigma = static_cast<float>(rng.uniform(options.sigma.lo, options.sigma.hi));
+    float* p = image.data();
+    Index n = image.numel();
+    auto add = [&](Index i, float z) {
+      float v = p[i] + sigma * z;
+      p[i] = options.clip ? std::clamp(v, 0.0f, 1.0f) : v;
+    };
+    for (Index i = 0; i < n; i += 2) {
+      float u1 = static_cast<float>(1.0 - rng.uniform());  // (0, 1]
+      float u2 = static_cast<float>(rng.uniform());
+      float radius = std::sqrt(-2.0f * std::log(u1));
+      float angle = 2.0f * std::numbers::pi_v<float> * u2;
+      add(i, radius * std::cos(angle));
+      if (i + 1 < n) add(i + 1, radius * std::sin(angle));
+    }
+  }
+};
+
+/// Options of `RandomErasing` (torchvision's defaults).
+struct RandomErasingOptions {
+  Interval scale{0.02, 0.33};  ///< erased area as a fraction of the image
+  Interval ratio{0.3, 3.3};    ///< erased rectangle's aspect ratio (log-uniform)
+  float value = 0.0f;          ///< value written into the rectangle, every channel
+};
+
+/// Erases a random rectangle (cutout): 10 tries to draw one that fits strictly inside the image, as
+/// torchvision's RandomErasing; when none fits the image is left as it is.
+struct RandomErasing {
+  RandomErasingOptions options;
+
+  explicit RandomErasing(RandomErasingOptions o) : options(o) {
+    detail::check_interval("RandomErasing", "scale", o.scale, 0.0, 1.0);
+    detail::check_interval("RandomErasing", "ratio", o.ratio, 1e-6, 1e6);
+  }
+
+  void apply(Image& image, Rng& rng) const {
+    Index H = image.height(), W = image.width();
+    double area = static_cast<double>(H * W);
+    double log_lo = std::log(options.ratio.lo), log_hi = std::log(options.ratio.hi);
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      double target = area * rng.uniform(options.scale.lo, options.scale.hi);
+      double aspect = std::exp(rng.uniform(log_lo, log_hi));
+      auto h = static_cast<Index>(std::lround(std::sqrt(target * aspect)));
+      auto w = static_cast<Index>(std::lround(std::sqrt(target / aspect)));
+      if (!(h < H && w < W) || h < 1 || w < 1) continue;
+      auto top = static_cast<Index>(rng.below(std::uint64_t(H - h + 1)));
+      auto left = static_cast<Index>(rng.below(std::uint64_t(W - w + 1)));
+      for (Index ch = 0; ch < image.channels(); ++ch)
+        for (Index y = top; y < top + h; ++y) {
+          float* row = image.plane(ch) + y * W;
+          std::fill(row + left, row + left + w, options.value);
+        }
+      return;
+    }
+  }
+};
+
+}  // namespace simile

@@ -3,6 +3,7 @@
 /// Differentiable ops, one header per family.
 #include "simile/ops/binary.hpp"
 #include "simile/ops/matmul.hpp"
+#include "simile/ops/normalize.hpp"
 #include "simile/ops/reduce.hpp"
 #include "simile/ops/shape.hpp"
 #include "simile/ops/softmax.hpp"

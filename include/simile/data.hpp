@@ -4,3 +4,4 @@
 #include "simile/data/dataset.hpp"
 #include "simile/data/file.hpp"
 #include "simile/data/idx.hpp"
+#include "simile/data/loader.hpp"

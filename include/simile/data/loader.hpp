@@ -1,0 +1,171 @@
+#pragma once
+/// \file
+/// `Loader`: batches over a dataset in an order a sampler chooses per epoch (by default a Fisher-Yates
+/// shuffle from `Rng::stream(seed, epoch)`), with a drop-last option. For images it returns the plain
+/// batch (floats in [0, 1], for evaluation) or the k augmented views of a batch as NCHW float tensors,
+/// augmented in parallel over samples (see `MultiView`).
+///
+/// Determinism: the order depends only on (seed, epoch) and the sampler; view v of sample i only on
+/// (seed, epoch, i, v). The same seed gives the same batches at every thread count.
+
+#include <cstring>
+#include <functional>
+#include <numeric>
+#include <span>
+#include <vector>
+
+#include "simile/augment/multiview.hpp"
+#include "simile/core/parallel.hpp"
+#include "simile/core/rng.hpp"
+#include "simile/data/dataset.hpp"
+
+namespace simile {
+
+/// Options of a `Loader`.
+struct LoaderOptions {
+  Index batch_size = 256;
+  bool shuffle = true;     ///< default sampler: shuffled (true) or in order (false)
+  bool drop_last = false;  ///< drop a last batch smaller than batch_size
+  std::uint64_t seed = 0;  ///< seeds the shuffle and the augmentations
+};
+
+/// The order of sample indices for one epoch, given the dataset size and the epoch. It may leave
+/// samples out or repeat them (class-balanced sampling, a subset); every index must be in range.
+using Sampler = std::function<std::vector<Index>(Index size, std::uint64_t epoch)>;
+
+/// 0, 1, ..., size - 1 in every epoch.
+inline Sampler sequential_sampler() {
+  return [](Index size, std::uint64_t) {
+    std::vector<Index> order(static_cast<std::size_t>(size));
+    std::iota(order.begin(), order.end(), Index(0));
+    return order;
+  };
+}
+
+/// A uniform random permutation per epoch: Fisher-Yates driven by `Rng::stream(seed, epoch)`.
+inline Sampler shuffled_sampler(std::uint64_t seed) {
+  return [seed](Index size, std::uint64_t epoch) {
+    std::vector<Index> order(static_cast<std::size_t>(size));
+    std::iota(order.begin(), order.end(), Index(0));
+    Rng rng = Rng::stream(seed, epoch);
+    shuffle(order, rng);
+    return order;
+  };
+}
+
+/// A plain batch: images as float [B, C, H, W] in [0, 1] or vectors as float [B, D].
+struct Batch {
+  Tensor<float> data;
+  std::vector<std::int64_t> labels;  ///< empty for an unlabeled dataset
+  std::vector<Index> indices;        ///< dataset index of each row
+};
+
+/// The k augmented views of a batch: `views[v]` is float [B, C, H_v, W_v].
+struct ViewBatch {
+  std::vector<Tensor<float>> views;
+  std::vector<std::int64_t> labels;
+  std::vector<Index> indices;
+};
+
+/// Batches over a dataset `D` (held by value: the in-memory datasets share their tensor storage).
+template <Dataset D>
+class Loader {
+ public:
+  explicit Loader(D data, LoaderOptions options = {}, Sampler sampler = {})
+      : data_(std::move(data)), options_(options), sampler_(std::move(sampler)) {
+    check<ValueError>(options_.batch_size >= 1, "Loader: batch_size ", options_.batch_size, " must be at least 1");
+    if (!sampler_) sampler_ = options_.shuffle ? shuffled_sampler(options_.seed) : sequential_sampler();
+    set_epoch(0);
+  }
+
+  const D& dataset() const { return data_; }
+  const LoaderOptions& options() const { return options_; }
+  std::uint64_t epoch() const { return epoch_; }
+
+  /// Starts epoch `e`: asks the sampler for its order.
+  void set_epoch(std::uint64_t e) {
+    epoch_ = e;
+    order_ = sampler_(data_.size(), e);
+    for (std::size_t k = 0; k < order_.size(); ++k)
+      check<ValueError>(order_[k] >= 0 && order_[k] < data_.size(), "Loader: the sampler returned index ",
+                        order_[k], " at position ", k, " for a dataset of ", data_.size(), " samples");
+  }
+  /// The sample order of the current epoch.
+  const std::vector<Index>& order() const { return order_; }
+
+  /// Batches in the current epoch.
+  Index num_batches() const {
+    auto n = static_cast<Index>(order_.size());
+    return options_.drop_last ? n / options_.batch_size : (n + options_.batch_size - 1) / options_.batch_size;
+  }
+
+  /// Dataset indices of batch `b` of the current epoch.
+  std::span<const Index> indices(Index b) const {
+    check<ValueError>(b >= 0 && b < num_batches(), "Loader: batch ", b, " out of range (epoch ", epoch_, " has ",
+                      num_batches(), " batches)");
+    auto begin = std::size_t(b * options_.batch_size);
+    std::size_t end = std::min(order_.size(), begin + std::size_t(options_.batch_size));
+    return {order_.data() + begin, end - begin};
+  }
+
+  /// Batch `b` without augmentation: images as floats in [0, 1], vectors as they are.
+  Batch batch(Index b) const
+    requires std::same_as<D, ImageDataset> || std::same_as<D, VectorDataset>
+  {
+    std::span<const Index> idx = indices(b);
+    auto B = static_cast<Index>(idx.size());
+    Batch out;
+    out.indices.assign(idx.begin(), idx.end());
+    if constexpr (std::same_as<D, ImageDataset>) {
+      Index c = data_.channels(), h = data_.height(), w = data_.width(), per = c * h * w;
+      out.data = Tensor<float>::empty({B, c, h, w});
+      float* dst = out.data.data();
+      parallel_for(0, B, 16, [&](Index begin, Index end) {
+        constexpr float inv = 1.0f / 255.0f;
+        for (Index k = begin; k < end; ++k) {
+          const std::uint8_t* src = data_.get(idx[std::size_t(k)]).pixels;
+          for (Index j = 0; j < per; ++j) dst[k * per + j] = static_cast<float>(src[j]) * inv;
+        }
+      });
+    } else {
+      Index d = data_.dim();
+      out.data = Tensor<float>::empty({B, d});
+      for (Index k = 0; k < B; ++k) {
+        auto row = data_.get(idx[std::size_t(k)]).features;
+        std::copy(row.begin(), row.end(), out.data.data() + k * d);
+      }
+    }
+    out.labels = labels_of(idx);
+    return out;
+  }
+
+  /// The views of batch `b` through `views` (one NCHW tensor per view), augmented in parallel over
+  /// samples with `num_threads()` threads.
+  ViewBatch views(Index b, const MultiView& views)
+    requires std::same_as<D, ImageDataset>
+  {
+    std::span<const Index> idx = indices(b);
+    ViewBatch out;
+    out.views = views.make_batch(data_, idx, options_.seed, epoch_, workspace_);
+    out.labels = labels_of(idx);
+    out.indices.assign(idx.begin(), idx.end());
+    return out;
+  }
+
+ private:
+  std::vector<std::int64_t> labels_of(std::span<const Index> idx) const {
+    std::vector<std::int64_t> labels;
+    if (data_.has_labels())
+      for (Index i : idx) labels.push_back(data_.labels()[std::size_t(i)]);
+    return labels;
+  }
+
+  D data_;
+  LoaderOptions options_;
+  Sampler sampler_;
+  std::uint64_t epoch_ = 0;
+  std::vector<Index> order_;
+  ViewWorkspace workspace_;
+};
+
+}  // namespace simile

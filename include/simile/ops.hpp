@@ -4,6 +4,7 @@
 #include "simile/ops/binary.hpp"
 #include "simile/ops/matmul.hpp"
 #include "simile/ops/normalize.hpp"
+#include "simile/ops/pool.hpp"
 #include "simile/ops/reduce.hpp"
 #include "simile/ops/shape.hpp"
 #include "simile/ops/softmax.hpp"

@@ -1,0 +1,219 @@
+#pragma once
+/// \file
+/// 2-D pooling over NCHW tensors: `max_pool2d`, `avg_pool2d` and `global_avg_pool2d`, with PyTorch's
+/// semantics (square windows, floor mode: a window that would hang over the padded edge is dropped,
+/// so a 7x7 plane under a 2x2 window gives 3x3).
+///
+/// Every op works plane by plane (one plane = one (n, c) pair), parallel over the N * C planes; a plane
+/// is written by one thread only, so the backward scatter needs no atomics and the result does not
+/// depend on the thread count.
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <optional>
+
+#include "simile/autograd/var.hpp"
+#include "simile/core/parallel.hpp"
+#include "simile/ops/unary.hpp"
+
+namespace simile {
+
+namespace detail {
+
+/// Geometry of a pooling window over one plane.
+struct Pool2dGeometry {
+  Index planes = 0, h = 0, w = 0;    ///< N * C, input height and width
+  Index oh = 0, ow = 0;              ///< output height and width
+  Index kernel = 1, stride = 1, padding = 0;
+  Index in_plane() const { return h * w; }
+  Index out_plane() const { return oh * ow; }
+  /// Planes per parallel chunk: about `elementwise_grain` input elements.
+  Index grain() const { return std::max<Index>(1, elementwise_grain / std::max<Index>(in_plane(), 1)); }
+};
+
+/// Checks the input and options of a windowed pool and computes its output size
+/// floor((H + 2 padding - kernel) / stride) + 1 (and the same for W).
+inline Pool2dGeometry pool2d_geometry(const char* op, const Shape& s, Index kernel, std::optional<Index> stride,
+                                      Index padding) {
+  check<ShapeError>(s.rank() == 4, op, ": expected x of shape [N, C, H, W], got ", s);
+  check<ValueError>(kernel >= 1, op, ": kernel ", kernel, " must be at least 1");
+  Index st = stride.value_or(kernel);
+  check<ValueError>(st >= 1, op, ": stride ", st, " must be at least 1");
+  check<ValueError>(padding >= 0 && 2 * padding <= kernel, op, ": padding ", padding,
+                    " must be in [0, kernel / 2] for kernel ", kernel);
+  Pool2dGeometry g;
+  g.planes = s[0] * s[1];
+  g.h = s[2];
+  g.w = s[3];
+  check<ShapeError>(g.h + 2 * padding >= kernel && g.w + 2 * padding >= kernel, op, ": input ", s,
+                    " with padding ", padding, " is smaller than the kernel ", kernel);
+  check<ShapeError>(g.h * g.w <= std::numeric_limits<std::int32_t>::max(), op, ": plane of ", s,
+                    " too large for 32-bit indices");
+  g.kernel = kernel;
+  g.stride = st;
+  g.padding = padding;
+  g.oh = (g.h + 2 * padding - kernel) / st + 1;
+  g.ow = (g.w + 2 * padding - kernel) / st + 1;
+  return g;
+}
+
+/// The window of output position o along a dimension of size n, clipped to the input: [begin, end).
+inline void window(Index o, Index n, const Pool2dGeometry& g, Index& begin, Index& end) {
+  Index start = o * g.stride - g.padding;
+  begin = std::max<Index>(start, 0);
+  end = std::min<Index>(start + g.kernel, n);
+}
+
+}  // namespace detail
+
+/// Max pooling of x [N, C, H, W] with a kernel x kernel window moved by `stride` (default: kernel) over
+/// the input padded by `padding` on each side (the padding never wins), shape [N, C, OH, OW],
+/// OH = floor((H + 2 padding - kernel) / stride) + 1:
+///   y[n, c, i, j] = max over the window of x[n, c, i stride - padding + a, j stride - padding + b].
+/// The position of the maximum is kept (the first in row-major order on ties, NaN wins, as in PyTorch);
+/// backward adds dy to that position only. Throws ShapeError for a non-4-D x or a plane smaller than
+/// the kernel, ValueError for kernel < 1, stride < 1 or padding outside [0, kernel / 2].
+template <Real T>
+Var<T> max_pool2d(const Var<T>& x, Index kernel, std::optional<Index> stride = std::nullopt, Index padding = 0) {
+  detail::Pool2dGeometry g = detail::pool2d_geometry("max_pool2d", x.shape(), kernel, stride, padding);
+  Tensor<T> y = Tensor<T>::empty({x.dim(0), x.dim(1), g.oh, g.ow});
+  Tensor<std::int32_t> arg = Tensor<std::int32_t>::empty(y.shape());
+  const T* px = x.value().data();
+  T* py = y.data();
+  std::int32_t* pa = arg.data();
+  parallel_for(0, g.planes, g.grain(), [&](Index b, Index e) {
+    for (Index p = b; p < e; ++p) {
+      const T* xp = px + p * g.in_plane();
+      T* yp = py + p * g.out_plane();
+      std::int32_t* ap = pa + p * g.out_plane();
+      for (Index i = 0; i < g.oh; ++i) {
+        Index h0, h1;
+        detail::window(i, g.h, g, h0, h1);
+        for (Index j = 0; j < g.ow; ++j) {
+          Index w0, w1;
+          detail::window(j, g.w, g, w0, w1);
+          Index best = h0 * g.w + w0;
+          T v = xp[best];
+          for (Index a = h0; a < h1; ++a)
+            for (Index c = w0; c < w1; ++c) {
+              T u = xp[a * g.w + c];
+              if (u > v || (u != u && v == v)) v = u, best = a * g.w + c;
+            }
+          yp[i * g.ow + j] = v;
+          ap[i * g.ow + j] = static_cast<std::int32_t>(best);
+        }
+      }
+    }
+  });
+  return make_op<T>("max_pool2d", std::move(y), {x}, [g, arg](Node<T>& self) {
+    Tensor<T>* gx = self.grad_for(0);
+    if (!gx) return;
+    const T* pg = self.grad.data();
+    const std::int32_t* pa = arg.data();
+    T* pd = gx->data();
+    parallel_for(0, g.planes, g.grain(), [&](Index b, Index e) {
+      for (Index p = b; p < e; ++p) {
+        T* dp = pd + p * g.in_plane();
+        const T* gp = pg + p * g.out_plane();
+        const std::int32_t* ap = pa + p * g.out_plane();
+        for (Index k = 0; k < g.out_plane(); ++k) dp[ap[k]] += gp[k];
+      }
+    });
+  });
+}
+
+/// Average pooling of x [N, C, H, W] with a kernel x kernel window moved by `stride` (default: kernel)
+/// over the input zero-padded by `padding`, shape [N, C, OH, OW] as for `max_pool2d`. Padded zeros count
+/// in the average (PyTorch's default count_include_pad = true), so every window divides by kernel^2:
+///   y[n, c, i, j] = (1 / kernel^2) sum over the window of x (zero outside the input).
+/// Backward: each input element in a window receives dy / kernel^2. Errors as for `max_pool2d`.
+template <Real T>
+Var<T> avg_pool2d(const Var<T>& x, Index kernel, std::optional<Index> stride = std::nullopt, Index padding = 0) {
+  detail::Pool2dGeometry g = detail::pool2d_geometry("avg_pool2d", x.shape(), kernel, stride, padding);
+  Tensor<T> y = Tensor<T>::empty({x.dim(0), x.dim(1), g.oh, g.ow});
+  const T inv_area = T(1) / T(kernel * kernel);
+  const T* px = x.value().data();
+  T* py = y.data();
+  parallel_for(0, g.planes, g.grain(), [&](Index b, Index e) {
+    for (Index p = b; p < e; ++p) {
+      const T* xp = px + p * g.in_plane();
+      T* yp = py + p * g.out_plane();
+      for (Index i = 0; i < g.oh; ++i) {
+        Index h0, h1;
+        detail::window(i, g.h, g, h0, h1);
+        for (Index j = 0; j < g.ow; ++j) {
+          Index w0, w1;
+          detail::window(j, g.w, g, w0, w1);
+          T s = 0;
+          for (Index a = h0; a < h1; ++a)
+            for (Index c = w0; c < w1; ++c) s += xp[a * g.w + c];
+          yp[i * g.ow + j] = s * inv_area;
+        }
+      }
+    }
+  });
+  return make_op<T>("avg_pool2d", std::move(y), {x}, [g, inv_area](Node<T>& self) {
+    Tensor<T>* gx = self.grad_for(0);
+    if (!gx) return;
+    const T* pg = self.grad.data();
+    T* pd = gx->data();
+    parallel_for(0, g.planes, g.grain(), [&](Index b, Index e) {
+      for (Index p = b; p < e; ++p) {
+        T* dp = pd + p * g.in_plane();
+        const T* gp = pg + p * g.out_plane();
+        for (Index i = 0; i < g.oh; ++i) {
+          Index h0, h1;
+          detail::window(i, g.h, g, h0, h1);
+          for (Index j = 0; j < g.ow; ++j) {
+            Index w0, w1;
+            detail::window(j, g.w, g, w0, w1);
+            T v = gp[i * g.ow + j] * inv_area;
+            for (Index a = h0; a < h1; ++a)
+              for (Index c = w0; c < w1; ++c) dp[a * g.w + c] += v;
+          }
+        }
+      }
+    });
+  });
+}
+
+/// Mean of each plane of x [N, C, H, W], shape [N, C] (the pooling before a ResNet's projector):
+///   y[n, c] = (1 / (H W)) sum_{h, w} x[n, c, h, w].
+/// Backward: every element of a plane receives dy[n, c] / (H W). Throws ShapeError for a non-4-D x or
+/// an empty plane (H W = 0).
+template <Real T>
+Var<T> global_avg_pool2d(const Var<T>& x) {
+  const Shape& s = x.shape();
+  check<ShapeError>(s.rank() == 4, "global_avg_pool2d: expected x of shape [N, C, H, W], got ", s);
+  check<ShapeError>(s[2] * s[3] > 0, "global_avg_pool2d: empty plane in x of shape ", s);
+  const Index planes = s[0] * s[1], area = s[2] * s[3];
+  const Index grain = std::max<Index>(1, detail::elementwise_grain / area);
+  const T inv_area = T(1) / T(area);
+  Tensor<T> y = Tensor<T>::empty({s[0], s[1]});
+  const T* px = x.value().data();
+  T* py = y.data();
+  parallel_for(0, planes, grain, [&](Index b, Index e) {
+    for (Index p = b; p < e; ++p) {
+      const T* xp = px + p * area;
+      T acc = 0;
+      for (Index k = 0; k < area; ++k) acc += xp[k];
+      py[p] = acc * inv_area;
+    }
+  });
+  return make_op<T>("global_avg_pool2d", std::move(y), {x}, [planes, area, grain, inv_area](Node<T>& self) {
+    Tensor<T>* gx = self.grad_for(0);
+    if (!gx) return;
+    const T* pg = self.grad.data();
+    T* pd = gx->data();
+    parallel_for(0, planes, grain, [&](Index b, Index e) {
+      for (Index p = b; p < e; ++p) {
+        T v = pg[p] * inv_area;
+        T* dp = pd + p * area;
+        for (Index k = 0; k < area; ++k) dp[k] += v;
+      }
+    });
+  });
+}
+
+}  // namespace simile

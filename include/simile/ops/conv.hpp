@@ -1,0 +1,192 @@
+#pragma once
+/// \file
+/// 2-D convolution (cross-correlation, as PyTorch's `torch.nn.functional.conv2d`) on NCHW tensors, with
+/// two backends behind the one op:
+///
+/// - `ConvBackend::eigen`: im2col lowering + Eigen GEMM, parallel over images (`detail/conv_eigen.hpp`).
+///   Portable, float and double.
+/// - `ConvBackend::onednn`: oneDNN 2.6 primitives, cached per shape (`detail/conv_onednn.hpp`). Float only;
+///   present when simile was built with oneDNN (the macro SIMILE_WITH_ONEDNN).
+/// - `ConvBackend::automatic`: oneDNN for float when it is compiled in, Eigen otherwise (always for double).
+///
+/// The backend of a call is its `Conv2dOptions::backend` when set, else the process-wide one
+/// (`set_conv_backend`, default automatic). The backward pass uses the backend of the forward.
+
+#include <atomic>
+#include <optional>
+#include <type_traits>
+
+#include "simile/autograd/var.hpp"
+#include "simile/core/parallel.hpp"
+#include "simile/ops/detail/conv_eigen.hpp"
+#include "simile/ops/detail/conv_onednn.hpp"
+
+namespace simile {
+
+/// Which implementation computes a convolution.
+enum class ConvBackend { automatic, eigen, onednn };
+
+inline const char* to_string(ConvBackend b) {
+  switch (b) {
+    case ConvBackend::eigen: return "eigen";
+    case ConvBackend::onednn: return "onednn";
+    default: return "automatic";
+  }
+}
+
+/// True when simile was built with oneDNN, so `ConvBackend::onednn` can run (in float).
+constexpr bool onednn_available() {
+#if defined(SIMILE_WITH_ONEDNN)
+  return true;
+#else
+  return false;
+#endif
+}
+
+namespace detail {
+inline std::atomic<ConvBackend>& conv_backend_setting() {
+  static std::atomic<ConvBackend> b{ConvBackend::automatic};
+  return b;
+}
+}  // namespace detail
+
+/// The process-wide backend for convolutions whose options name none.
+inline ConvBackend conv_backend() { return detail::conv_backend_setting().load(std::memory_order_relaxed); }
+
+/// Sets the process-wide convolution backend. Requesting oneDNN in a build without it throws ValueError
+/// here rather than at the first convolution.
+inline void set_conv_backend(ConvBackend b) {
+  check(b != ConvBackend::onednn || onednn_available(),
+        "set_conv_backend: oneDNN requested but simile was built without it (SIMILE_WITH_ONEDNN undefined)");
+  detail::conv_backend_setting().store(b, std::memory_order_relaxed);
+}
+
+/// Options of `conv2d`: `Conv2dOptions{stride, padding}` sets both axes; the fields set one axis;
+/// chained setters read `Conv2dOptions{}.stride(2).padding(1).use_backend(ConvBackend::eigen)`.
+struct Conv2dOptions {
+  Index stride_h = 1, stride_w = 1;    ///< step of the window, >= 1
+  Index padding_h = 0, padding_w = 0;  ///< zeros added on both sides, >= 0
+  std::optional<ConvBackend> backend;  ///< unset: the process-wide `conv_backend()`
+
+  Conv2dOptions() = default;
+  Conv2dOptions(Index stride, Index padding = 0)  // NOLINT: implicit, so that {stride, padding} reads well
+      : stride_h(stride), stride_w(stride), padding_h(padding), padding_w(padding) {}
+  Conv2dOptions& stride(Index s) {
+    stride_h = stride_w = s;
+    return *this;
+  }
+  Conv2dOptions& padding(Index p) {
+    padding_h = padding_w = p;
+    return *this;
+  }
+  Conv2dOptions& use_backend(ConvBackend b) {
+    backend = b;
+    return *this;
+  }
+};
+
+namespace detail {
+/// The backend that runs a call in T: resolves automatic; throws when the request cannot run.
+template <Real T>
+ConvBackend resolve_conv_backend(std::optional<ConvBackend> requested) {
+  ConvBackend b = requested.value_or(conv_backend());
+  if (b == ConvBackend::automatic)
+    return onednn_available() && std::is_same_v<T, float> ? ConvBackend::onednn : ConvBackend::eigen;
+  if (b == ConvBackend::onednn) {
+    check(onednn_available(),
+          "conv2d: the oneDNN backend was requested but simile was built without oneDNN (SIMILE_WITH_ONEDNN)");
+    check(std::is_same_v<T, float>,
+          "conv2d: the oneDNN backend computes in float only; a double convolution needs ConvBackend::eigen "
+          "or automatic");
+  }
+  return b;
+}
+
+/// Checks the operands of conv2d and returns the geometry.
+inline ConvGeometry conv_geometry(const Shape& x, const Shape& w, const Shape* b, const Conv2dOptions& opt) {
+  check<ShapeError>(x.rank() == 4, "conv2d: input x has shape ", x, ", expected rank 4 [N, C_in, H, W]");
+  check<ShapeError>(w.rank() == 4, "conv2d: weight has shape ", w, ", expected rank 4 [C_out, C_in, kh, kw]");
+  ConvGeometry g;
+  g.n = x[0], g.c = x[1], g.h = x[2], g.w = x[3];
+  g.o = w[0], g.kh = w[2], g.kw = w[3];
+  check<ShapeError>(g.o > 0 && w[1] > 0 && g.kh > 0 && g.kw > 0, "conv2d: weight ", w,
+                    " has an empty dimension");
+  check<ShapeError>(w[1] == g.c, "conv2d: input x ", x, " has ", g.c, " channels but weight ", w, " expects ",
+                    w[1], " (C_in)");
+  if (b)
+    check<ShapeError>(b->rank() == 1 && (*b)[0] == g.o, "conv2d: bias has shape ", *b, ", expected [", g.o,
+                      "] for weight ", w);
+  g.sh = opt.stride_h, g.sw = opt.stride_w;
+  g.ph = opt.padding_h, g.pw = opt.padding_w;
+  check(g.sh >= 1 && g.sw >= 1, "conv2d: stride ", g.sh, "x", g.sw, " must be at least 1");
+  check(g.ph >= 0 && g.pw >= 0, "conv2d: padding ", g.ph, "x", g.pw, " must not be negative");
+  check<ShapeError>(g.kh <= g.h + 2 * g.ph && g.kw <= g.w + 2 * g.pw, "conv2d: kernel ", g.kh, "x", g.kw,
+                    " of weight ", w, " is larger than the padded input ", g.h + 2 * g.ph, "x", g.w + 2 * g.pw,
+                    " (input x ", x, ", padding ", g.ph, "x", g.pw, ")");
+  g.oh = (g.h + 2 * g.ph - g.kh) / g.sh + 1;
+  g.ow = (g.w + 2 * g.pw - g.kw) / g.sw + 1;
+  return g;
+}
+}  // namespace detail
+
+/// 2-D convolution, PyTorch's conv2d (cross-correlation, zero padding, no dilation, no groups):
+///
+///   y[n, o, i, j] = b[o] + sum_{c, u, v} w[o, c, u, v] x[n, c, i s_h - p_h + u, j s_w - p_w + v]
+///
+/// with x read as 0 outside [0, H) x [0, W).
+/// Shapes: x [N, C_in, H, W], weight [C_out, C_in, kh, kw], bias [C_out] or an undefined Var for none;
+/// y [N, C_out, H_out, W_out] with H_out = (H + 2 p_h - kh) / s_h + 1 (floor), W_out likewise.
+/// Backward accumulates dx = conv_transpose(dy, w), dw = sum_n dy_n (x) x_n correlated, db = sum of dy
+/// over N, H_out, W_out, into the inputs that require a gradient.
+/// Requires: strides >= 1, paddings >= 0, the kernel no larger than the padded input, matching C_in;
+/// throws ShapeError / ValueError naming conv2d and the shapes otherwise. Deterministic at a given thread
+/// count on either backend.
+template <Real T>
+Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, const Conv2dOptions& options = {}) {
+  const detail::ConvGeometry g = detail::conv_geometry(x.shape(), weight.shape(), bias.defined() ? &bias.shape() : nullptr,
+                                               options);
+  ConvBackend backend = detail::resolve_conv_backend<T>(options.backend);
+  if (g.n == 0) backend = ConvBackend::eigen;  // nothing to compute; oneDNN rejects empty batches
+  const Tensor<T> xv = x.value(), wv = weight.value();
+  const Tensor<T> bv = bias.defined() ? bias.value() : Tensor<T>();
+
+#if defined(SIMILE_WITH_ONEDNN)
+  if constexpr (std::is_same_v<T, float>) {
+    if (backend == ConvBackend::onednn) {
+      auto saved = std::make_shared<detail::conv_onednn::Saved>();
+      Tensor<float> y = detail::conv_onednn::forward(g, xv, wv, bv, *saved);
+      auto back = [g, saved](Node<float>& self) {
+        Tensor<float>* gx = self.grad_for(0);
+        Tensor<float>* gw = self.grad_for(1);
+        Tensor<float>* gb = self.inputs.size() > 2 ? self.grad_for(2) : nullptr;
+        detail::conv_onednn::backward(g, *saved, self.grad, gx ? gx->data() : nullptr, gw ? gw->data() : nullptr,
+                                      gb ? gb->data() : nullptr);
+      };
+      if (bias.defined()) return make_op<float>("conv2d", std::move(y), {x, weight, bias}, std::move(back));
+      return make_op<float>("conv2d", std::move(y), {x, weight}, std::move(back));
+    }
+  }
+#endif
+
+  Tensor<T> y = Tensor<T>::empty({g.n, g.o, g.oh, g.ow});
+  detail::conv_eigen::forward(g, xv.data(), wv.data(), bv.defined() ? bv.data() : nullptr, y.data());
+  auto back = [g, xv, wv](Node<T>& self) {
+    Tensor<T>* gx = self.grad_for(0);
+    Tensor<T>* gw = self.grad_for(1);
+    Tensor<T>* gb = self.inputs.size() > 2 ? self.grad_for(2) : nullptr;
+    if (gx) detail::conv_eigen::backward_data(g, self.grad.data(), wv.data(), gx->data());
+    if (gw || gb)
+      detail::conv_eigen::backward_weights(g, xv.data(), self.grad.data(), gw ? gw->data() : nullptr,
+                                           gb ? gb->data() : nullptr);
+  };
+  if (bias.defined()) return make_op<T>("conv2d", std::move(y), {x, weight, bias}, std::move(back));
+  return make_op<T>("conv2d", std::move(y), {x, weight}, std::move(back));
+}
+
+/// conv2d without bias.
+template <Real T>
+Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Conv2dOptions& options = {}) {
+  return conv2d(x, weight, Var<T>(), options);
+}
+
+}  // namespace simile

@@ -1,6 +1,7 @@
 #pragma once
 /// \file
 /// Differentiable ops, one header per family.
+#include "simile/ops/batch_norm.hpp"
 #include "simile/ops/binary.hpp"
 #include "simile/ops/matmul.hpp"
 #include "simile/ops/normalize.hpp"

@@ -1,0 +1,260 @@
+#pragma once
+/// \file
+/// Batch normalization (Ioffe and Szegedy 2015, "Batch Normalization: Accelerating Deep Network
+/// Training by Reducing Internal Covariate Shift"), with PyTorch's semantics for the statistics, and
+/// `batch_norm_relu`, the same op with the ReLU that follows it in every ResNet block fused in.
+///
+/// Layout: x is [N, C] or [N, C, d1, ...] (BatchNorm1d / 2d), viewed as [N, C, S] with S the product of
+/// the trailing dimensions; each channel's statistics run over its n = N * S values. The work is split
+/// over blocks of channels (one channel when S >= 64, enough channels to fill 64 contiguous values
+/// otherwise), parallel over blocks; a block is handled start to end by one thread, so its values stay
+/// in cache between the passes and no result depends on the thread count. Sums run in T along a
+/// contiguous row of S values and in double across rows.
+///
+/// The trainable weight (gamma) and bias (beta) are Vars; the running statistics are plain buffers,
+/// updated in place, never part of the graph.
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <vector>
+
+#include "simile/autograd/var.hpp"
+#include "simile/core/parallel.hpp"
+
+namespace simile {
+
+/// Options of `batch_norm` (PyTorch's defaults).
+struct BatchNormOptions {
+  bool training = true;   ///< normalize by the batch statistics and update the running ones
+  double momentum = 0.1;  ///< running = (1 - momentum) running + momentum batch_statistic
+  double eps = 1e-5;      ///< added to the variance before the square root
+};
+
+namespace detail {
+
+struct BatchNormLayout {
+  Index n = 0, c = 0, s = 1;  ///< x viewed as [n, c, s]
+  Index block = 1;            ///< channels per work block
+  Index count() const { return n * s; }
+  Index blocks() const { return (c + block - 1) / block; }
+};
+
+inline constexpr Index batch_norm_max_block = 64;
+
+/// Calls f(c0, c1) for every block of channels [c0, c1), in parallel over blocks.
+template <class F>
+void for_channel_blocks(const BatchNormLayout& L, F&& f) {
+  parallel_for(0, L.blocks(), 1, [&](Index b, Index e) {
+    for (Index k = b; k < e; ++k) f(k * L.block, std::min(L.c, (k + 1) * L.block));
+  });
+}
+
+template <Real T, bool Relu>
+Var<T> batch_norm_impl(const char* name, const Var<T>& x, const Var<T>& weight, const Var<T>& bias,
+                       const Tensor<T>& running_mean, const Tensor<T>& running_var, const BatchNormOptions& opt) {
+  const Shape& xs = x.shape();
+  check<ShapeError>(xs.rank() >= 2, name, ": expected x of shape [N, C] or [N, C, H, W], got ", xs);
+  BatchNormLayout L;
+  L.n = xs[0];
+  L.c = xs[1];
+  for (int i = 2; i < xs.rank(); ++i) L.s *= xs[i];
+  L.block = std::clamp<Index>(batch_norm_max_block / std::max<Index>(L.s, 1), 1, batch_norm_max_block);
+  const Shape cs{L.c};
+  check<ShapeError>(!weight.defined() || weight.shape() == cs, name, ": weight of shape ",
+                    weight.defined() ? weight.shape() : Shape{}, " for ", L.c, " channels (x ", xs, ")");
+  check<ShapeError>(!bias.defined() || bias.shape() == cs, name, ": bias of shape ",
+                    bias.defined() ? bias.shape() : Shape{}, " for ", L.c, " channels (x ", xs, ")");
+  check<ShapeError>(running_mean.defined() == running_var.defined(), name,
+                    ": running_mean and running_var must be both given or both absent");
+  const bool tracked = running_mean.defined();
+  check<ShapeError>(!tracked || (running_mean.shape() == cs && running_var.shape() == cs), name,
+                    ": running_mean ", tracked ? running_mean.shape() : Shape{}, " and running_var ",
+                    tracked ? running_var.shape() : Shape{}, " for ", L.c, " channels (x ", xs, ")");
+  check<ValueError>(opt.eps > 0, name, ": eps ", opt.eps, " must be positive");
+  check<ValueError>(opt.momentum >= 0 && opt.momentum <= 1, name, ": momentum ", opt.momentum,
+                    " must be in [0, 1]");
+  // Without running statistics PyTorch normalizes by the batch in eval mode too.
+  const bool batch_stats = opt.training || !tracked;
+  check<ValueError>(!batch_stats || L.count() > 1, name, ": expected more than 1 value per channel when using ",
+                    "batch statistics, got x of shape ", xs, " (", L.count(), " per channel)");
+
+  const T eps = static_cast<T>(opt.eps);
+  const T momentum = static_cast<T>(opt.momentum);
+  const Index n = L.count();
+  const T* px = x.value().data();
+  const T* pw = weight.defined() ? weight.value().data() : nullptr;
+  const T* pb = bias.defined() ? bias.value().data() : nullptr;
+  Tensor<T> y = Tensor<T>::empty(xs);
+  T* py = y.data();
+  // The statistics the output was normalized with, kept for backward.
+  Tensor<T> mean = Tensor<T>::empty(cs);
+  Tensor<T> invstd = Tensor<T>::empty(cs);
+  T* pm = mean.data();
+  T* pi = invstd.data();
+  T* prm = tracked ? running_mean.data() : nullptr;
+  T* prv = tracked ? running_var.data() : nullptr;
+
+  for_channel_blocks(L, [&](Index c0, Index c1) {
+    if (batch_stats) {
+      std::array<double, batch_norm_max_block> acc{};
+      for (Index i = 0; i < L.n; ++i)
+        for (Index c = c0; c < c1; ++c) {
+          const T* row = px + (i * L.c + c) * L.s;
+          T a = 0;
+          for (Index k = 0; k < L.s; ++k) a += row[k];
+          acc[c - c0] += a;
+        }
+      for (Index c = c0; c < c1; ++c) pm[c] = static_cast<T>(acc[c - c0] / double(n));
+      // Second pass about the mean: no cancellation, unlike E[x^2] - E[x]^2.
+      acc.fill(0);
+      for (Index i = 0; i < L.n; ++i)
+        for (Index c = c0; c < c1; ++c) {
+          const T* row = px + (i * L.c + c) * L.s;
+          const T m = pm[c];
+          T a = 0;
+          for (Index k = 0; k < L.s; ++k) a += (row[k] - m) * (row[k] - m);
+          acc[c - c0] += a;
+        }
+      for (Index c = c0; c < c1; ++c) {
+        double var = acc[c - c0] / double(n);
+        pi[c] = static_cast<T>(1.0 / std::sqrt(var + opt.eps));
+        if (tracked && opt.training) {
+          // PyTorch keeps the unbiased variance in the running estimate, while normalizing by the biased one.
+          prm[c] = (T(1) - momentum) * prm[c] + momentum * pm[c];
+          prv[c] = (T(1) - momentum) * prv[c] + momentum * static_cast<T>(var * double(n) / double(n - 1));
+        }
+      }
+    } else {
+      for (Index c = c0; c < c1; ++c) {
+        pm[c] = prm[c];
+        pi[c] = T(1) / std::sqrt(prv[c] + eps);
+      }
+    }
+    std::array<T, batch_norm_max_block> scale, shift;
+    for (Index c = c0; c < c1; ++c) {
+      scale[c - c0] = (pw ? pw[c] : T(1)) * pi[c];
+      shift[c - c0] = pb ? pb[c] : T(0);
+    }
+    for (Index i = 0; i < L.n; ++i)
+      for (Index c = c0; c < c1; ++c) {
+        const Index off = (i * L.c + c) * L.s;
+        const T* row = px + off;
+        T* out = py + off;
+        const T m = pm[c], sc = scale[c - c0], sh = shift[c - c0];
+        // (x - mean) first: x * scale + (beta - mean * scale) would cancel when |mean| >> std.
+        if constexpr (Relu)
+          for (Index k = 0; k < L.s; ++k) out[k] = std::max((row[k] - m) * sc + sh, T(0));
+        else
+          for (Index k = 0; k < L.s; ++k) out[k] = (row[k] - m) * sc + sh;
+      }
+  });
+
+  std::vector<Var<T>> inputs{x};
+  const int iw = weight.defined() ? static_cast<int>(inputs.size()) : -1;
+  if (weight.defined()) inputs.push_back(weight);
+  const int ib = bias.defined() ? static_cast<int>(inputs.size()) : -1;
+  if (bias.defined()) inputs.push_back(bias);
+  Tensor<T> xv = x.value();
+  Tensor<T> wv = weight.defined() ? weight.value() : Tensor<T>();
+
+  return make_op<T>(name, std::move(y), inputs, [L, xv, wv, mean, invstd, iw, ib, batch_stats](Node<T>& self) {
+    Tensor<T>* gx = self.grad_for(0);
+    Tensor<T>* gw = iw >= 0 ? self.grad_for(static_cast<std::size_t>(iw)) : nullptr;
+    Tensor<T>* gb = ib >= 0 ? self.grad_for(static_cast<std::size_t>(ib)) : nullptr;
+    if (!gx && !gw && !gb) return;
+    const T* px = xv.data();
+    const T* pg = self.grad.data();
+    const T* py = self.value.data();
+    const T* pw = wv.defined() ? wv.data() : nullptr;
+    const T* pm = mean.data();
+    const T* pi = invstd.data();
+    T* pdx = gx ? gx->data() : nullptr;
+    T* pdw = gw ? gw->data() : nullptr;
+    T* pdb = gb ? gb->data() : nullptr;
+    const double inv_n = 1.0 / double(L.count());
+    // dy through the ReLU: zero where the output was clamped.
+    auto grad_at = [&](Index j) -> T {
+      if constexpr (Relu) return py[j] > T(0) ? pg[j] : T(0);
+      else return pg[j];
+    };
+
+    for_channel_blocks(L, [&](Index c0, Index c1) {
+      // One pass for both reductions: sum(dy) and sum(dy (x - mean)).
+      std::array<double, batch_norm_max_block> sum_dy{}, sum_dyx{};
+      for (Index i = 0; i < L.n; ++i)
+        for (Index c = c0; c < c1; ++c) {
+          const Index off = (i * L.c + c) * L.s;
+          const T m = pm[c];
+          T a = 0, b = 0;
+          for (Index k = 0; k < L.s; ++k) {
+            T g = grad_at(off + k);
+            a += g;
+            b += g * (px[off + k] - m);
+          }
+          sum_dy[c - c0] += a;
+          sum_dyx[c - c0] += b;
+        }
+      for (Index c = c0; c < c1; ++c) {
+        if (pdb) pdb[c] += static_cast<T>(sum_dy[c - c0]);
+        if (pdw) pdw[c] += static_cast<T>(sum_dyx[c - c0] * double(pi[c]));  // sum(dy * xhat)
+      }
+      if (!pdx) return;
+      for (Index c = c0; c < c1; ++c) {
+        const T k1 = (pw ? pw[c] : T(1)) * pi[c];
+        const T m = pm[c];
+        if (batch_stats) {
+          // dx = gamma invstd (dy - mean(dy) - xhat mean(dy xhat)), xhat = (x - mean) invstd.
+          const T mean_dy = static_cast<T>(sum_dy[c - c0] * inv_n);
+          const T proj = static_cast<T>(sum_dyx[c - c0] * inv_n * double(pi[c]) * double(pi[c]));
+          for (Index i = 0; i < L.n; ++i) {
+            const Index off = (i * L.c + c) * L.s;
+            T* d = pdx + off;
+            for (Index k = 0; k < L.s; ++k) d[k] += k1 * (grad_at(off + k) - mean_dy - (px[off + k] - m) * proj);
+          }
+        } else {
+          // Running statistics are constants: the op is the affine map x -> gamma invstd (x - mean) + beta.
+          for (Index i = 0; i < L.n; ++i) {
+            const Index off = (i * L.c + c) * L.s;
+            T* d = pdx + off;
+            for (Index k = 0; k < L.s; ++k) d[k] += k1 * grad_at(off + k);
+          }
+        }
+      }
+    });
+  });
+}
+
+}  // namespace detail
+
+/// Batch normalization of x [N, C] or [N, C, H, W] (any [N, C, ...]), same shape as x:
+///   y = gamma (x - mu) / sqrt(var + eps) + beta, per channel c.
+/// Training (`opt.training`): mu and var are the batch mean and biased variance over the n = N H W values
+/// of each channel, and the running buffers are updated in place as PyTorch does:
+///   running_mean = (1 - momentum) running_mean + momentum mu,
+///   running_var  = (1 - momentum) running_var  + momentum var n / (n - 1)   (unbiased).
+/// Backward through the batch statistics, per channel, one pass for the sums then one for dx:
+///   dx = (1/n) gamma invstd (n dy - sum(dy) - xhat sum(dy xhat)),  dgamma = sum(dy xhat),  dbeta = sum(dy).
+/// Eval: mu, var are the running buffers (left unchanged) and backward is the affine one, dx = gamma invstd dy.
+/// `weight` (gamma) and `bias` (beta) are [C] Vars; either may be an undefined Var (affine = false: gamma = 1,
+/// beta = 0). `running_mean` / `running_var` are [C] buffers, or both undefined tensors
+/// (track_running_stats = false: batch statistics in eval mode too). Gradients accumulate into x, weight and bias.
+/// Throws ShapeError for rank < 2 or [C] shapes that do not match, ValueError for eps <= 0, momentum outside
+/// [0, 1], or a single value per channel when batch statistics are used (as PyTorch).
+template <Real T>
+Var<T> batch_norm(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, const Tensor<T>& running_mean,
+                  const Tensor<T>& running_var, const BatchNormOptions& opt = {}) {
+  return detail::batch_norm_impl<T, false>("batch_norm", x, weight, bias, running_mean, running_var, opt);
+}
+
+/// relu(batch_norm(x, ...)) in one op: the ReLU is applied as the output is written (no intermediate
+/// tensor) and its mask (y > 0) is applied to dy inside the batch-norm backward passes. Same arguments,
+/// statistics, running-buffer updates and errors as `batch_norm`; the gradient equals that of the two
+/// separate ops.
+template <Real T>
+Var<T> batch_norm_relu(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, const Tensor<T>& running_mean,
+                       const Tensor<T>& running_var, const BatchNormOptions& opt = {}) {
+  return detail::batch_norm_impl<T, true>("batch_norm_relu", x, weight, bias, running_mean, running_var, opt);
+}
+
+}  // namespace simile

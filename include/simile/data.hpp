@@ -1,7 +1,11 @@
 #pragma once
 /// \file
 /// Data layer: datasets, file readers (IDX, NPY, CIFAR, CSV, text) and the loader.
+#include "simile/data/cifar.hpp"
+#include "simile/data/csv.hpp"
 #include "simile/data/dataset.hpp"
 #include "simile/data/file.hpp"
 #include "simile/data/idx.hpp"
 #include "simile/data/loader.hpp"
+#include "simile/data/npy.hpp"
+#include "simile/data/text.hpp"

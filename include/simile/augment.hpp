@@ -6,3 +6,5 @@
 #include "simile/augment/geometry.hpp"
 #include "simile/augment/image.hpp"
 #include "simile/augment/multiview.hpp"
+#include "simile/augment/text.hpp"
+#include "simile/augment/vector.hpp"

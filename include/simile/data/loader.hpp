@@ -3,7 +3,8 @@
 /// `Loader`: batches over a dataset in an order a sampler chooses per epoch (by default a Fisher-Yates
 /// shuffle from `Rng::stream(seed, epoch)`), with a drop-last option. For images it returns the plain
 /// batch (floats in [0, 1], for evaluation) or the k augmented views of a batch as NCHW float tensors,
-/// augmented in parallel over samples (see `MultiView`).
+/// augmented in parallel over samples (see `MultiView`); vector and text datasets have their views too
+/// (`VectorMultiView`, `TextMultiView`).
 ///
 /// Determinism: the order depends only on (seed, epoch) and the sampler; view v of sample i only on
 /// (seed, epoch, i, v). The same seed gives the same batches at every thread count.
@@ -15,6 +16,8 @@
 #include <vector>
 
 #include "simile/augment/multiview.hpp"
+#include "simile/augment/text.hpp"
+#include "simile/augment/vector.hpp"
 #include "simile/core/parallel.hpp"
 #include "simile/core/rng.hpp"
 #include "simile/data/dataset.hpp"
@@ -63,6 +66,13 @@ struct Batch {
 /// The k augmented views of a batch: `views[v]` is float [B, C, H_v, W_v].
 struct ViewBatch {
   std::vector<Tensor<float>> views;
+  std::vector<std::int64_t> labels;
+  std::vector<Index> indices;
+};
+
+/// The k augmented views of a batch of token sequences, each padded to its longest sequence.
+struct TextViewBatch {
+  std::vector<TokenBatch> views;
   std::vector<std::int64_t> labels;
   std::vector<Index> indices;
 };
@@ -150,6 +160,34 @@ class Loader {
     out.labels = labels_of(idx);
     out.indices.assign(idx.begin(), idx.end());
     return out;
+  }
+
+  /// The views of batch `b` of a vector dataset: one float [B, D] tensor per view.
+  ViewBatch views(Index b, const VectorMultiView& views) const
+    requires std::same_as<D, VectorDataset>
+  {
+    std::span<const Index> idx = indices(b);
+    return {views.make_batch(data_, idx, options_.seed, epoch_), labels_of(idx), {idx.begin(), idx.end()}};
+  }
+
+  /// The views of batch `b` of a text dataset: one padded [B, L_v] id tensor per view.
+  TextViewBatch views(Index b, const TextMultiView& views) const
+    requires std::same_as<D, TextDataset>
+  {
+    std::span<const Index> idx = indices(b);
+    return {views.make_batch(data_, idx, options_.seed, epoch_), labels_of(idx), {idx.begin(), idx.end()}};
+  }
+
+  /// Batch `b` of a text dataset without augmentation, padded.
+  TokenBatch tokens(Index b) const
+    requires std::same_as<D, TextDataset>
+  {
+    std::vector<std::vector<Token>> seqs;
+    for (Index i : indices(b)) {
+      auto t = data_.get(i).tokens;
+      seqs.emplace_back(t.begin(), t.end());
+    }
+    return TextMultiView::pad_sequences(seqs);
   }
 
  private:

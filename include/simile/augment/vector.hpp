@@ -1,0 +1,138 @@
+#pragma once
+/// \file
+/// Transforms of feature vectors (tabular data, embeddings), in place on a row: `FeatureNoise`
+/// (Gaussian), `FeatureMasking` (each feature replaced by a value with probability p) and
+/// `ScarfCorruption` (Bahri et al. 2022, SCARF: a random subset of the features takes the values of the
+/// same features in other random rows, i.e. draws from each feature's empirical marginal). A
+/// `VectorPipeline` composes them and `VectorMultiView` makes k views of each row of a batch.
+
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "simile/core/parallel.hpp"
+#include "simile/core/rng.hpp"
+#include "simile/core/tensor.hpp"
+#include "simile/data/dataset.hpp"
+
+namespace simile {
+
+/// A vector transform: `t.apply(row, rng)` changes the features of `row` in place, drawing only from
+/// `rng`; stateless, so one object serves every thread.
+template <class T>
+concept VectorTransform = std::copy_constructible<T> && requires(const T& t, std::span<float> x, Rng& rng) {
+  t.apply(x, rng);
+};
+
+/// Adds N(0, sigma^2) to every feature (features are assumed standardized).
+struct FeatureNoise {
+  float sigma = 0.1f;
+  explicit FeatureNoise(float s) : sigma(s) {
+    check<ValueError>(s >= 0 && std::isfinite(s), "FeatureNoise: sigma ", s, " must be finite and >= 0");
+  }
+  void apply(std::span<float> x, Rng& rng) const {
+    for (float& v : x) v += sigma * static_cast<float>(rng.normal());
+  }
+};
+
+/// Sets each feature to `value` independently with probability p.
+struct FeatureMasking {
+  double p = 0.2;
+  float value = 0.0f;
+  explicit FeatureMasking(double probability, float fill = 0.0f) : p(probability), value(fill) {
+    check<ValueError>(p >= 0 && p <= 1, "FeatureMasking: probability ", p, " outside [0, 1]");
+  }
+  void apply(std::span<float> x, Rng& rng) const {
+    for (float& v : x)
+      if (rng.bernoulli(p)) v = value;
+  }
+};
+
+/// SCARF corruption: round(rate * D) features, a uniform random subset, each replaced by the same
+/// feature of a uniformly drawn row of `data` [N, D] (the training table; shares its storage).
+/// The subset is drawn by selection sampling (Knuth's Algorithm S), so no buffer is needed.
+struct ScarfCorruption {
+  Tensor<float> data;
+  double rate = 0.6;
+
+  ScarfCorruption(Tensor<float> table, double corruption_rate) : data(std::move(table)), rate(corruption_rate) {
+    check<ShapeError>(data.rank() == 2 && data.dim(0) > 0, "ScarfCorruption: data has shape ", data.shape(),
+                      ", expected a non-empty [N, D] table");
+    check<ValueError>(rate >= 0 && rate <= 1, "ScarfCorruption: rate ", rate, " outside [0, 1]");
+  }
+  void apply(std::span<float> x, Rng& rng) const {
+    Index D = data.dim(1), N = data.dim(0);
+    check<ShapeError>(static_cast<Index>(x.size()) == D, "ScarfCorruption: row has ", x.size(),
+                      " features, the table has ", D);
+    auto need = static_cast<Index>(std::llround(rate * static_cast<double>(D)));
+    for (Index j = 0; j < D && need > 0; ++j) {
+      if (static_cast<Index>(rng.below(std::uint64_t(D - j))) < need) {
+        auto row = static_cast<Index>(rng.below(std::uint64_t(N)));
+        x[std::size_t(j)] = data.data()[row * D + j];
+        --need;
+      }
+    }
+  }
+};
+
+/// A sequence of vector transforms; step k draws from `rng.split(k)`.
+class VectorPipeline {
+ public:
+  template <VectorTransform T>
+  VectorPipeline& add(T t) {
+    steps_.push_back([t = std::move(t)](std::span<float> x, Rng& rng) { t.apply(x, rng); });
+    return *this;
+  }
+  void apply(std::span<float> x, Rng& rng) const {
+    for (std::size_t k = 0; k < steps_.size(); ++k) {
+      Rng step = rng.split(k);
+      steps_[k](x, step);
+    }
+  }
+
+ private:
+  std::vector<std::function<void(std::span<float>, Rng&)>> steps_;
+};
+
+/// k views of each row, one pipeline per view; view v of row i in epoch e draws from
+/// `Rng::stream(seed, e, i, v)` only.
+class VectorMultiView {
+ public:
+  explicit VectorMultiView(std::vector<VectorPipeline> views) : views_(std::move(views)) {
+    check<ValueError>(!views_.empty(), "VectorMultiView: needs at least one view");
+  }
+  static VectorMultiView same(const VectorPipeline& p, int k = 2) {
+    check<ValueError>(k >= 1, "VectorMultiView::same: view count ", k, " must be at least 1");
+    return VectorMultiView(std::vector<VectorPipeline>(static_cast<std::size_t>(k), p));
+  }
+  int count() const { return static_cast<int>(views_.size()); }
+
+  /// One float [B, D] tensor per view; each row is copied into its slot and transformed there.
+  std::vector<Tensor<float>> make_batch(const VectorDataset& data, std::span<const Index> indices,
+                                        std::uint64_t seed, std::uint64_t epoch) const {
+    auto B = static_cast<Index>(indices.size());
+    Index D = data.dim();
+    std::vector<Tensor<float>> out;
+    for (int v = 0; v < count(); ++v) out.push_back(Tensor<float>::empty({B, D}));
+    parallel_for(0, B, 8, [&](Index begin, Index end) {
+      for (Index b = begin; b < end; ++b) {
+        Index i = indices[std::size_t(b)];
+        VectorSample s = data.get(i);
+        for (int v = 0; v < count(); ++v) {
+          std::span<float> row(out[std::size_t(v)].data() + b * D, std::size_t(D));
+          std::copy(s.features.begin(), s.features.end(), row.begin());
+          Rng rng = Rng::stream(seed, epoch, static_cast<std::uint64_t>(i), static_cast<std::uint64_t>(v));
+          views_[std::size_t(v)].apply(row, rng);
+        }
+      }
+    });
+    return out;
+  }
+
+ private:
+  std::vector<VectorPipeline> views_;
+};
+
+}  // namespace simile

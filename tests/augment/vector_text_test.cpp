@@ -1,0 +1,140 @@
+#include "simile/augment.hpp"
+#include "simile/data/loader.hpp"
+
+#include "support/testing.hpp"
+
+namespace simile {
+namespace {
+using testing::throws_with;
+
+TEST(VectorTransforms, MaskingRateAndNoiseScale) {
+  std::vector<float> x(10000, 1.0f);
+  Rng rng(3);
+  FeatureMasking(0.3, -5.0f).apply(x, rng);
+  auto masked = std::count(x.begin(), x.end(), -5.0f);
+  EXPECT_NEAR(masked / 10000.0, 0.3, 0.02);
+  std::vector<float> y(20000, 0.0f);
+  FeatureNoise(0.5f).apply(y, rng);
+  double m = 0, v = 0;
+  for (float a : y) m += a;
+  m /= 20000;
+  for (float a : y) v += (a - m) * (a - m);
+  EXPECT_NEAR(std::sqrt(v / 20000), 0.5, 0.01);
+  EXPECT_NEAR(m, 0.0, 0.015);
+  EXPECT_TRUE(throws_with<ValueError>([] { FeatureMasking(2.0); }, {"FeatureMasking", "2"}));
+}
+
+TEST(VectorTransforms, ScarfReplacesAFixedFractionFromTheSameColumn) {
+  // Column j of the table holds values 1000 * j + row, so a replaced value reveals its column.
+  Index N = 50, D = 10;
+  Tensor<float> table = Tensor<float>::empty({N, D});
+  for (Index r = 0; r < N; ++r)
+    for (Index j = 0; j < D; ++j) table.at(r, j) = float(1000 * j + r);
+  ScarfCorruption scarf(table, 0.6);
+  std::vector<int> hits(static_cast<std::size_t>(D));
+  for (std::uint64_t s = 0; s < 2000; ++s) {
+    std::vector<float> x(static_cast<std::size_t>(D), -1.0f);
+    Rng rng(s);
+    scarf.apply(x, rng);
+    int changed = 0;
+    for (Index j = 0; j < D; ++j) {
+      float v = x[std::size_t(j)];
+      if (v == -1.0f) continue;
+      ++changed;
+      ++hits[std::size_t(j)];
+      ASSERT_GE(v, 1000.0f * j);
+      ASSERT_LT(v, 1000.0f * j + N);
+    }
+    ASSERT_EQ(changed, 6);
+  }
+  for (int h : hits) EXPECT_NEAR(h / 2000.0, 0.6, 0.05);  // every column equally likely
+  std::vector<float> wrong(3);
+  Rng rng(0);
+  EXPECT_TRUE(throws_with<ShapeError>([&] { scarf.apply(wrong, rng); }, {"ScarfCorruption", "3 features", "10"}));
+}
+
+TEST(VectorTransforms, LoaderViewsAreThreadIndependent) {
+  VectorDataset d(testing::random_tensor<float>({41, 6}, 4));
+  VectorPipeline p;
+  p.add(ScarfCorruption(d.features(), 0.5)).add(FeatureNoise(0.1f));
+  VectorMultiView mv = VectorMultiView::same(p, 2);
+  auto run = [&](int threads) {
+    ThreadScope scope(threads);
+    Loader<VectorDataset> l(d, {.batch_size = 41, .seed = 8});
+    return l.views(0, mv).views;
+  };
+  auto a = run(1), b = run(2);
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(a[0].shape(), (Shape{41, 6}));
+  for (int v = 0; v < 2; ++v) EXPECT_TRUE(testing::tensors_near(a[std::size_t(v)], b[std::size_t(v)], 0, 0));
+  EXPECT_FALSE(testing::tensors_near(a[0], a[1], 1e-3, 0));
+}
+
+TEST(TextTransforms, EachEditDoesWhatItSays) {
+  std::vector<Token> base;
+  for (Token t = 10; t < 30; ++t) base.push_back(t);
+  Rng rng(1);
+  auto s = base;
+  TokenMasking(1.0).apply(s, rng);
+  EXPECT_TRUE(std::all_of(s.begin(), s.end(), [](Token t) { return t == Vocabulary::mask; }));
+  s = base;
+  TokenDropout(1.0).apply(s, rng);
+  ASSERT_EQ(s.size(), 1u);  // never empty
+  EXPECT_TRUE(s[0] >= 10 && s[0] < 30);
+  s = base;
+  RandomSwap(3).apply(s, rng);
+  auto sorted = s;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(sorted, base);
+  for (std::uint64_t k = 0; k < 200; ++k) {
+    s = base;
+    Rng r(k);
+    SpanDeletion(0.25).apply(s, r);
+    ASSERT_GE(s.size(), 15u);
+    ASSERT_LE(s.size(), 19u);
+    // What is left is the original minus one contiguous span.
+    std::size_t cut = 0;
+    while (cut < s.size() && s[cut] == base[cut]) ++cut;
+    std::size_t gap = base.size() - s.size();
+    for (std::size_t i = cut; i < s.size(); ++i) ASSERT_EQ(s[i], base[i + gap]);
+  }
+  std::vector<int> kept(1);
+  for (std::uint64_t k = 0; k < 500; ++k) {
+    s = base;
+    Rng r(k);
+    TokenDropout(0.25).apply(s, r);
+    kept[0] += static_cast<int>(s.size());
+  }
+  EXPECT_NEAR(kept[0] / (500.0 * 20), 0.75, 0.02);
+}
+
+TEST(TextTransforms, LoaderViewsArePaddedAndDeterministic) {
+  TextDataset d({{5, 6, 7, 8}, {9}, {10, 11, 12, 13, 14, 15}}, {0, 1, 0});
+  TextPipeline p;
+  p.add(TokenDropout(0.3)).add(TokenMasking(0.2));
+  TextMultiView mv = TextMultiView::same(p, 2);
+  auto run = [&](int threads) {
+    ThreadScope scope(threads);
+    Loader<TextDataset> l(d, {.batch_size = 3, .seed = 2});
+    return l.views(0, mv);
+  };
+  TextViewBatch a = run(1), b = run(2);
+  for (int v = 0; v < 2; ++v) {
+    const TokenBatch& t = a.views[std::size_t(v)];
+    EXPECT_TRUE(testing::tensors_near(t.ids, b.views[std::size_t(v)].ids, 0, 0));
+    Index L = t.ids.dim(1);
+    for (Index r = 0; r < 3; ++r) {
+      EXPECT_EQ(L, *std::max_element(t.lengths.begin(), t.lengths.end()));
+      for (Index j = t.lengths[std::size_t(r)]; j < L; ++j) EXPECT_EQ(t.ids.at(r, j), Vocabulary::pad);
+    }
+  }
+  Loader<TextDataset> plain(d, {.batch_size = 3, .shuffle = false});
+  TokenBatch t = plain.tokens(0);
+  EXPECT_EQ(t.ids.shape(), (Shape{3, 6}));
+  EXPECT_EQ(t.lengths, (std::vector<Index>{4, 1, 6}));
+  EXPECT_EQ(t.ids.at(1, 0), 9);
+  EXPECT_EQ(t.ids.at(1, 1), Vocabulary::pad);
+}
+
+}  // namespace
+}  // namespace simile

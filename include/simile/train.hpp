@@ -1,0 +1,9 @@
+#pragma once
+/// \file
+/// Training: the trainer, callbacks, checkpoints, EMA targets and the recipes.
+#include "simile/train/callbacks.hpp"
+#include "simile/train/checkpoint.hpp"
+#include "simile/train/ema.hpp"
+#include "simile/train/recipe.hpp"
+#include "simile/train/recipes/simclr.hpp"
+#include "simile/train/trainer.hpp"

@@ -1,0 +1,102 @@
+#pragma once
+/// \file
+/// Checkpoint contents, as safetensors (see `io/safetensors.hpp`):
+/// - model parameters and buffers under their dotted names, exactly as PyTorch's `state_dict()` names
+///   them, so an encoder trained here loads into the equivalent PyTorch module (`num_batches_tracked`
+///   is stored as int64 as PyTorch keeps it);
+/// - the optimizer under `train.optim.`: `steps` (I64), `lr` (F64, one per group), and each
+///   per-parameter slot `train.optim.<index>.<slot>` (e.g. `3.exp_avg`) and counter `<index>.step` (I64);
+/// - whatever the trainer and the recipe add under `train.` (step, epoch, MoCo queue, target network);
+/// - metadata: recipe, seed, options, simile version.
+
+#include <cmath>
+#include <string>
+
+#include "simile/io/safetensors.hpp"
+#include "simile/nn/module.hpp"
+#include "simile/optim/optimizer.hpp"
+
+namespace simile {
+
+inline constexpr const char* simile_version = "0.1.0";
+
+namespace detail {
+inline bool is_counter_buffer(const std::string& name) {
+  const std::string suffix = "num_batches_tracked";
+  return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+}  // namespace detail
+
+/// Adds `module`'s parameters and buffers to `dict` under `prefix` + their names.
+template <Real T>
+void save_module(TensorDict& dict, const nn::Module<T>& module, const std::string& prefix = "") {
+  for (const auto& [name, p] : module.named_parameters()) dict.set(prefix + name, p.value().clone());
+  for (const auto& [name, b] : module.named_buffers()) {
+    if (detail::is_counter_buffer(name)) {
+      Tensor<std::int64_t> c = Tensor<std::int64_t>::empty(b.shape());
+      for (Index i = 0; i < b.numel(); ++i) c.data()[i] = static_cast<std::int64_t>(std::llround(b.data()[i]));
+      dict.set(prefix + name, c);
+    } else {
+      dict.set(prefix + name, b.clone());
+    }
+  }
+}
+
+/// Copies every parameter and buffer of `module` from `dict` (names under `prefix`). Every one must be
+/// present with its shape and element type: an IoError or ShapeError names the first that is not, and
+/// then nothing has been changed.
+template <Real T>
+void load_module(const TensorDict& dict, nn::Module<T>& module, const std::string& prefix = "") {
+  std::vector<std::pair<Tensor<T>, Tensor<T>>> copies;  // (source, destination), checked before any copy
+  auto take = [&](const std::string& name, const Tensor<T>& dst) {
+    const std::string key = prefix + name;
+    const AnyTensor* any = dict.find(key);
+    check<IoError>(any != nullptr, "load_module: checkpoint has no tensor '", key, "'");
+    Tensor<T> src;
+    if (auto* c = std::get_if<Tensor<std::int64_t>>(any); c && detail::is_counter_buffer(name)) {
+      src = c->template to<T>();
+    } else {
+      auto* t = std::get_if<Tensor<T>>(any);
+      check<IoError>(t != nullptr, "load_module: tensor '", key, "' is ", TensorDict::dtype_name(*any), ", expected ",
+                     TensorDict::dtype_of<T>());
+      src = *t;
+    }
+    check<ShapeError>(src.shape() == dst.shape(), "load_module: tensor '", key, "' has shape ", src.shape(),
+                      ", the module expects ", dst.shape());
+    copies.emplace_back(src, dst);
+  };
+  for (const auto& [name, p] : module.named_parameters()) take(name, p.value());
+  for (const auto& [name, b] : module.named_buffers()) take(name, b);
+  for (auto& [src, dst] : copies) src.copy_to(dst);
+}
+
+/// Adds `opt`'s state to `dict` under `prefix` (default `train.optim.`).
+template <Real T>
+void save_optimizer(TensorDict& dict, const optim::Optimizer<T>& opt, const std::string& prefix = "train.optim.") {
+  optim::OptimizerState<T> s = opt.state();
+  dict.set(prefix + "steps", Tensor<std::int64_t>::scalar(s.steps));
+  dict.set(prefix + "lr", Tensor<double>::from(s.lr, {static_cast<Index>(s.lr.size())}));
+  for (auto& [key, t] : s.tensors) dict.set(prefix + key, t);
+  for (auto& [key, n] : s.counters) dict.set(prefix + key, Tensor<std::int64_t>::scalar(n));
+}
+
+/// Restores `opt`'s state from `dict` (names under `prefix`); the optimizer validates it.
+template <Real T>
+void load_optimizer(const TensorDict& dict, optim::Optimizer<T>& opt, const std::string& prefix = "train.optim.") {
+  optim::OptimizerState<T> s;
+  s.steps = dict.get<std::int64_t>(prefix + "steps").item();
+  Tensor<double> lr = dict.get<double>(prefix + "lr");
+  s.lr.assign(lr.begin(), lr.end());
+  for (const auto& [name, any] : dict.items()) {
+    if (name.rfind(prefix, 0) != 0) continue;
+    std::string key = name.substr(prefix.size());
+    if (key == "steps" || key == "lr") continue;
+    if (auto* t = std::get_if<Tensor<T>>(&any)) s.tensors.emplace_back(key, *t);
+    else if (auto* c = std::get_if<Tensor<std::int64_t>>(&any)) s.counters.emplace_back(key, c->item());
+    else throw IoError(simile::detail::str("load_optimizer: tensor '", name, "' has unexpected dtype ",
+                                           TensorDict::dtype_name(any)));
+  }
+  opt.load_state(s);
+}
+
+}  // namespace simile

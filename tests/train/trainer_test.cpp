@@ -1,0 +1,187 @@
+#include "support/testing.hpp"
+
+#include <filesystem>
+#include <fstream>
+
+#include "simile/augment.hpp"
+#include "simile/data.hpp"
+#include "simile/nn.hpp"
+#include "simile/optim.hpp"
+#include "simile/train.hpp"
+
+namespace simile {
+namespace {
+namespace fs = std::filesystem;
+using testing::throws_with;
+
+/// The first `n` Fashion-MNIST training images (the tests run on real data when it is installed).
+ImageDataset fashion(Index n) {
+  if (!fs::exists(std::string(fashion_mnist_dir) + "/train-images-idx3-ubyte.gz")) return {};
+  ImageDataset all = load_fashion_mnist(fashion_mnist_dir, "train");
+  std::vector<Index> idx(static_cast<std::size_t>(n));
+  for (Index i = 0; i < n; ++i) idx[static_cast<std::size_t>(i)] = i;
+  return subset(all, idx);
+}
+
+Pipeline pipeline() {
+  Pipeline p;
+  p.add(RandomResizedCrop({.height = 28, .width = 28, .scale = {0.2, 1.0}}))
+      .add(HorizontalFlip{}, 0.5)
+      .add(ColorJitter({.brightness = 0.4, .contrast = 0.4}), 0.8);
+  return p;
+}
+
+/// A small MLP encoder on 28x28 images and a linear projector: fast enough for unit tests.
+std::unique_ptr<SimClr<float>> small_simclr(std::uint64_t seed) {
+  Rng rng(seed);
+  auto enc = std::make_shared<nn::Sequential<float>>();
+  enc->push_back(std::make_shared<nn::Flatten<float>>())
+      .push_back(std::make_shared<nn::Linear<float>>(nn::LinearOptions{784, 64}, rng))
+      .push_back(std::make_shared<nn::ReLU<float>>());
+  auto proj = std::make_shared<nn::Linear<float>>(nn::LinearOptions{64, 16}, rng);
+  return std::make_unique<SimClr<float>>(enc, proj, SimClrOptions{.temperature = 0.5});
+}
+
+struct TrainRun {
+  std::unique_ptr<SimClr<float>> recipe = small_simclr(1);
+  Loader<ImageDataset> loader;
+  optim::Adam<float> opt;
+  Trainer<float> trainer;
+  TrainRun(const ImageDataset& data, TrainerOptions o)
+      : loader(data, {.batch_size = 32, .seed = 9}),
+        opt(recipe->model().parameters(), {.lr = 1e-3}),
+        trainer(*recipe, loader, MultiView::same(pipeline(), 2), opt, o) {}
+};
+
+TEST(Trainer, SimClrLossFallsOnFashionMnist) {
+  ImageDataset data = fashion(256);
+  if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
+  struct Losses : Callback<float> {
+    std::vector<double> v;
+    bool on_step_end(const StepInfo& s) override { return v.push_back(s.loss), false; }
+  };
+  auto log = std::make_shared<Losses>();
+  TrainRun run(data, {.epochs = 6, .threads = 2});
+  run.trainer.add_callback(log);
+  TrainResult r = run.trainer.fit();
+  ASSERT_EQ(r.steps, 48);
+  EXPECT_EQ(r.epochs_completed, 6);
+  EXPECT_EQ(r.stop_reason, "epochs");
+  double first = (log->v[0] + log->v[1] + log->v[2] + log->v[3]) / 4;
+  double last = (log->v[44] + log->v[45] + log->v[46] + log->v[47]) / 4;
+  EXPECT_LT(last, first - 0.3) << "first " << first << " last " << last;
+  EXPECT_GT(r.samples_per_second, 0);
+}
+
+TEST(Trainer, ResumeEqualsAnUninterruptedRunBitForBit) {
+  ImageDataset data = fashion(96);
+  if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
+  std::string ckpt = (fs::temp_directory_path() / ("simile_resume_" + std::to_string(::getpid()))).string();
+  TrainRun whole(data, {.epochs = 2, .threads = 2});
+  whole.trainer.fit();  // 6 steps
+  {
+    TrainRun first(data, {.epochs = 2, .max_steps = 4, .threads = 2, .checkpoint_path = ckpt});
+    TrainResult r = first.trainer.fit();
+    EXPECT_EQ(r.stop_reason, "max_steps");
+    EXPECT_EQ(r.steps, 4);
+  }
+  TrainRun second(data, {.epochs = 2, .threads = 2});
+  second.trainer.load_checkpoint(ckpt);
+  EXPECT_EQ(second.trainer.step(), 4);
+  EXPECT_EQ(second.trainer.epoch(), 1);
+  TrainResult r = second.trainer.fit();
+  EXPECT_EQ(r.steps, 6);
+  EXPECT_EQ(r.steps_this_run, 2);
+  auto a = whole.recipe->model().state_dict(), b = second.recipe->model().state_dict();
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i)
+    EXPECT_TRUE(testing::tensors_near(a[i].second, b[i].second, 0, 0)) << a[i].first;
+  auto sa = whole.opt.state(), sb = second.opt.state();
+  ASSERT_EQ(sa.tensors.size(), sb.tensors.size());
+  for (std::size_t i = 0; i < sa.tensors.size(); ++i)
+    EXPECT_TRUE(testing::tensors_near(sa.tensors[i].second, sb.tensors[i].second, 0, 0)) << sa.tensors[i].first;
+  fs::remove(ckpt);
+}
+
+TEST(Trainer, CheckpointsRoundTripAndRejectDamage) {
+  ImageDataset data = fashion(64);
+  if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
+  std::string ckpt = (fs::temp_directory_path() / ("simile_ckpt_" + std::to_string(::getpid()))).string();
+  TrainRun run(data, {.epochs = 1, .threads = 1, .checkpoint_path = ckpt});
+  run.trainer.fit();
+  TensorDict d = load_safetensors(ckpt);
+  for (auto& [name, p] : run.recipe->model().named_parameters())
+    EXPECT_TRUE(testing::tensors_near(d.get<float>(name), p.value(), 0, 0)) << name;
+  EXPECT_TRUE(d.contains("encoder.1.weight"));
+  EXPECT_TRUE(d.contains("projector.weight"));
+  EXPECT_TRUE(d.contains("train.optim.0.exp_avg"));
+  EXPECT_EQ(d.get<std::int64_t>("train.step").item(), 2);
+  EXPECT_EQ(d.metadata.at("recipe"), "simclr");
+  // A truncated checkpoint is refused and the model is untouched.
+  std::string bytes;
+  {
+    std::ifstream in(ckpt, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  {
+    std::ofstream out(ckpt, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size() / 2));
+  }
+  TrainRun other(data, {.epochs = 1});
+  auto before = other.recipe->model().state_dict()[0].second.clone();
+  EXPECT_TRUE(throws_with<IoError>([&] { other.trainer.load_checkpoint(ckpt); }, {ckpt}));
+  EXPECT_TRUE(testing::tensors_near(other.recipe->model().state_dict()[0].second, before, 0, 0));
+  fs::remove(ckpt);
+}
+
+/// Wraps a recipe and poisons its loss from a given step on.
+struct Poisoned : SimClr<float> {
+  int calls = 0, from;
+  Poisoned(int f) : SimClr<float>(*small_simclr(3)), from(f) {}
+  Var<float> loss(const std::vector<Tensor<float>>& v, std::span<const std::int64_t> l) override {
+    Var<float> x = SimClr<float>::loss(v, l);
+    if (++calls > from) x = x * Var<float>(Tensor<float>::scalar(NAN));
+    return x;
+  }
+};
+
+TEST(Trainer, NanStopsTrainingWithTheStepAndTheOp) {
+  ImageDataset data = fashion(128);
+  if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
+  Poisoned recipe(2);
+  Loader<ImageDataset> loader(data, {.batch_size = 32, .seed = 1});
+  optim::Adam<float> opt(recipe.model().parameters(), {.lr = 1e-3});
+  Trainer<float> trainer(recipe, loader, MultiView::same(pipeline(), 2), opt, {.epochs = 1});
+  EXPECT_TRUE(throws_with<NumericError>([&] { trainer.fit(); }, {"step 3", "simclr", "op 'mul'"}));
+}
+
+TEST(Trainer, OptionErrors) {
+  ImageDataset data = fashion(64);
+  if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
+  auto recipe = small_simclr(1);
+  Loader<ImageDataset> loader(data, {.batch_size = 32});
+  optim::Adam<float> opt(recipe->model().parameters(), {.lr = 1e-3});
+  EXPECT_TRUE(throws_with<ValueError>([&] { Trainer<float>(*recipe, loader, MultiView::same(pipeline(), 2), opt, {.epochs = 0}); },
+                                      {"Trainer", "epochs 0"}));
+  EXPECT_TRUE(throws_with<ValueError>([&] { Trainer<float>(*recipe, loader, MultiView::same(pipeline(), 3), opt, {}); },
+                                      {"needs 2 views", "makes 3"}));
+}
+
+TEST(Ema, FollowsItsRuleAndByolSchedule) {
+  Rng rng(4);
+  nn::Linear<double> online({3, 2}, rng);
+  auto target = online.clone();
+  online.parameter("weight").value().fill(1.0);
+  target->parameter("weight").value().fill(0.0);
+  ema_update<double>(*target, online, 0.9);
+  EXPECT_NEAR(target->parameter("weight").value().at(0, 0), 0.1, 1e-15);
+  ema_update<double>(*target, online, 0.9);
+  EXPECT_NEAR(target->parameter("weight").value().at(1, 2), 0.19, 1e-15);
+  EXPECT_DOUBLE_EQ(byol_momentum(0.996, 0, 100), 0.996);
+  EXPECT_DOUBLE_EQ(byol_momentum(0.996, 100, 100), 1.0);
+  EXPECT_NEAR(byol_momentum(0.996, 50, 100), 0.998, 1e-12);
+  EXPECT_THROW(ema_update<double>(*target, online, 1.5), ValueError);
+}
+
+}  // namespace
+}  // namespace simile

@@ -1,0 +1,146 @@
+// augment_grid: a PNG contact sheet of augmented views, to check by eye that a pipeline does what it
+// should. Rows are Fashion-MNIST images; column 0 is the original, the others are views through the
+// SimCLR Fashion-MNIST pipeline (RandomResizedCrop 28 scale (0.2, 1), flip p 0.5, brightness/contrast
+// jitter p 0.8, Gaussian noise), or with --extra also rotation, blur, solarize and erasing.
+//
+//   augment_grid [--out grid.png] [--seed 1] [--count 8] [--views 7] [--scale 4] [--extra]
+//                [--data /usr/share/datasets/fashion-mnist]
+
+#include <png.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "simile/simile.hpp"
+
+namespace {
+using namespace simile;
+
+struct Args {
+  std::string out = "augment_grid.png";
+  std::string data = fashion_mnist_dir;
+  std::uint64_t seed = 1;
+  Index count = 8;
+  int views = 7;
+  Index scale = 4;
+  bool extra = false;
+};
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string k = argv[i];
+    auto value = [&]() -> std::string {
+      check<ValueError>(i + 1 < argc, "augment_grid: option ", k, " needs a value");
+      return argv[++i];
+    };
+    auto number = [&](long long lo, long long hi) {
+      std::string v = value();
+      char* end = nullptr;
+      long long n = std::strtoll(v.c_str(), &end, 10);
+      check<ValueError>(end && *end == '\0' && !v.empty() && n >= lo && n <= hi, "augment_grid: ", k, " '", v,
+                        "' must be an integer in [", lo, ", ", hi, "]");
+      return n;
+    };
+    if (k == "--out") a.out = value();
+    else if (k == "--data") a.data = value();
+    else if (k == "--seed") a.seed = static_cast<std::uint64_t>(number(0, 1LL << 62));
+    else if (k == "--count") a.count = number(1, 1000);
+    else if (k == "--views") a.views = static_cast<int>(number(1, 64));
+    else if (k == "--scale") a.scale = number(1, 16);
+    else if (k == "--extra") a.extra = true;
+    else if (k == "--help" || k == "-h") {
+      std::cout << "augment_grid [--out grid.png] [--seed 1] [--count 8] [--views 7] [--scale 4] [--extra] [--data DIR]\n";
+      std::exit(0);
+    } else {
+      check<ValueError>(false, "augment_grid: unknown option '", k, "' (try --help)");
+    }
+  }
+  return a;
+}
+
+/// Writes an 8-bit grayscale PNG.
+void write_png(const std::string& path, const std::vector<std::uint8_t>& pixels, Index width, Index height) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  check<IoError>(f != nullptr, "write_png: cannot open '", path, "' for writing");
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
+  png_infop info = png ? png_create_info_struct(png) : nullptr;
+  if (!png || !info || setjmp(png_jmpbuf(png))) {
+    png_destroy_write_struct(&png, &info);
+    std::fclose(f);
+    throw IoError(detail::str("write_png: libpng failed writing '", path, "'"));
+  }
+  png_init_io(png, f);
+  png_set_IHDR(png, info, static_cast<png_uint_32>(width), static_cast<png_uint_32>(height), 8, PNG_COLOR_TYPE_GRAY,
+               PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  png_write_info(png, info);
+  for (Index y = 0; y < height; ++y) png_write_row(png, pixels.data() + y * width);
+  png_write_end(png, nullptr);
+  png_destroy_write_struct(&png, &info);
+  check<IoError>(std::fclose(f) == 0, "write_png: closing '", path, "' failed");
+}
+
+int run(const Args& a) {
+  ImageDataset data = load_fashion_mnist(a.data, "test");
+  check<ValueError>(a.count <= data.size(), "augment_grid: --count ", a.count, " above the ", data.size(), " images");
+  Pipeline p;
+  p.add(RandomResizedCrop({.height = 28, .width = 28, .scale = {0.2, 1.0}}))
+      .add(HorizontalFlip{}, 0.5)
+      .add(ColorJitter({.brightness = 0.4, .contrast = 0.4}), 0.8)
+      .add(GaussianNoise({.sigma = {0.0, 0.05}}));
+  if (a.extra) {
+    p.add(RandomRotation({.degrees = 15}), 0.5)
+        .add(GaussianBlur({.kernel_size = 3, .sigma = {0.1, 1.5}}), 0.3)
+        .add(Solarize(0.5f), 0.2)
+        .add(RandomErasing({.scale = {0.02, 0.2}}), 0.3);
+  }
+  MultiView views = MultiView::same(p, a.views);
+  // A seeded pick of images, so --seed changes which images appear as well as their views.
+  std::vector<Index> order(static_cast<std::size_t>(data.size()));
+  for (Index i = 0; i < data.size(); ++i) order[std::size_t(i)] = i;
+  Rng pick = Rng::stream(a.seed, 0xC0FFEE);
+  shuffle(order, pick);
+  order.resize(std::size_t(a.count));
+  ViewWorkspace ws;
+  std::vector<Tensor<float>> v = views.make_batch(data, order, a.seed, 0, ws);
+
+  const Index cell = 28 * a.scale, gap = 2 * a.scale, cols = 1 + a.views;
+  const Index W = cols * cell + (cols + 1) * gap, H = a.count * cell + (a.count + 1) * gap;
+  std::vector<std::uint8_t> img(std::size_t(W * H), 128);  // mid gray frame between cells
+  auto put = [&](Index row, Index col, auto value_at) {
+    Index oy = gap + row * (cell + gap), ox = gap + col * (cell + gap);
+    for (Index y = 0; y < cell; ++y)
+      for (Index x = 0; x < cell; ++x) img[std::size_t((oy + y) * W + ox + x)] = value_at(y / a.scale, x / a.scale);
+  };
+  for (Index r = 0; r < a.count; ++r) {
+    const std::uint8_t* orig = data.get(order[std::size_t(r)]).pixels;
+    put(r, 0, [&](Index y, Index x) { return orig[y * 28 + x]; });
+    for (int c = 0; c < a.views; ++c) {
+      const float* view = v[std::size_t(c)].data() + r * 28 * 28;
+      put(r, 1 + c, [&](Index y, Index x) {
+        float f = std::clamp(view[y * 28 + x], 0.0f, 1.0f);
+        return static_cast<std::uint8_t>(std::lround(f * 255.0f));
+      });
+    }
+  }
+  write_png(a.out, img, W, H);
+  std::cout << "wrote " << a.out << ": " << a.count << " images x (original + " << a.views << " views), seed " << a.seed
+            << ", labels";
+  for (Index i : order) std::cout << ' ' << data.get(i).label;
+  std::cout << '\n';
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(parse(argc, argv));
+  } catch (const simile::Error& e) {
+    std::cerr << e.what() << '\n';
+    return 2;
+  }
+}

@@ -1,0 +1,125 @@
+#pragma once
+/// \file
+/// `BatchNorm1d` and `BatchNorm2d`: batch normalization layers (Ioffe and Szegedy 2015) around the
+/// `batch_norm` op, with PyTorch's parameters and buffers (`weight`, `bias`, `running_mean`,
+/// `running_var`, `num_batches_tracked`), so their checkpoints map one to one.
+
+#include <string>
+
+#include "simile/nn/module.hpp"
+#include "simile/ops/batch_norm.hpp"
+
+namespace simile::nn {
+
+/// Configuration of a batch-norm layer (PyTorch's defaults).
+struct BatchNormOptions {
+  Index num_features = 0;          ///< C, the channel dimension (dimension 1 of the input), > 0
+  double eps = 1e-5;               ///< added to the variance before the square root, > 0
+  double momentum = 0.1;           ///< running = (1 - momentum) running + momentum batch, in [0, 1]
+  bool affine = true;              ///< learn a per-channel scale `weight` and shift `bias`
+  bool track_running_stats = true; ///< keep running statistics for evaluation (else batch statistics always)
+};
+
+namespace detail {
+/// What BatchNorm1d and BatchNorm2d share; they differ in the input ranks they accept.
+template <class Derived, Real T>
+class BatchNormBase : public Cloneable<Derived, T> {
+ public:
+  explicit BatchNormBase(const BatchNormOptions& options) : options_(options) {
+    const BatchNormOptions& o = options;
+    check(o.num_features > 0, Derived::name, ": num_features ", o.num_features, " must be positive");
+    check(o.eps > 0, Derived::name, ": eps ", o.eps, " must be positive");
+    check(o.momentum >= 0 && o.momentum <= 1, Derived::name, ": momentum ", o.momentum, " must be in [0, 1]");
+    const Index c = o.num_features;
+    if (o.affine) {
+      weight_ = this->register_parameter("weight", Tensor<T>::ones({c}));
+      bias_ = this->register_parameter("bias", Tensor<T>::zeros({c}));
+    }
+    if (o.track_running_stats) {
+      running_mean_ = this->register_buffer("running_mean", Tensor<T>::zeros({c}));
+      running_var_ = this->register_buffer("running_var", Tensor<T>::ones({c}));
+      num_batches_tracked_ = this->register_buffer("num_batches_tracked", Tensor<T>::zeros({}));
+    }
+  }
+
+  /// y = weight (x - mean) / sqrt(var + eps) + bias per channel (see `batch_norm`): batch statistics in
+  /// training mode (the running ones updated, `num_batches_tracked` counted), running ones in eval mode.
+  Var<T> forward(const Var<T>& x) override { return run(x, false); }
+  /// relu(forward(x)) through the fused `batch_norm_relu` op (one pass, no intermediate tensor).
+  Var<T> forward_relu(const Var<T>& x) { return run(x, true); }
+
+  std::string type_name() const override { return Derived::name; }
+  std::string extra_repr() const override {
+    const BatchNormOptions& o = options_;
+    return simile::detail::str(o.num_features, ", eps=", o.eps, ", momentum=", o.momentum, ", affine=",
+                               o.affine ? "true" : "false", ", track_running_stats=",
+                               o.track_running_stats ? "true" : "false");
+  }
+
+  const BatchNormOptions& options() const { return options_; }
+  /// gamma [C]; requires `affine`.
+  const Var<T>& weight() const { return this->get(affine_id("weight", weight_)); }
+  /// beta [C]; requires `affine`.
+  const Var<T>& bias() const { return this->get(affine_id("bias", bias_)); }
+  /// [C]; requires `track_running_stats`.
+  const Tensor<T>& running_mean() const { return this->get(tracked_id("running_mean", running_mean_)); }
+  /// [C], unbiased; requires `track_running_stats`.
+  const Tensor<T>& running_var() const { return this->get(tracked_id("running_var", running_var_)); }
+  /// Training-mode forward passes so far (a scalar, exact up to 2^24 in float); requires `track_running_stats`.
+  const Tensor<T>& num_batches_tracked() const {
+    return this->get(tracked_id("num_batches_tracked", num_batches_tracked_));
+  }
+
+ private:
+  Var<T> run(const Var<T>& x, bool relu) {
+    const Shape& s = x.shape();
+    check<ShapeError>(Derived::accepts_rank(s.rank()) && s[1] == options_.num_features, Derived::name,
+                      ": input of shape ", s, " is not ", Derived::expected, " with C = ", options_.num_features);
+    const bool tracked = options_.track_running_stats;
+    Var<T> w = options_.affine ? this->get(weight_) : Var<T>();
+    Var<T> b = options_.affine ? this->get(bias_) : Var<T>();
+    Tensor<T> mean = tracked ? this->get(running_mean_) : Tensor<T>();
+    Tensor<T> var = tracked ? this->get(running_var_) : Tensor<T>();
+    simile::BatchNormOptions op{.training = this->is_training(), .momentum = options_.momentum, .eps = options_.eps};
+    Var<T> y = relu ? batch_norm_relu(x, w, b, mean, var, op) : batch_norm(x, w, b, mean, var, op);
+    if (tracked && this->is_training()) this->get(num_batches_tracked_).data()[0] += T(1);
+    return y;
+  }
+  ParameterId affine_id(const char* what, ParameterId id) const {
+    check(options_.affine, Derived::name, "::", what, ": this layer was built with affine = false");
+    return id;
+  }
+  BufferId tracked_id(const char* what, BufferId id) const {
+    check(options_.track_running_stats, Derived::name, "::", what,
+          ": this layer was built with track_running_stats = false");
+    return id;
+  }
+
+  BatchNormOptions options_;
+  ParameterId weight_, bias_;
+  BufferId running_mean_, running_var_, num_batches_tracked_;
+};
+}  // namespace detail
+
+/// Batch normalization over [N, C] or [N, C, L] inputs (PyTorch's BatchNorm1d), as in the projection
+/// heads of SimCLR and BYOL.
+template <Real T>
+class BatchNorm1d : public detail::BatchNormBase<BatchNorm1d<T>, T> {
+ public:
+  using detail::BatchNormBase<BatchNorm1d<T>, T>::BatchNormBase;
+  static constexpr const char* name = "BatchNorm1d";
+  static constexpr const char* expected = "[N, C] or [N, C, L]";
+  static bool accepts_rank(int r) { return r == 2 || r == 3; }
+};
+
+/// Batch normalization over [N, C, H, W] inputs (PyTorch's BatchNorm2d), as in ResNets.
+template <Real T>
+class BatchNorm2d : public detail::BatchNormBase<BatchNorm2d<T>, T> {
+ public:
+  using detail::BatchNormBase<BatchNorm2d<T>, T>::BatchNormBase;
+  static constexpr const char* name = "BatchNorm2d";
+  static constexpr const char* expected = "[N, C, H, W]";
+  static bool accepts_rank(int r) { return r == 4; }
+};
+
+}  // namespace simile::nn

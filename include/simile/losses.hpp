@@ -1,4 +1,5 @@
 #pragma once
 /// \file
 /// Learning-signal layer, losses: contrastive and non-contrastive objectives, one header per loss.
+#include "simile/losses/info_nce.hpp"
 #include "simile/losses/nt_xent.hpp"

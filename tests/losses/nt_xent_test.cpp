@@ -2,6 +2,8 @@
 #include <numbers>
 
 #include "simile/losses.hpp"
+#include "simile/ops/normalize.hpp"
+#include "simile/ops/softmax.hpp"
 #include "support/testing.hpp"
 
 namespace simile {
@@ -34,6 +36,28 @@ TEST(NtXent, FourPointsByHand) {
   EXPECT_NEAR(l.item(), (l0 + l1 + l2 + l3) / 4, 1e-12);
   for (Index tile : {1, 3})
     EXPECT_NEAR(nt_xent(z, {.temperature = 1.0, .tile = tile}).item(), l.item(), 1e-12);
+}
+
+TEST(NtXent, EqualsTheUsualFormulationWrittenOutWithOps) {
+  // normalize, 2N x 2N similarity / tau, self-similarity masked with -inf, cross-entropy with the
+  // partner labels: value and gradient.
+  const Index n = 7;
+  Tensor<double> mask = Tensor<double>::zeros({2 * n, 2 * n});
+  std::vector<std::int64_t> partner(2 * n);
+  for (Index i = 0; i < 2 * n; ++i) {
+    mask.at(i, i) = -INFINITY;
+    partner[static_cast<std::size_t>(i)] = (i + n) % (2 * n);
+  }
+  for (Index tile : {0, 4}) {
+    Var<double> z = random_param({2 * n, 5}, 77), z2(z.value().clone(), true);
+    Var<double> fused = nt_xent(z, {.temperature = 0.25, .tile = tile});
+    Var<double> u = l2_normalize(z2);
+    Var<double> ref = cross_entropy(matmul(u, u, false, true) * 4.0 + Var<double>(mask), partner);
+    EXPECT_NEAR(fused.item(), ref.item(), 1e-12);
+    fused.backward();
+    ref.backward();
+    EXPECT_TRUE(tensors_near(z.grad(), z2.grad(), 1e-12, 1e-9));
+  }
 }
 
 TEST(NtXent, GradcheckPlainAndTiled) {

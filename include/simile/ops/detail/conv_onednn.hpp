@@ -269,9 +269,11 @@ inline void backward(const ConvGeometry& g, const Saved& saved, const Tensor<flo
       memory src = from.mem(), dst(user_md, engine(), to);
       plan->reorder(from.md, user_md, true).execute(s, src, dst);
     };
+    // dy converted once when both backward primitives read it in the same layout (they usually do).
+    Held gy_data;
     if (dx) {
       const auto& pd = plan->bwd_data_pd;
-      Held gy = as_layout(*plan, s, user_dy, pd.diff_dst_desc());
+      Held gy = gy_data = as_layout(*plan, s, user_dy, pd.diff_dst_desc());
       Held wei = as_layout(*plan, s, saved.weights, pd.weights_desc());
       Held gx{buffer_for(pd.diff_src_desc()), pd.diff_src_desc()};
       Tensor<std::uint8_t> scratch = Tensor<std::uint8_t>::empty({static_cast<Index>(pd.scratchpad_desc().get_size())});
@@ -283,7 +285,7 @@ inline void backward(const ConvGeometry& g, const Saved& saved, const Tensor<flo
     }
     if (dw || db) {
       const auto& pd = plan->bwd_weights_pd;
-      Held gy = as_layout(*plan, s, user_dy, pd.diff_dst_desc());
+      Held gy = dx && gy_data.md == pd.diff_dst_desc() ? gy_data : as_layout(*plan, s, user_dy, pd.diff_dst_desc());
       Held src = as_layout(*plan, s, saved.src, pd.src_desc());
       Held gw{buffer_for(pd.diff_weights_desc()), pd.diff_weights_desc()};
       Tensor<std::uint8_t> scratch = Tensor<std::uint8_t>::empty({static_cast<Index>(pd.scratchpad_desc().get_size())});

@@ -20,6 +20,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_set>
@@ -45,6 +46,7 @@ struct TrainerOptions {
   std::string checkpoint_path;       ///< where checkpoints go (empty: none)
   std::int64_t checkpoint_every = 0; ///< steps between checkpoints (0: only at the end)
   bool check_gradients = true;       ///< NaN/inf guard on every gradient, not only on the loss
+  std::map<std::string, std::string> metadata;  ///< extra checkpoint metadata (architecture, options)
 };
 
 struct TrainResult {
@@ -233,6 +235,7 @@ class Trainer {
     d.set("train.total_steps", Tensor<std::int64_t>::scalar(total_steps_));
     d.set("train.seed", Tensor<std::int64_t>::scalar(static_cast<std::int64_t>(loader_.options().seed)));
     recipe_.save_state(d, "train.recipe.");
+    d.metadata = options_.metadata;
     d.metadata["recipe"] = recipe_.name();
     d.metadata["seed"] = std::to_string(loader_.options().seed);
     d.metadata["simile_version"] = simile_version;

@@ -1,0 +1,136 @@
+#pragma once
+/// \file
+/// The evaluation protocol, as one call: embed a labeled train and test set with a frozen encoder
+/// (eval mode, no graph), then report the linear probe (all labels, and 1 % and 10 % of them, stratified
+/// and seeded), weighted kNN, and the representation's alignment (on two augmented views of test
+/// images) and uniformity (on test embeddings).
+///
+/// The encoder is provably frozen: it runs under `NoGradGuard` in eval mode (batch norm uses its
+/// running statistics and does not update them), and is put back in the mode it was in.
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "simile/augment/multiview.hpp"
+#include "simile/autograd/var.hpp"
+#include "simile/data/dataset.hpp"
+#include "simile/data/loader.hpp"
+#include "simile/eval/knn.hpp"
+#include "simile/eval/linear_probe.hpp"
+#include "simile/eval/representation.hpp"
+#include "simile/nn/module.hpp"
+
+namespace simile {
+
+/// Representations h = encoder(x) of every sample of `data`, in dataset order: float [N, D]. Runs in
+/// eval mode without recording a graph; the encoder's mode is restored afterwards.
+template <Real T>
+Tensor<float> embed(nn::Module<T>& encoder, const ImageDataset& data, Index batch_size = 512) {
+  check(batch_size >= 1, "embed: batch size ", batch_size, " must be at least 1");
+  NoGradGuard no_grad;
+  const bool was_training = encoder.is_training();
+  encoder.eval();
+  Loader<ImageDataset> loader(data, {.batch_size = batch_size, .shuffle = false});
+  Tensor<float> out;
+  for (Index b = 0; b < loader.num_batches(); ++b) {
+    Batch batch = loader.batch(b);
+    Var<T> x;
+    if constexpr (std::is_same_v<T, float>) x = Var<T>(batch.data);
+    else x = Var<T>(batch.data.template to<T>());
+    Var<T> h = encoder.forward(x);
+    check<ShapeError>(h.shape().rank() == 2 && h.dim(0) == batch.data.dim(0), "embed: the encoder returned shape ",
+                      h.shape(), " for a batch of ", batch.data.dim(0), "; expected [batch, features]");
+    if (!out.defined()) out = Tensor<float>::empty({data.size(), h.dim(1)});
+    Tensor<float> rows = out.slice_rows(b * batch_size, b * batch_size + h.dim(0));
+    if constexpr (std::is_same_v<T, float>) h.value().copy_to(rows);
+    else h.value().template to<float>().copy_to(rows);
+  }
+  encoder.train(was_training);
+  return out;
+}
+
+struct EvaluationOptions {
+  KnnOptions knn;
+  LinearProbeOptions probe;
+  bool label_fractions = true;   ///< also probe on 1 % and 10 % of the training labels
+  std::uint64_t seed = 0;        ///< seeds the label subsets and the views for alignment
+  Index batch_size = 512;
+};
+
+struct EvaluationReport {
+  double linear_probe_accuracy = 0;
+  double knn_accuracy = 0;
+  std::optional<double> linear_probe_1pct, linear_probe_10pct;
+  std::optional<double> alignment;  ///< needs a view pipeline
+  double uniformity = 0;
+  double effective_rank = 0;
+  double normalized_std = 0;
+  Index dim = 0;
+};
+
+/// The labels of `labels` at `idx`, and the rows of `features` there.
+inline std::pair<Tensor<float>, std::vector<std::int64_t>> take_rows(const Tensor<float>& features,
+                                                                    const std::vector<std::int64_t>& labels,
+                                                                    const std::vector<Index>& idx) {
+  Tensor<float> x = Tensor<float>::empty({static_cast<Index>(idx.size()), features.dim(1)});
+  std::vector<std::int64_t> y;
+  for (std::size_t i = 0; i < idx.size(); ++i) {
+    features.slice_rows(idx[i], idx[i] + 1).copy_to(x.slice_rows(static_cast<Index>(i), static_cast<Index>(i) + 1));
+    y.push_back(labels[static_cast<std::size_t>(idx[i])]);
+  }
+  return {x, y};
+}
+
+/// Evaluates precomputed features (train [N, D] and test [M, D]) with their datasets' labels.
+inline EvaluationReport evaluate_features(const Tensor<float>& train, const std::vector<std::int64_t>& train_labels,
+                                          const Tensor<float>& test, const std::vector<std::int64_t>& test_labels,
+                                          const EvaluationOptions& opt = {}) {
+  EvaluationReport r;
+  r.dim = train.dim(1);
+  r.linear_probe_accuracy = linear_probe(train, train_labels, test, test_labels, opt.probe).test_accuracy;
+  KnnOptions knn = opt.knn;
+  knn.k = static_cast<int>(std::min<Index>(knn.k, train.dim(0)));
+  r.knn_accuracy = knn_classify(train, train_labels, test, test_labels, knn).accuracy;
+  if (opt.label_fractions) {
+    for (double f : {0.01, 0.10}) {
+      Split s = stratified_split(train_labels, f, opt.seed);
+      auto [x, y] = take_rows(train, train_labels, s.kept);
+      double acc = linear_probe(x, y, test, test_labels, opt.probe).test_accuracy;
+      (f < 0.05 ? r.linear_probe_1pct : r.linear_probe_10pct) = acc;
+    }
+  }
+  r.uniformity = uniformity(test);
+  r.effective_rank = effective_rank(test);
+  r.normalized_std = normalized_std(test);
+  return r;
+}
+
+/// Embeds `train` and `test` with the frozen `encoder` and evaluates (see the file comment). With
+/// `views` (two views), alignment is measured on the first 2,048 test images.
+template <Real T>
+EvaluationReport evaluate_encoder(nn::Module<T>& encoder, const ImageDataset& train, const ImageDataset& test,
+                                  const EvaluationOptions& opt = {}, const MultiView* views = nullptr) {
+  check(train.has_labels() && test.has_labels(), "evaluate_encoder: train and test sets need labels");
+  Tensor<float> ftr = embed(encoder, train, opt.batch_size);
+  Tensor<float> fte = embed(encoder, test, opt.batch_size);
+  EvaluationReport r = evaluate_features(ftr, train.labels(), fte, test.labels(), opt);
+  if (views) {
+    check(views->count() >= 2, "evaluate_encoder: alignment needs two views, the pipeline makes ", views->count());
+    NoGradGuard no_grad;
+    const bool was_training = encoder.is_training();
+    encoder.eval();
+    Index n = std::min<Index>(test.size(), 2048);
+    Loader<ImageDataset> loader(test, {.batch_size = n, .shuffle = false, .seed = opt.seed});
+    ViewBatch vb = loader.views(0, *views);
+    auto h = [&](const Tensor<float>& x) {
+      if constexpr (std::is_same_v<T, float>) return encoder.forward(Var<T>(x)).value().clone();
+      else return encoder.forward(Var<T>(x.template to<T>())).value().template to<float>();
+    };
+    r.alignment = alignment(h(vb.views[0]), h(vb.views[1]));
+    encoder.train(was_training);
+  }
+  return r;
+}
+
+}  // namespace simile

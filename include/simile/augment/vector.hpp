@@ -63,7 +63,7 @@ struct ScarfCorruption {
     check<ValueError>(rate >= 0 && rate <= 1, "ScarfCorruption: rate ", rate, " outside [0, 1]");
   }
   void apply(std::span<float> x, Rng& rng) const {
-    Index D = data.dim(1), N = data.dim(0);
+    Index N = data.shape()[0], D = data.shape()[1];  // not dim(): it formats a message on every call
     check<ShapeError>(static_cast<Index>(x.size()) == D, "ScarfCorruption: row has ", x.size(),
                       " features, the table has ", D);
     auto need = static_cast<Index>(std::llround(rate * static_cast<double>(D)));

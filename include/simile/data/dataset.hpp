@@ -56,13 +56,16 @@ class ImageDataset {
                       images.shape(), ", expected [N, H, W] or [N, C, H, W]");
     images_ = images.rank() == 4 ? images
                                  : images.reshape({images.dim(0), 1, images.dim(1), images.dim(2)});
-    detail::check_labels("ImageDataset", images_.dim(0), labels_);
+    // Cached: Shape::dim() checks its argument and formats the shape for the message on every call,
+    // too slow for get() in a per-sample loop.
+    n_ = images_.shape()[0], c_ = images_.shape()[1], h_ = images_.shape()[2], w_ = images_.shape()[3];
+    detail::check_labels("ImageDataset", n_, labels_);
   }
 
-  Index size() const { return images_.defined() ? images_.dim(0) : 0; }
-  Index channels() const { return images_.dim(1); }
-  Index height() const { return images_.dim(2); }
-  Index width() const { return images_.dim(3); }
+  Index size() const { return n_; }
+  Index channels() const { return c_; }
+  Index height() const { return h_; }
+  Index width() const { return w_; }
   bool has_labels() const { return !labels_.empty(); }
   /// uint8 [N, C, H, W].
   const Tensor<std::uint8_t>& images() const { return images_; }
@@ -70,13 +73,13 @@ class ImageDataset {
 
   ImageSample get(Index i) const {
     detail::check_index("ImageDataset::get", i, size());
-    Index c = channels(), h = height(), w = width();
-    return {images_.data() + i * c * h * w, c, h, w, labels_.empty() ? no_label : labels_[std::size_t(i)]};
+    return {images_.data() + i * c_ * h_ * w_, c_, h_, w_, labels_.empty() ? no_label : labels_[std::size_t(i)]};
   }
 
  private:
   Tensor<std::uint8_t> images_;
   std::vector<std::int64_t> labels_;
+  Index n_ = 0, c_ = 0, h_ = 0, w_ = 0;
 };
 
 /// One row of a `VectorDataset`.
@@ -93,23 +96,24 @@ class VectorDataset {
       : features_(std::move(features)), labels_(std::move(labels)) {
     check<ShapeError>(features_.rank() == 2, "VectorDataset: features have shape ", features_.shape(),
                       ", expected [N, D]");
-    detail::check_labels("VectorDataset", features_.dim(0), labels_);
+    n_ = features_.shape()[0], d_ = features_.shape()[1];
+    detail::check_labels("VectorDataset", n_, labels_);
   }
-  Index size() const { return features_.defined() ? features_.dim(0) : 0; }
-  Index dim() const { return features_.dim(1); }
+  Index size() const { return n_; }
+  Index dim() const { return d_; }
   bool has_labels() const { return !labels_.empty(); }
   const Tensor<float>& features() const { return features_; }
   const std::vector<std::int64_t>& labels() const { return labels_; }
 
   VectorSample get(Index i) const {
     detail::check_index("VectorDataset::get", i, size());
-    return {{features_.data() + i * dim(), static_cast<std::size_t>(dim())},
-            labels_.empty() ? no_label : labels_[std::size_t(i)]};
+    return {{features_.data() + i * d_, static_cast<std::size_t>(d_)}, labels_.empty() ? no_label : labels_[std::size_t(i)]};
   }
 
  private:
   Tensor<float> features_;
   std::vector<std::int64_t> labels_;
+  Index n_ = 0, d_ = 0;
 };
 
 /// Token id in a vocabulary.

@@ -20,13 +20,15 @@ struct BatchNormOptions {
   bool track_running_stats = true; ///< keep running statistics for evaluation (else batch statistics always)
 };
 
-namespace detail {
+}  // namespace simile::nn
+
+namespace simile::detail {
 /// What BatchNorm1d and BatchNorm2d share; they differ in the input ranks they accept.
 template <class Derived, Real T>
-class BatchNormBase : public Cloneable<Derived, T> {
+class BatchNormBase : public nn::Cloneable<Derived, T> {
  public:
-  explicit BatchNormBase(const BatchNormOptions& options) : options_(options) {
-    const BatchNormOptions& o = options;
+  explicit BatchNormBase(const nn::BatchNormOptions& options) : options_(options) {
+    const nn::BatchNormOptions& o = options;
     check(o.num_features > 0, Derived::name, ": num_features ", o.num_features, " must be positive");
     check(o.eps > 0, Derived::name, ": eps ", o.eps, " must be positive");
     check(o.momentum >= 0 && o.momentum <= 1, Derived::name, ": momentum ", o.momentum, " must be in [0, 1]");
@@ -50,13 +52,13 @@ class BatchNormBase : public Cloneable<Derived, T> {
 
   std::string type_name() const override { return Derived::name; }
   std::string extra_repr() const override {
-    const BatchNormOptions& o = options_;
-    return simile::detail::str(o.num_features, ", eps=", o.eps, ", momentum=", o.momentum, ", affine=",
+    const nn::BatchNormOptions& o = options_;
+    return str(o.num_features, ", eps=", o.eps, ", momentum=", o.momentum, ", affine=",
                                o.affine ? "true" : "false", ", track_running_stats=",
                                o.track_running_stats ? "true" : "false");
   }
 
-  const BatchNormOptions& options() const { return options_; }
+  const nn::BatchNormOptions& options() const { return options_; }
   /// gamma [C]; requires `affine`.
   const Var<T>& weight() const { return this->get(affine_id("weight", weight_)); }
   /// beta [C]; requires `affine`.
@@ -85,28 +87,30 @@ class BatchNormBase : public Cloneable<Derived, T> {
     if (tracked && this->is_training()) this->get(num_batches_tracked_).data()[0] += T(1);
     return y;
   }
-  ParameterId affine_id(const char* what, ParameterId id) const {
+  nn::ParameterId affine_id(const char* what, nn::ParameterId id) const {
     check(options_.affine, Derived::name, "::", what, ": this layer was built with affine = false");
     return id;
   }
-  BufferId tracked_id(const char* what, BufferId id) const {
+  nn::BufferId tracked_id(const char* what, nn::BufferId id) const {
     check(options_.track_running_stats, Derived::name, "::", what,
           ": this layer was built with track_running_stats = false");
     return id;
   }
 
-  BatchNormOptions options_;
-  ParameterId weight_, bias_;
-  BufferId running_mean_, running_var_, num_batches_tracked_;
+  nn::BatchNormOptions options_;
+  nn::ParameterId weight_, bias_;
+  nn::BufferId running_mean_, running_var_, num_batches_tracked_;
 };
-}  // namespace detail
+}  // namespace simile::detail
+
+namespace simile::nn {
 
 /// Batch normalization over [N, C] or [N, C, L] inputs (PyTorch's BatchNorm1d), as in the projection
 /// heads of SimCLR and BYOL.
 template <Real T>
-class BatchNorm1d : public detail::BatchNormBase<BatchNorm1d<T>, T> {
+class BatchNorm1d : public simile::detail::BatchNormBase<BatchNorm1d<T>, T> {
  public:
-  using detail::BatchNormBase<BatchNorm1d<T>, T>::BatchNormBase;
+  using simile::detail::BatchNormBase<BatchNorm1d<T>, T>::BatchNormBase;
   static constexpr const char* name = "BatchNorm1d";
   static constexpr const char* expected = "[N, C] or [N, C, L]";
   static bool accepts_rank(int r) { return r == 2 || r == 3; }
@@ -114,9 +118,9 @@ class BatchNorm1d : public detail::BatchNormBase<BatchNorm1d<T>, T> {
 
 /// Batch normalization over [N, C, H, W] inputs (PyTorch's BatchNorm2d), as in ResNets.
 template <Real T>
-class BatchNorm2d : public detail::BatchNormBase<BatchNorm2d<T>, T> {
+class BatchNorm2d : public simile::detail::BatchNormBase<BatchNorm2d<T>, T> {
  public:
-  using detail::BatchNormBase<BatchNorm2d<T>, T>::BatchNormBase;
+  using simile::detail::BatchNormBase<BatchNorm2d<T>, T>::BatchNormBase;
   static constexpr const char* name = "BatchNorm2d";
   static constexpr const char* expected = "[N, C, H, W]";
   static bool accepts_rank(int r) { return r == 4; }

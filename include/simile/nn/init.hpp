@@ -74,7 +74,7 @@ struct KaimingOptions {
   Nonlinearity nonlinearity = Nonlinearity::leaky_relu;
 };
 
-namespace detail {
+namespace kaiming_detail {
 template <Real T>
 double kaiming_std(const char* fn, const Tensor<T>& weight, const KaimingOptions& o) {
   auto [fan_in, fan_out] = fans(weight);
@@ -82,14 +82,14 @@ double kaiming_std(const char* fn, const Tensor<T>& weight, const KaimingOptions
   check<ShapeError>(fan > 0, fn, ": weight of shape ", weight.shape(), " has a zero fan");
   return gain(o.nonlinearity, o.a) / std::sqrt(static_cast<double>(fan));
 }
-}  // namespace detail
+}  // namespace kaiming_detail
 
 /// He et al. 2015, "Delving Deep into Rectifiers", uniform form: U(-b, b) with
 /// b = gain * sqrt(3 / fan). With `{.a = sqrt(5)}` this is PyTorch's Linear/Conv2d default,
 /// b = 1 / sqrt(fan_in).
 template <Real T>
 void kaiming_uniform(const Tensor<T>& weight, Rng& rng, const KaimingOptions& o = {}) {
-  double bound = std::sqrt(3.0) * detail::kaiming_std("init::kaiming_uniform", weight, o);
+  double bound = std::sqrt(3.0) * kaiming_detail::kaiming_std("init::kaiming_uniform", weight, o);
   uniform(weight, -bound, bound, rng);
 }
 
@@ -98,7 +98,7 @@ void kaiming_uniform(const Tensor<T>& weight, Rng& rng, const KaimingOptions& o 
 template <Real T>
 void kaiming_normal(const Tensor<T>& weight, Rng& rng,
                     const KaimingOptions& o = {.a = 0, .mode = FanMode::fan_out, .nonlinearity = Nonlinearity::relu}) {
-  normal(weight, 0.0, detail::kaiming_std("init::kaiming_normal", weight, o), rng);
+  normal(weight, 0.0, kaiming_detail::kaiming_std("init::kaiming_normal", weight, o), rng);
 }
 
 /// Glorot and Bengio 2010: U(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out)).

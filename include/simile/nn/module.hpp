@@ -199,11 +199,13 @@ class Module {
   /// Makes every parameter of this module and its descendants trainable (`on`) or frozen (`!on`): a
   /// frozen parameter accumulates no gradient and costs no backward work.
   void requires_grad(bool on) {
-    for (auto& [name, p] : named_parameters()) p.set_requires_grad(on);
+    for (auto& [name, p] : parameters_) p.set_requires_grad(on);
+    for (auto& [name, c] : children_) c->requires_grad(on);
   }
   /// Drops every parameter's gradient (the next backward starts from zero).
   void zero_grad() {
-    for (auto& [name, p] : named_parameters()) p.zero_grad();
+    for (auto& [name, p] : parameters_) p.zero_grad();
+    for (auto& [name, c] : children_) c->zero_grad();
   }
   /// Number of parameter elements.
   Index num_parameters() const {

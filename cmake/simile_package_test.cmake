@@ -1,0 +1,90 @@
+# Builds and runs tests/consumer, an outside project, against simile (cmake -P script, run by ctest).
+#
+#   cmake -DMODE=package|subdirectory -DSIMILE_SOURCE_DIR=<src> -DSIMILE_BINARY_DIR=<build>
+#         -DWORK_DIR=<scratch> [-DGENERATOR=...] [-DMAKE_PROGRAM=...] [-DCXX_COMPILER=...]
+#         [-DBUILD_TYPE=Release] -P simile_package_test.cmake
+#
+# package:      `cmake --install` the simile build into <scratch>/prefix, then configure the consumer with
+#               CMAKE_PREFIX_PATH=<scratch>/prefix (find_package(simile CONFIG REQUIRED)), build, run.
+# subdirectory: configure the consumer with add_subdirectory(<src>), which must define simile::simile and
+#               add none of simile's tests, examples or benchmarks; build, run.
+cmake_minimum_required(VERSION 3.21)
+
+foreach(var MODE SIMILE_SOURCE_DIR WORK_DIR)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "simile_package_test: -D${var}=... is required")
+  endif()
+endforeach()
+if(NOT BUILD_TYPE)
+  set(BUILD_TYPE Release)
+endif()
+
+function(run_step name)
+  string(TIMESTAMP start "%s")
+  message(STATUS "[${MODE}] ${name}: ${ARGN}")
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+  string(TIMESTAMP stop "%s")
+  math(EXPR seconds "${stop} - ${start}")
+  if(NOT rc EQUAL 0)
+    message("${out}")
+    message(FATAL_ERROR "[${MODE}] ${name} failed (${rc}) after ${seconds} s")
+  endif()
+  message(STATUS "[${MODE}] ${name}: ok (${seconds} s)")
+  set(step_output "${out}" PARENT_SCOPE)
+endfunction()
+
+file(REMOVE_RECURSE "${WORK_DIR}")
+set(consumer_build "${WORK_DIR}/build")
+set(configure_args -S "${SIMILE_SOURCE_DIR}/tests/consumer" -B "${consumer_build}"
+  -DCMAKE_BUILD_TYPE=${BUILD_TYPE} -DSIMILE_CONSUMER_MODE=${MODE}
+  # Only the prefix given here may satisfy find_package(simile): no user or system package registry.
+  -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF -DCMAKE_FIND_USE_SYSTEM_PACKAGE_REGISTRY=OFF)
+if(GENERATOR)
+  list(APPEND configure_args -G "${GENERATOR}")
+endif()
+if(MAKE_PROGRAM)
+  list(APPEND configure_args "-DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM}")
+endif()
+if(CXX_COMPILER)
+  list(APPEND configure_args "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}")
+endif()
+
+if(MODE STREQUAL "package")
+  if(NOT DEFINED SIMILE_BINARY_DIR)
+    message(FATAL_ERROR "simile_package_test: package mode needs -DSIMILE_BINARY_DIR=<simile build>")
+  endif()
+  set(prefix "${WORK_DIR}/prefix")
+  run_step("install" "${CMAKE_COMMAND}" --install "${SIMILE_BINARY_DIR}" --prefix "${prefix}" --config ${BUILD_TYPE})
+  foreach(file include/simile/simile.hpp)
+    if(NOT EXISTS "${prefix}/${file}")
+      message(FATAL_ERROR "[package] ${file} is missing from the installed tree")
+    endif()
+  endforeach()
+  file(GLOB_RECURSE config_files "${prefix}/*/simileConfig.cmake")
+  if(NOT config_files)
+    message(FATAL_ERROR "[package] simileConfig.cmake is missing from the installed tree")
+  endif()
+  list(APPEND configure_args "-DCMAKE_PREFIX_PATH=${prefix}")
+elseif(MODE STREQUAL "subdirectory")
+  list(APPEND configure_args "-DSIMILE_SOURCE_DIR=${SIMILE_SOURCE_DIR}")
+else()
+  message(FATAL_ERROR "simile_package_test: unknown MODE '${MODE}'")
+endif()
+
+run_step("configure" "${CMAKE_COMMAND}" ${configure_args})
+if(MODE STREQUAL "package")
+  # The consumer must have found the package we just installed, not another simile on the machine.
+  file(STRINGS "${consumer_build}/CMakeCache.txt" simile_dir REGEX "^simile_DIR:")
+  string(FIND "${simile_dir}" "${prefix}/" at)
+  if(NOT at GREATER 0)
+    message(FATAL_ERROR "[package] the consumer found simile elsewhere: ${simile_dir} (expected under ${prefix})")
+  endif()
+endif()
+run_step("build" "${CMAKE_COMMAND}" --build "${consumer_build}" --config ${BUILD_TYPE})
+find_program(consumer simile_consumer PATHS "${consumer_build}" "${consumer_build}/${BUILD_TYPE}" NO_DEFAULT_PATH
+  NO_CACHE)
+if(NOT consumer)
+  message(FATAL_ERROR "[${MODE}] the consumer binary was not built")
+endif()
+run_step("run" "${consumer}")
+message(STATUS "[${MODE}] ${step_output}")

@@ -109,6 +109,11 @@ TEST(Idx, TruncatedAndOverlongFilesRejected) {
   for (int i = 0; i < 3; ++i) put_be32(huge, 100000);
   testing::write_gzip(dir.file("huge.gz"), huge);
   EXPECT_TRUE(throws_with<IoError>([&] { read_idx_images(dir.file("huge.gz")); }, {dir.file("huge.gz"), "claims"}));
+  Bytes widest;  // 2^32 - 1 in every dimension: the element count must not wrap around
+  put_be32(widest, idx_images_magic);
+  for (int i = 0; i < 3; ++i) put_be32(widest, 0xFFFFFFFFu);
+  testing::write_bytes(dir.file("widest"), widest);
+  EXPECT_TRUE(throws_with<IoError>([&] { read_idx_images(dir.file("widest")); }, {dir.file("widest"), "claims"}));
 }
 
 TEST(Idx, CorruptedAndTruncatedGzipStreams) {

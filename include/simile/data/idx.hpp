@@ -61,7 +61,9 @@ inline Tensor<std::uint8_t> read_idx_file(const std::string& path, const char* w
   std::uint64_t count = 1;
   for (unsigned d = 0; d < ndims; ++d) {
     std::uint32_t n = in.read_be32("the IDX dimensions");
-    count *= n;
+    // Compared by division first so that a corrupted header cannot overflow the product.
+    if (n != 0 && count > in.max_content_size() / n) count = in.max_content_size() + 1;
+    else count *= n;
     if (count > in.max_content_size())
       in.fail("claims ", count, "+ elements in its header, more than the ", in.file_size(), "-byte file can hold");
     shape.push_back(static_cast<Index>(n));

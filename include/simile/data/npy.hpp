@@ -86,6 +86,7 @@ inline NpyHeader read_npy_header(FileReader& in) {
   std::string shape = npy_field(in, dict, "shape");
   if (shape.size() < 2 || shape.front() != '(' || shape.back() != ')') in.fail("has a malformed shape ", shape);
   std::size_t i = 1;
+  std::uint64_t elements = 1;
   while (i + 1 < shape.size()) {
     while (i + 1 < shape.size() && (shape[i] == ' ' || shape[i] == ',')) ++i;
     if (i + 1 >= shape.size()) break;
@@ -99,6 +100,9 @@ inline NpyHeader read_npy_header(FileReader& in) {
     if (i == start) in.fail("has a malformed shape ", shape);
     if (h.shape.rank() == Shape::max_rank) in.fail("has shape ", shape, " of rank above ", Shape::max_rank);
     h.shape.push_back(static_cast<Index>(d));
+    // A product past 2^48 elements cannot be real; stopping there keeps numel() from overflowing.
+    if (d != 0 && elements > (1ull << 48) / d) in.fail("has an absurd shape ", shape);
+    elements *= d;
   }
   return h;
 }

@@ -86,6 +86,43 @@ TEST(MaxPool2d, OddSizesFloorLikePyTorch) {
   EXPECT_EQ(avg_pool2d(x, 2).shape(), (Shape{2, 3, 3, 3}));
 }
 
+TEST(MaxPool2d, MatchesBruteForceWithTiesAndNan) {
+  // Values from {0, 1, 2} (many ties) and a few NaNs, against a direct loop over each window taking the
+  // first maximum in row-major order, NaN winning. Covers the 2x2 fast path (even and odd widths) and the
+  // general path.
+  for (auto [s, k, st, p] : std::vector<std::tuple<Shape, Index, Index, Index>>{
+           {{2, 3, 8, 6}, 2, 2, 0}, {{2, 3, 7, 9}, 2, 2, 0}, {{1, 2, 9, 9}, 3, 2, 1}, {{1, 2, 6, 7}, 2, 1, 0}}) {
+    SCOPED_TRACE(s.to_string() + " k" + std::to_string(k) + " s" + std::to_string(st) + " p" + std::to_string(p));
+    Tensor<float> t = Tensor<float>::empty(s);
+    Rng rng(s.numel());
+    for (float& v : t.span()) v = rng.bernoulli(0.02) ? NAN : static_cast<float>(rng.below(3));
+    Var<float> x(t, true);
+    Var<float> y = max_pool2d(x, k, st, p);
+    Tensor<float> g = Tensor<float>::empty(y.shape());
+    for (Index i = 0; i < g.numel(); ++i) g.data()[i] = static_cast<float>(i + 1);
+    y.backward(g);
+    const Index H = s[2], W = s[3], OH = y.dim(2), OW = y.dim(3);
+    Tensor<float> expect_grad = Tensor<float>::zeros(s);
+    for (Index n = 0; n < s[0]; ++n)
+      for (Index c = 0; c < s[1]; ++c)
+        for (Index i = 0; i < OH; ++i)
+          for (Index j = 0; j < OW; ++j) {
+            float best = 0;
+            Index bh = -1, bw = -1;
+            for (Index a = i * st - p; a < i * st - p + k; ++a)
+              for (Index b = j * st - p; b < j * st - p + k; ++b) {
+                if (a < 0 || a >= H || b < 0 || b >= W) continue;
+                float v = t.at(n, c, a, b);
+                if (bh < 0 || v > best || (std::isnan(v) && !std::isnan(best))) best = v, bh = a, bw = b;
+              }
+            float got = y.value().at(n, c, i, j);
+            EXPECT_TRUE(got == best || (std::isnan(got) && std::isnan(best))) << n << c << i << j;
+            expect_grad.at(n, c, bh, bw) += g.at(n, c, i, j);
+          }
+    EXPECT_TRUE(tensors_near(x.grad(), expect_grad, 0, 0));
+  }
+}
+
 TEST(MaxPool2d, Gradcheck) {
   for (auto [s, k, st, p] : std::vector<std::tuple<Shape, Index, Index, Index>>{
            {{2, 3, 7, 7}, 2, 2, 0}, {{1, 2, 5, 5}, 3, 2, 1}, {{1, 1, 4, 4}, 3, 1, 0}, {{3, 1, 1, 1}, 1, 1, 0},

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <vector>
 
 #include "simile/autograd/var.hpp"
 #include "simile/core/parallel.hpp"
@@ -65,6 +66,44 @@ inline void window(Index o, Index n, const Pool2dGeometry& g, Index& begin, Inde
   end = std::min<Index>(start + g.kernel, n);
 }
 
+/// Max pooling of one plane with a 2x2 window, stride 2, no padding (the encoders' common case): the
+/// general loop's result (first maximum in row-major order, NaN wins) without its window clipping, in
+/// two long branch-free loops that vectorize (the output rows, 14 or 7 wide, are too short for that).
+/// First each horizontal pair of the used rows is reduced into `hm` / `hk` (value, 0 or 1 for the right
+/// element), then the lower row's pair replaces the upper one only when strictly larger, which keeps
+/// the row-major order on ties. `hm` and `hk` hold 2 OH OW scratch values.
+template <Real T>
+void max_pool_2x2_plane(const T* xp, T* yp, std::int32_t* ap, const Pool2dGeometry& g, T* hm, std::int32_t* hk) {
+  auto wins = [](T u, T v) { return u > v || (u != u && v == v); };  // u replaces v
+  const Index ow = g.ow, w = g.w;
+  auto pairs = [&](const T* row, T* m, std::int32_t* k, Index n) {
+    for (Index q = 0; q < n; ++q) {
+      T a0 = row[2 * q], a1 = row[2 * q + 1];
+      bool t = wins(a1, a0);
+      m[q] = t ? a1 : a0;
+      k[q] = t ? 1 : 0;
+    }
+  };
+  if (w == 2 * ow) pairs(xp, hm, hk, 2 * g.oh * ow);  // even width: the used rows are one run of pairs
+  else
+    for (Index r = 0; r < 2 * g.oh; ++r) pairs(xp + r * w, hm + r * ow, hk + r * ow, ow);
+  const auto wi = static_cast<std::int32_t>(w);
+  for (Index i = 0; i < g.oh; ++i) {
+    const T* up = hm + 2 * i * ow;
+    const T* lo = up + ow;
+    const std::int32_t* ku = hk + 2 * i * ow;
+    const std::int32_t* kl = ku + ow;
+    T* yr = yp + i * ow;
+    std::int32_t* ar = ap + i * ow;
+    const auto base = static_cast<std::int32_t>(2 * i * w);
+    for (Index j = 0; j < ow; ++j) {
+      bool t = wins(lo[j], up[j]);
+      yr[j] = t ? lo[j] : up[j];
+      ar[j] = base + static_cast<std::int32_t>(2 * j) + (t ? wi + kl[j] : ku[j]);
+    }
+  }
+}
+
 }  // namespace detail
 
 /// Max pooling of x [N, C, H, W] with a kernel x kernel window moved by `stride` (default: kernel) over
@@ -82,11 +121,19 @@ Var<T> max_pool2d(const Var<T>& x, Index kernel, std::optional<Index> stride = s
   const T* px = x.value().data();
   T* py = y.data();
   std::int32_t* pa = arg.data();
+  const bool two_by_two = g.kernel == 2 && g.stride == 2 && g.padding == 0;
   parallel_for(0, g.planes, g.grain(), [&](Index b, Index e) {
+    // Scratch of the 2x2 path, once per chunk.
+    std::vector<T> hm(two_by_two ? static_cast<std::size_t>(2 * g.out_plane()) : 0);
+    std::vector<std::int32_t> hk(hm.size());
     for (Index p = b; p < e; ++p) {
       const T* xp = px + p * g.in_plane();
       T* yp = py + p * g.out_plane();
       std::int32_t* ap = pa + p * g.out_plane();
+      if (two_by_two) {
+        detail::max_pool_2x2_plane(xp, yp, ap, g, hm.data(), hk.data());
+        continue;
+      }
       for (Index i = 0; i < g.oh; ++i) {
         Index h0, h1;
         detail::window(i, g.h, g, h0, h1);

@@ -30,7 +30,9 @@ struct AdamWOptions {
   double weight_decay = 1e-2;  ///< decoupled decay lambda: p = p (1 - lr lambda) before the Adam step
 };
 
-namespace detail {
+}  // namespace simile::optim
+
+namespace simile::detail {
 template <class O>
 void validate_adam(const O& o, const char* who) {
   check(std::isfinite(o.lr) && o.lr >= 0, who, ": lr ", o.lr, " must be finite and >= 0");
@@ -47,13 +49,13 @@ void validate_adam(const O& o, const char* who) {
 ///   p = p - (lr / (1 - beta1^t)) m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
 /// State: slots `exp_avg` (m), `exp_avg_sq` (v), counter `step` (t).
 template <Real T, class Options, bool Decoupled>
-class AdamFamily : public GroupedOptimizer<T, Options> {
+class AdamFamily : public optim::GroupedOptimizer<T, Options> {
  protected:
   std::vector<std::string> slot_names() const override { return {"exp_avg", "exp_avg_sq"}; }
   bool counts_steps() const override { return true; }
 
   void update(std::size_t group, std::size_t /*index*/,
-              const Tensor<T>& value, const Tensor<T>& grad, ParamState<T>& s) override {
+              const Tensor<T>& value, const Tensor<T>& grad, optim::ParamState<T>& s) override {
     const Options& o = this->options(group);
     for (Tensor<T>& slot : s.slots)
       if (!slot.defined()) slot = Tensor<T>::zeros(value.shape());
@@ -67,7 +69,7 @@ class AdamFamily : public GroupedOptimizer<T, Options> {
     const T* g = grad.data();
     T* m = s.slots[0].data();
     T* v = s.slots[1].data();
-    parallel_for(0, value.numel(), update_grain, [&](Index b, Index e) {
+    parallel_for(0, value.numel(), optim::update_grain, [&](Index b, Index e) {
       for (Index i = b; i < e; ++i) {
         T gi = g[i] + l2 * p[i];
         m[i] = b1 * m[i] + (1 - b1) * gi;
@@ -77,14 +79,16 @@ class AdamFamily : public GroupedOptimizer<T, Options> {
     });
   }
 };
-}  // namespace detail
+}  // namespace simile::detail
 
-inline void validate(const AdamOptions& o, const char* who) { detail::validate_adam(o, who); }
-inline void validate(const AdamWOptions& o, const char* who) { detail::validate_adam(o, who); }
+namespace simile::optim {
 
-/// Adam with L2 weight decay (see `detail::AdamFamily` for the rule).
+inline void validate(const AdamOptions& o, const char* who) { simile::detail::validate_adam(o, who); }
+inline void validate(const AdamWOptions& o, const char* who) { simile::detail::validate_adam(o, who); }
+
+/// Adam with L2 weight decay (see `simile::detail::AdamFamily` for the rule).
 template <Real T>
-class Adam : public detail::AdamFamily<T, AdamOptions, false> {
+class Adam : public simile::detail::AdamFamily<T, AdamOptions, false> {
  public:
   Adam(const std::vector<Var<T>>& params, const AdamOptions& options) { this->add_param_group({params, options}); }
   explicit Adam(const std::vector<ParamGroup<T, AdamOptions>>& groups) { this->init_groups(groups); }
@@ -92,9 +96,9 @@ class Adam : public detail::AdamFamily<T, AdamOptions, false> {
 };
 
 /// AdamW: Adam with decoupled weight decay p = p (1 - lr lambda) applied before the moment update
-/// (see `detail::AdamFamily` for the rule).
+/// (see `simile::detail::AdamFamily` for the rule).
 template <Real T>
-class AdamW : public detail::AdamFamily<T, AdamWOptions, true> {
+class AdamW : public simile::detail::AdamFamily<T, AdamWOptions, true> {
  public:
   AdamW(const std::vector<Var<T>>& params, const AdamWOptions& options) { this->add_param_group({params, options}); }
   explicit AdamW(const std::vector<ParamGroup<T, AdamWOptions>>& groups) { this->init_groups(groups); }

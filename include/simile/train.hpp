@@ -5,5 +5,7 @@
 #include "simile/train/checkpoint.hpp"
 #include "simile/train/ema.hpp"
 #include "simile/train/recipe.hpp"
+#include "simile/train/recipes/byol.hpp"
 #include "simile/train/recipes/simclr.hpp"
+#include "simile/train/recipes/supcon.hpp"
 #include "simile/train/trainer.hpp"

@@ -132,8 +132,21 @@ inline Model build_model(const Setup& s) {
   };
   Model m;
   m.dim = dim;
+  auto predictor = [&] {
+    return std::make_shared<heads::PredictionHead<float>>(
+        heads::PredictionHeadOptions{.in_features = s.proj_out, .hidden_features = s.proj_hidden, .out_features = s.proj_out},
+        rng);
+  };
   if (s.method == "simclr") {
     m.recipe = std::make_unique<SimClr<float>>(enc, projector(), SimClrOptions{.temperature = s.temperature});
+  } else if (s.method == "byol") {
+    auto proj = projector();
+    m.recipe = std::make_unique<Byol<float>>(enc, proj, predictor(), ByolOptions{.tau_base = s.ema});
+  } else if (s.method == "simsiam") {
+    auto proj = projector();
+    m.recipe = std::make_unique<SimSiam<float>>(enc, proj, predictor());
+  } else if (s.method == "supcon") {
+    m.recipe = std::make_unique<SupConRecipe<float>>(enc, projector(), SupConRecipeOptions{.temperature = s.temperature});
   } else {
     throw ValueError("train: --method must be simclr, moco, byol, simsiam, barlow or supcon, got '" + s.method + "'");
   }

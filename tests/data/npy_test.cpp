@@ -78,7 +78,7 @@ TEST(Npy, RejectsWhatItCannotRead) {
   testing::write_bytes(dir.file("shape.npy"), variant("(2, 3)", "(2, 4)"));
   EXPECT_TRUE(throws_with<IoError>([&] { read_npy<float>(dir.file("shape.npy")); },
                                    {dir.file("shape.npy"), "152 bytes", "needs 160"}));
-  testing::write_bytes(dir.file("absurd.npy"), variant("(2, 3), }" + std::string(18, ' '), "(1000000000, 1000000000), }")  // same length);
+  testing::write_bytes(dir.file("absurd.npy"), variant("(2, 3), }" + std::string(18, ' '), "(1000000000, 1000000000), }"));  // same length
   EXPECT_TRUE(throws_with<IoError>([&] { read_npy<float>(dir.file("absurd.npy")); }, {dir.file("absurd.npy"), "absurd shape"}));
   Bytes cut(good.begin(), good.end() - 3);
   testing::write_gzip(dir.file("cut.npy.gz"), cut);

@@ -3,3 +3,4 @@
 /// Learning-signal layer, losses: contrastive and non-contrastive objectives, one header per loss.
 #include "simile/losses/info_nce.hpp"
 #include "simile/losses/nt_xent.hpp"
+#include "simile/losses/supcon.hpp"

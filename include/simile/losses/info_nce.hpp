@@ -183,7 +183,9 @@ Var<T> info_nce_impl(const Var<T>& q, const Var<T>& k, const Tensor<T>* negative
   st->tau_plus = opt.tau_plus, st->beta = opt.beta;
   st->q = normalize_rows(q.value(), opt.eps, opt.normalize);
   st->k = normalize_rows(k.value(), opt.eps, opt.normalize);
-  if (negatives) st->neg_u = normalize_rows(*negatives, opt.eps, opt.normalize).u;
+  // Normalizing copies the negatives; raw ones are cloned, so a queue updated before backward cannot
+  // change them under it.
+  if (negatives) st->neg_u = opt.normalize ? normalize_rows(*negatives, opt.eps).u : negatives->clone();
   for (Tensor<T>* t : {&st->da, &st->coef, &st->log_a, &st->log_b}) *t = Tensor<T>::zeros({N});
   const Index M = st->negatives();
   if (st->keep) st->logits = Tensor<T>::empty({N, M});

@@ -1,0 +1,81 @@
+// Forward + backward of the batch norm -> ReLU -> 2x2 max-pool stage of a small ConvNet encoder at the
+// SimCLR step sizes (batch 512): [512, 32, 28, 28], [512, 64, 14, 14], [512, 128, 7, 7], as separate ops
+// (batch_norm, relu, max_pool2d) and with the fused batch_norm_relu.
+//
+// Arguments: {layer, threads}; layer 0..2 is one of the three shapes, layer 3 runs all three in one
+// iteration (one training step's worth of these ops, so the time per iteration is the step's cost).
+// items/s counts input elements of x.
+
+#include <benchmark/benchmark.h>
+
+#include <array>
+#include <vector>
+
+#include "simile/simile.hpp"
+
+namespace {
+using namespace simile;
+
+constexpr std::array<std::array<Index, 4>, 3> shapes{{{512, 32, 28, 28}, {512, 64, 14, 14}, {512, 128, 7, 7}}};
+
+/// One layer's tensors, made once outside the timed loop.
+struct Layer {
+  Var<float> x, weight, bias;
+  Tensor<float> running_mean, running_var;
+  Tensor<float> seed;  ///< dL/d(pooled output)
+  explicit Layer(const std::array<Index, 4>& s) {
+    Shape shape{s[0], s[1], s[2], s[3]};
+    Tensor<float> t = Tensor<float>::empty(shape);
+    Rng rng(s[1]);
+    for (float& v : t.span()) v = static_cast<float>(rng.normal());
+    x = Var<float>(t, true);
+    weight = Var<float>(Tensor<float>::ones({s[1]}), true);
+    bias = Var<float>(Tensor<float>::zeros({s[1]}), true);
+    running_mean = Tensor<float>::zeros({s[1]});
+    running_var = Tensor<float>::ones({s[1]});
+    seed = Tensor<float>::empty({s[0], s[1], s[2] / 2, s[3] / 2});
+    for (float& v : seed.span()) v = static_cast<float>(rng.uniform(-1, 1));
+  }
+  Index numel() const { return x.numel(); }
+  void step(bool fused) {
+    x.zero_grad();
+    weight.zero_grad();
+    bias.zero_grad();
+    Var<float> h = fused ? batch_norm_relu(x, weight, bias, running_mean, running_var)
+                         : relu(batch_norm(x, weight, bias, running_mean, running_var));
+    Var<float> y = max_pool2d(h, 2);
+    y.backward(seed);
+    benchmark::DoNotOptimize(x.grad().data());
+  }
+};
+
+void run(benchmark::State& state, bool fused) {
+  const auto layer = state.range(0);
+  ThreadScope threads(static_cast<int>(state.range(1)));
+  std::vector<Layer> layers;
+  for (std::size_t i = 0; i < shapes.size(); ++i)
+    if (layer == 3 || static_cast<std::size_t>(layer) == i) layers.emplace_back(shapes[i]);
+  Index items = 0;
+  for (const Layer& l : layers) items += l.numel();
+  for (Layer& l : layers) l.step(fused);  // warm-up: the caching allocator fills, pages fault in once
+  for (auto _ : state)
+    for (Layer& l : layers) l.step(fused);
+  state.SetItemsProcessed(state.iterations() * items);
+  state.counters["threads"] = static_cast<double>(state.range(1));
+}
+
+void BM_BatchNormReluMaxPool_Separate(benchmark::State& state) { run(state, false); }
+void BM_BatchNormReluMaxPool_Fused(benchmark::State& state) { run(state, true); }
+
+void args(benchmark::internal::Benchmark* b) {
+  for (int threads : {1, 2})
+    for (int layer : {0, 1, 2, 3}) b->Args({layer, threads});
+  b->ArgNames({"layer", "threads"})->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
+BENCHMARK(BM_BatchNormReluMaxPool_Separate)->Apply(args);
+BENCHMARK(BM_BatchNormReluMaxPool_Fused)->Apply(args);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -45,7 +45,7 @@ class Conv2d : public Cloneable<Conv2d<T>, T> {
   }
 
   Var<T> forward(const Var<T>& x) override {
-    check<ShapeError>(x.shape().rank() == 4 && x.dim(1) == options_.in_channels, "Conv2d: input of shape ",
+    check<ShapeError>(x.shape().rank() == 4 && x.shape()[1] == options_.in_channels, "Conv2d: input of shape ",
                       x.shape(), " is not [N, ", options_.in_channels, ", H, W]");
     simile::Conv2dOptions op(options_.stride, options_.padding);
     op.backend = options_.backend;
@@ -54,10 +54,11 @@ class Conv2d : public Cloneable<Conv2d<T>, T> {
 
   std::string type_name() const override { return "Conv2d"; }
   std::string extra_repr() const override {
-    return simile::detail::str(options_.in_channels, ", ", options_.out_channels, ", kernel_size=(",
-                               options_.kernel_size, ", ", options_.kernel_size, "), stride=(", options_.stride, ", ",
-                               options_.stride, ")", options_.padding ? simile::detail::str(", padding=(", options_.padding,
-                               ", ", options_.padding, ")") : std::string(), options_.bias ? "" : ", bias=false");
+    const Conv2dOptions& o = options_;
+    std::string padding = o.padding ? simile::detail::str(", padding=(", o.padding, ", ", o.padding, ")") : "";
+    return simile::detail::str(o.in_channels, ", ", o.out_channels, ", kernel_size=(", o.kernel_size, ", ",
+                               o.kernel_size, "), stride=(", o.stride, ", ", o.stride, ")", padding,
+                               o.bias ? "" : ", bias=false");
   }
 
   const Conv2dOptions& options() const { return options_; }

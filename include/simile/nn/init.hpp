@@ -125,7 +125,8 @@ void xavier_normal(const Tensor<T>& weight, Rng& rng, double gain = 1.0) {
 /// then bias, from `rng`.
 template <Real T>
 void default_layer_init(const Tensor<T>& weight, const Tensor<T>& bias, Rng& rng) {
-  kaiming_uniform(weight, rng, {.a = std::sqrt(5.0), .mode = FanMode::fan_in, .nonlinearity = Nonlinearity::leaky_relu});
+  kaiming_uniform(weight, rng,
+                  {.a = std::sqrt(5.0), .mode = FanMode::fan_in, .nonlinearity = Nonlinearity::leaky_relu});
   if (bias.defined()) {
     Index fan_in = fans(weight).first;
     double bound = fan_in > 0 ? 1.0 / std::sqrt(static_cast<double>(fan_in)) : 0.0;

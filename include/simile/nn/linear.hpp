@@ -42,7 +42,7 @@ class Linear : public Cloneable<Linear<T>, T> {
 
   Var<T> forward(const Var<T>& x) override {
     const Shape& s = x.shape();
-    check<ShapeError>(s.rank() >= 1 && s.dim(-1) == options_.in_features, "Linear: input of shape ", s,
+    check<ShapeError>(s.rank() >= 1 && s[s.rank() - 1] == options_.in_features, "Linear: input of shape ", s,
                       " does not end in in_features = ", options_.in_features);
     if (s.rank() == 2) return affine(x);
     // Other ranks go through the 2-D product as [rows, in_features] (reshapes are views).

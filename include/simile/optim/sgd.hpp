@@ -26,8 +26,8 @@ inline void validate(const SGDOptions& o, const char* who) {
   check(o.momentum >= 0, who, ": momentum ", o.momentum, " must be >= 0");
   check(o.dampening >= 0 && o.dampening <= 1, who, ": dampening ", o.dampening, " must be in [0, 1]");
   check(o.weight_decay >= 0, who, ": weight_decay ", o.weight_decay, " must be >= 0");
-  check(!o.nesterov || (o.momentum > 0 && o.dampening == 0), who, ": nesterov needs momentum > 0 and dampening 0, got momentum ",
-        o.momentum, " and dampening ", o.dampening);
+  check(!o.nesterov || (o.momentum > 0 && o.dampening == 0), who,
+        ": nesterov needs momentum > 0 and dampening 0, got momentum ", o.momentum, " and dampening ", o.dampening);
 }
 
 /// For each parameter p with gradient g, at step t (buffer b):

@@ -13,4 +13,5 @@
 #include "simile/nn.hpp"
 #include "simile/ops.hpp"
 #include "simile/optim.hpp"
+#include "simile/sampling.hpp"
 #include "simile/train.hpp"

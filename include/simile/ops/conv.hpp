@@ -143,8 +143,8 @@ inline ConvGeometry conv_geometry(const Shape& x, const Shape& w, const Shape* b
 /// count on either backend.
 template <Real T>
 Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, const Conv2dOptions& options = {}) {
-  const detail::ConvGeometry g = detail::conv_geometry(x.shape(), weight.shape(), bias.defined() ? &bias.shape() : nullptr,
-                                               options);
+  const Shape* bias_shape = bias.defined() ? &bias.shape() : nullptr;
+  const detail::ConvGeometry g = detail::conv_geometry(x.shape(), weight.shape(), bias_shape, options);
   ConvBackend backend = detail::resolve_conv_backend<T>(options.backend);
   if (g.n == 0) backend = ConvBackend::eigen;  // nothing to compute; oneDNN rejects empty batches
   const Tensor<T> xv = x.value(), wv = weight.value();

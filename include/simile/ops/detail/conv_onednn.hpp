@@ -119,7 +119,8 @@ struct Plan {
     user_dst = memory::desc(dst, f32, tag::nchw);
     user_bias = memory::desc(bias, f32, tag::x);
     const tag act = key.layout == Layout::blocked ? tag::any : key.layout == Layout::nhwc ? tag::nhwc : tag::nchw;
-    const tag wt = key.layout == Layout::blocked ? tag::any : key.layout == Layout::nhwc ? tag::ohwi : tag::oihw;
+    // Weights stay free under NHWC: the jit NHWC kernels want blocked weights (forcing ohwi gives ref:any).
+    const tag wt = key.layout == Layout::nchw ? tag::oihw : tag::any;
     const memory::desc src_md(src, f32, act), wei_md(wei, f32, wt), dst_md(dst, f32, act);
     const memory::desc bias_md = key.bias ? memory::desc(bias, f32, tag::x) : memory::desc();
     const auto algo = dnnl::algorithm::convolution_direct;
@@ -201,6 +202,16 @@ inline Held as_layout(Plan& plan, dnnl::stream& s, const Held& h, const memory::
   return out;
 }
 
+/// A user-mode scratchpad for the primitive of `pd`, from the caching allocator.
+struct Scratchpad {
+  Tensor<std::uint8_t> bytes;
+  memory mem;
+  template <class PrimitiveDesc>
+  explicit Scratchpad(const PrimitiveDesc& pd)
+      : bytes(Tensor<std::uint8_t>::empty({static_cast<Index>(pd.scratchpad_desc().get_size())})),
+        mem(pd.scratchpad_desc(), engine(), bytes.data()) {}
+};
+
 inline dnnl::stream& stream() {
   thread_local dnnl::stream s(engine());
   return s;
@@ -237,11 +248,11 @@ inline Tensor<float> forward(const ConvGeometry& g, const Tensor<float>& x, cons
     Tensor<float> y = Tensor<float>::empty({g.n, g.o, g.oh, g.ow});
     const memory::desc dst_md = plan->fwd_pd.dst_desc();
     Held dst = dst_md == plan->user_dst ? Held{y, dst_md} : Held{buffer_for(dst_md), dst_md};
-    Tensor<std::uint8_t> scratch = Tensor<std::uint8_t>::empty({static_cast<Index>(plan->fwd_pd.scratchpad_desc().get_size())});
+    Scratchpad scratch(plan->fwd_pd);
     std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src.mem()},
                                          {DNNL_ARG_WEIGHTS, wei.mem()},
                                          {DNNL_ARG_DST, dst.mem()},
-                                         {DNNL_ARG_SCRATCHPAD, memory(plan->fwd_pd.scratchpad_desc(), engine(), scratch.data())}};
+                                         {DNNL_ARG_SCRATCHPAD, scratch.mem}};
     if (b.defined()) args.emplace(DNNL_ARG_BIAS, memory(plan->user_bias, engine(), b.data()));
     plan->fwd.execute(s, args);
     if (!(dst_md == plan->user_dst)) {
@@ -276,11 +287,11 @@ inline void backward(const ConvGeometry& g, const Saved& saved, const Tensor<flo
       Held gy = gy_data = as_layout(*plan, s, user_dy, pd.diff_dst_desc());
       Held wei = as_layout(*plan, s, saved.weights, pd.weights_desc());
       Held gx{buffer_for(pd.diff_src_desc()), pd.diff_src_desc()};
-      Tensor<std::uint8_t> scratch = Tensor<std::uint8_t>::empty({static_cast<Index>(pd.scratchpad_desc().get_size())});
+      Scratchpad scratch(pd);
       plan->bwd_data.execute(s, {{DNNL_ARG_DIFF_DST, gy.mem()},
                                  {DNNL_ARG_WEIGHTS, wei.mem()},
                                  {DNNL_ARG_DIFF_SRC, gx.mem()},
-                                 {DNNL_ARG_SCRATCHPAD, memory(pd.scratchpad_desc(), engine(), scratch.data())}});
+                                 {DNNL_ARG_SCRATCHPAD, scratch.mem}});
       accumulate_into(gx, plan->user_src, dx);
     }
     if (dw || db) {
@@ -288,11 +299,11 @@ inline void backward(const ConvGeometry& g, const Saved& saved, const Tensor<flo
       Held gy = dx && gy_data.md == pd.diff_dst_desc() ? gy_data : as_layout(*plan, s, user_dy, pd.diff_dst_desc());
       Held src = as_layout(*plan, s, saved.src, pd.src_desc());
       Held gw{buffer_for(pd.diff_weights_desc()), pd.diff_weights_desc()};
-      Tensor<std::uint8_t> scratch = Tensor<std::uint8_t>::empty({static_cast<Index>(pd.scratchpad_desc().get_size())});
+      Scratchpad scratch(pd);
       std::unordered_map<int, memory> args{{DNNL_ARG_DIFF_DST, gy.mem()},
                                            {DNNL_ARG_SRC, src.mem()},
                                            {DNNL_ARG_DIFF_WEIGHTS, gw.mem()},
-                                           {DNNL_ARG_SCRATCHPAD, memory(pd.scratchpad_desc(), engine(), scratch.data())}};
+                                           {DNNL_ARG_SCRATCHPAD, scratch.mem}};
       Held gb;
       if (pd.diff_bias_desc().get_size() > 0) {
         gb = {buffer_for(pd.diff_bias_desc()), pd.diff_bias_desc()};

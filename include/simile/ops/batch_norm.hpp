@@ -9,7 +9,7 @@
 /// over blocks of channels (one channel when S >= 64, enough channels to fill 64 contiguous values
 /// otherwise), parallel over blocks; a block is handled start to end by one thread, so its values stay
 /// in cache between the passes and no result depends on the thread count. Sums run in T along a
-/// contiguous row of S values and in double across rows.
+/// contiguous row of S values (in 16 lanes, so they vectorize) and in double across rows.
 ///
 /// The trainable weight (gamma) and bias (beta) are Vars; the running statistics are plain buffers,
 /// updated in place, never part of the graph.
@@ -41,6 +41,25 @@ struct BatchNormLayout {
 };
 
 inline constexpr Index batch_norm_max_block = 64;
+
+/// Independent partial sums per row in `lane_sum`: 16 floats fill one AVX-512 register.
+inline constexpr Index sum_lanes = 16;
+
+/// Adds to s1 and s2 the sums over k in [0, n) of what term(k, a, b) adds to its a and b, kept in
+/// `sum_lanes` partial sums combined in a fixed order. An in-order floating-point sum cannot be
+/// vectorized (without -ffast-math); this one is, and its result depends on n only, not on threads.
+template <Real T, class Term>
+inline void lane_sum(Index n, Term&& term, T& s1, T& s2) {
+  T a[sum_lanes] = {}, b[sum_lanes] = {};
+  Index k = 0;
+  for (; k + sum_lanes <= n; k += sum_lanes)
+    for (Index l = 0; l < sum_lanes; ++l) term(k + l, a[l], b[l]);
+  for (Index l = 0; k < n; ++k, ++l) term(k, a[l], b[l]);
+  for (Index w = sum_lanes / 2; w > 0; w /= 2)
+    for (Index l = 0; l < w; ++l) a[l] += a[l + w], b[l] += b[l + w];
+  s1 += a[0];
+  s2 += b[0];
+}
 
 /// Calls f(c0, c1) for every block of channels [c0, c1), in parallel over blocks.
 template <class F>
@@ -101,8 +120,8 @@ Var<T> batch_norm_impl(const char* name, const Var<T>& x, const Var<T>& weight, 
       for (Index i = 0; i < L.n; ++i)
         for (Index c = c0; c < c1; ++c) {
           const T* row = px + (i * L.c + c) * L.s;
-          T a = 0;
-          for (Index k = 0; k < L.s; ++k) a += row[k];
+          T a = 0, unused = 0;
+          lane_sum(L.s, [row](Index k, T& s, T&) { s += row[k]; }, a, unused);
           acc[c - c0] += a;
         }
       for (Index c = c0; c < c1; ++c) pm[c] = static_cast<T>(acc[c - c0] / double(n));
@@ -112,8 +131,8 @@ Var<T> batch_norm_impl(const char* name, const Var<T>& x, const Var<T>& weight, 
         for (Index c = c0; c < c1; ++c) {
           const T* row = px + (i * L.c + c) * L.s;
           const T m = pm[c];
-          T a = 0;
-          for (Index k = 0; k < L.s; ++k) a += (row[k] - m) * (row[k] - m);
+          T a = 0, unused = 0;
+          lane_sum(L.s, [row, m](Index k, T& s, T&) { s += (row[k] - m) * (row[k] - m); }, a, unused);
           acc[c - c0] += a;
         }
       for (Index c = c0; c < c1; ++c) {
@@ -173,10 +192,11 @@ Var<T> batch_norm_impl(const char* name, const Var<T>& x, const Var<T>& weight, 
     T* pdw = gw ? gw->data() : nullptr;
     T* pdb = gb ? gb->data() : nullptr;
     const double inv_n = 1.0 / double(L.count());
-    // dy through the ReLU: zero where the output was clamped.
-    auto grad_at = [&](Index j) -> T {
-      if constexpr (Relu) return py[j] > T(0) ? pg[j] : T(0);
-      else return pg[j];
+    // dy through the ReLU: zero where the output was clamped. Takes the pointers by value so that they
+    // stay in registers in the inner loops.
+    auto grad_at = [](const T* g, const T* y, Index j) -> T {
+      if constexpr (Relu) return y[j] > T(0) ? g[j] : T(0);
+      else return (void)y, g[j];
     };
 
     for_channel_blocks(L, [&](Index c0, Index c1) {
@@ -185,13 +205,17 @@ Var<T> batch_norm_impl(const char* name, const Var<T>& x, const Var<T>& weight, 
       for (Index i = 0; i < L.n; ++i)
         for (Index c = c0; c < c1; ++c) {
           const Index off = (i * L.c + c) * L.s;
+          const T *xr = px + off, *gr = pg + off, *yr = py + off;
           const T m = pm[c];
           T a = 0, b = 0;
-          for (Index k = 0; k < L.s; ++k) {
-            T g = grad_at(off + k);
-            a += g;
-            b += g * (px[off + k] - m);
-          }
+          lane_sum(
+              L.s,
+              [=](Index k, T& sa, T& sb) {
+                T g = grad_at(gr, yr, k);
+                sa += g;
+                sb += g * (xr[k] - m);
+              },
+              a, b);
           sum_dy[c - c0] += a;
           sum_dyx[c - c0] += b;
         }
@@ -209,15 +233,17 @@ Var<T> batch_norm_impl(const char* name, const Var<T>& x, const Var<T>& weight, 
           const T proj = static_cast<T>(sum_dyx[c - c0] * inv_n * double(pi[c]) * double(pi[c]));
           for (Index i = 0; i < L.n; ++i) {
             const Index off = (i * L.c + c) * L.s;
+            const T *xr = px + off, *gr = pg + off, *yr = py + off;
             T* d = pdx + off;
-            for (Index k = 0; k < L.s; ++k) d[k] += k1 * (grad_at(off + k) - mean_dy - (px[off + k] - m) * proj);
+            for (Index k = 0; k < L.s; ++k) d[k] += k1 * (grad_at(gr, yr, k) - mean_dy - (xr[k] - m) * proj);
           }
         } else {
           // Running statistics are constants: the op is the affine map x -> gamma invstd (x - mean) + beta.
           for (Index i = 0; i < L.n; ++i) {
             const Index off = (i * L.c + c) * L.s;
+            const T *gr = pg + off, *yr = py + off;
             T* d = pdx + off;
-            for (Index k = 0; k < L.s; ++k) d[k] += k1 * grad_at(off + k);
+            for (Index k = 0; k < L.s; ++k) d[k] += k1 * grad_at(gr, yr, k);
           }
         }
       }

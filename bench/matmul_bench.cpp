@@ -13,8 +13,10 @@
 // (512x784 by 784x256: the first layer of an MLP encoder on Fashion-MNIST; 512x128 by 128x512: a
 // similarity matrix of 512 embeddings of dimension 128). Each at 1 and 2 threads (simile::set_num_threads,
 // which sets Eigen's too). GFLOP/s counts 2MKN per product (forward: one product; forward+backward:
-// three), over wall-clock time since Eigen's GEMM runs on OpenMP worker threads. The variants of one
-// shape and thread count run next to each other, so on a loaded machine compare their ratio.
+// three), over wall-clock time since Eigen's GEMM runs on OpenMP worker threads; the CPU column is the
+// whole process's CPU time (all threads). The variants of one shape and thread count run next to each
+// other: on a loaded machine compare their ratios, and prefer the CPU-time ratio, which the scheduler
+// disturbs far less than wall-clock time.
 //
 //   ./build/release/bench/simile_bench_matmul --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 
@@ -124,6 +126,7 @@ void register_all() {
       auto add = [&](const char* name, void (*f)(benchmark::State&, Shape3, int)) {
         benchmark::RegisterBenchmark((std::string("matmul/") + name + shape).c_str(), f, s, threads)
             ->UseRealTime()
+            ->MeasureProcessCPUTime()
             ->Unit(benchmark::kMillisecond);
       };
       add("eigen/forward", eigen_forward);

@@ -6,3 +6,4 @@
 #include "simile/losses/negative_cosine.hpp"
 #include "simile/losses/nt_xent.hpp"
 #include "simile/losses/supcon.hpp"
+#include "simile/losses/vicreg.hpp"

@@ -16,8 +16,11 @@
 /// (format_tag::any, nChw16c on AVX-512) and the op reorders NCHW in and out on each call; the
 /// reordered input and weights are kept for the backward pass, so backward reorders only dy and the
 /// gradients (the gradients through a reorder with a sum post-op, which accumulates). `Layout::nchw` and
-/// `Layout::nhwc` force plain layouts on the primitives instead. The default was chosen by measurement
-/// (bench/conv_bench.cpp, the report in the commit history): blocked.
+/// `Layout::nhwc` force plain activations on the primitives instead. The default, blocked, was chosen by
+/// measurement (bench/conv_bench.cpp, BM_conv_raw_onednn, on a loaded 2-core AVX-512 machine, so per CPU
+/// second): on 32->64@14x14 and 64->128@7x7 blocked (jit:avx512_core) beat NCHW (oneDNN then lowers to
+/// x64:gemm:jit) by 1.2-1.5x and matched or beat NHWC (brgconv forward); on 1->32@28x28 NCHW won at one
+/// thread but its gemm backward collapsed at two (about 30x slower), while blocked stays reasonable.
 
 #if defined(SIMILE_WITH_ONEDNN)
 

@@ -2,6 +2,7 @@
 /// \file
 /// Learning-signal layer, losses: contrastive and non-contrastive objectives, one header per loss.
 #include "simile/losses/barlow_twins.hpp"
+#include "simile/losses/contrastive.hpp"
 #include "simile/losses/info_nce.hpp"
 #include "simile/losses/negative_cosine.hpp"
 #include "simile/losses/nt_xent.hpp"

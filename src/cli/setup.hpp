@@ -29,7 +29,7 @@ struct Setup {
     s.threads = static_cast<int>(a.integer("threads", 2, "threads for training and evaluation"));
     s.seed = static_cast<std::uint64_t>(a.integer("seed", 0, "seed of initialization, shuffling and augmentation"));
     s.encoder = a.str("encoder", s.encoder, "smallconv (SmallConvNet, 128-d) or resnet18 (512-d) or mlp");
-    s.method = a.str("method", s.method, "simclr, moco, byol, simsiam, barlow or supcon");
+    s.method = a.str("method", s.method, "simclr, moco, byol, simsiam, barlow, vicreg or supcon");
     s.proj_hidden = a.integer("proj-hidden", s.proj_hidden, "projection head hidden width");
     s.proj_out = a.integer("proj-out", s.proj_out, "projection head output width (z)");
     s.knn_k = a.num("knn-k", s.knn_k, "neighbours of the kNN evaluation");
@@ -145,10 +145,18 @@ inline Model build_model(const Setup& s) {
   } else if (s.method == "simsiam") {
     auto proj = projector();
     m.recipe = std::make_unique<SimSiam<float>>(enc, proj, predictor());
+  } else if (s.method == "moco") {
+    m.recipe = std::make_unique<Moco<float>>(
+        enc, projector(), s.proj_out,
+        MocoOptions{.momentum = s.ema, .queue_size = s.queue_size, .temperature = s.temperature, .seed = s.seed});
+  } else if (s.method == "barlow") {
+    m.recipe = std::make_unique<BarlowTwins<float>>(enc, projector());
+  } else if (s.method == "vicreg") {
+    m.recipe = std::make_unique<VicRegRecipe<float>>(enc, projector());
   } else if (s.method == "supcon") {
     m.recipe = std::make_unique<SupConRecipe<float>>(enc, projector(), SupConRecipeOptions{.temperature = s.temperature});
   } else {
-    throw ValueError("train: --method must be simclr, moco, byol, simsiam, barlow or supcon, got '" + s.method + "'");
+    throw ValueError("train: --method must be simclr, moco, byol, simsiam, barlow, vicreg or supcon, got '" + s.method + "'");
   }
   return m;
 }

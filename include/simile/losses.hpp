@@ -7,4 +7,5 @@
 #include "simile/losses/negative_cosine.hpp"
 #include "simile/losses/nt_xent.hpp"
 #include "simile/losses/supcon.hpp"
+#include "simile/losses/triplet.hpp"
 #include "simile/losses/vicreg.hpp"

@@ -1,0 +1,198 @@
+#pragma once
+/// \file
+/// Batch samplers that decide which samples share a batch, for losses that need positives in the batch
+/// (SupCon, triplet, pairwise contrastive) or must not see the same identity twice (in-batch negatives).
+///
+/// Both are callables `std::vector<Index>(Index size, std::uint64_t epoch)`, the Loader's `Sampler`:
+/// they return the epoch's order, batch after batch, every batch exactly `batch_size` long, so a Loader
+/// with the same batch size cuts exactly these batches. The order depends only on (seed, epoch).
+///
+/// - `MPerClassSampler`: every batch holds exactly m samples of each of batch_size / m distinct classes.
+///   Each epoch covers every sample at least once: each class is shuffled and cut into groups of m
+///   (its last group completed with samples drawn again from that class), and batches take one group
+///   from each of the k classes with the most groups left. When fewer than k classes still have groups,
+///   the batch is completed with extra groups drawn from other classes. The epoch length
+///   (`epoch_length()`) depends only on the class sizes, so it is the same every epoch.
+/// - `NoDuplicatesSampler`: no two samples of one identity in a batch (e.g. two captions of one image,
+///   which would be false negatives). Each sample goes to the first batch under construction that lacks
+///   its identity and has room; batches left short at the end are completed with samples drawn again
+///   from identities they lack. Every sample appears at least once per epoch.
+
+#include <algorithm>
+#include <cstdint>
+#include <map>
+#include <numeric>
+#include <span>
+#include <unordered_set>
+#include <vector>
+
+#include "simile/core/error.hpp"
+#include "simile/core/rng.hpp"
+#include "simile/core/shape.hpp"
+
+namespace simile {
+
+namespace detail {
+/// Fisher-Yates shuffle driven by `rng`.
+inline void shuffle(std::vector<Index>& v, Rng& rng) {
+  for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[rng.below(i)]);
+}
+}  // namespace detail
+
+/// Options of `MPerClassSampler`.
+struct MPerClassOptions {
+  Index m = 2;             ///< samples per class in a batch, >= 1
+  Index batch_size = 32;   ///< multiple of m; batch_size / m distinct classes per batch
+  std::uint64_t seed = 0;  ///< the order depends only on (seed, epoch)
+};
+
+class MPerClassSampler {
+ public:
+  /// `labels[i]` is the class of sample i. Requires at least batch_size / m classes.
+  MPerClassSampler(std::vector<std::int64_t> labels, const MPerClassOptions& opt) : opt_(opt) {
+    check(opt.m >= 1 && opt.batch_size >= opt.m && opt.batch_size % opt.m == 0, "MPerClassSampler: batch_size ",
+          opt.batch_size, " must be a positive multiple of m ", opt.m);
+    for (std::size_t i = 0; i < labels.size(); ++i) classes_[labels[i]].push_back(static_cast<Index>(i));
+    size_ = static_cast<Index>(labels.size());
+    check(static_cast<Index>(classes_.size()) >= per_batch(), "MPerClassSampler: ", classes_.size(),
+          " classes, fewer than the ", per_batch(), " a batch of ", opt.batch_size, " with m = ", opt.m, " needs");
+    epoch_length_ = static_cast<Index>(batches(0).size()) * opt.batch_size;
+  }
+
+  /// Distinct classes per batch.
+  Index per_batch() const { return opt_.batch_size / opt_.m; }
+  /// Indices per epoch (a multiple of batch_size, at least the number of samples).
+  Index epoch_length() const { return epoch_length_; }
+
+  /// The batches of epoch `epoch`.
+  std::vector<std::vector<Index>> batches(std::uint64_t epoch) const {
+    const Index m = opt_.m, k = per_batch();
+    // Groups of m per class; the class id is its rank in label order.
+    std::vector<std::vector<std::vector<Index>>> groups;
+    std::uint64_t c = 0;
+    for (const auto& [label, members] : classes_) {
+      Rng rng = Rng::stream(opt_.seed, epoch, c++);
+      std::vector<Index> v = members;
+      detail::shuffle(v, rng);
+      const std::size_t pad = (static_cast<std::size_t>(m) - v.size() % static_cast<std::size_t>(m)) % static_cast<std::size_t>(m);
+      for (std::size_t i = 0; i < pad; ++i) v.push_back(v[rng.below(members.size())]);
+      auto& g = groups.emplace_back();
+      for (std::size_t i = 0; i < v.size(); i += static_cast<std::size_t>(m))
+        g.emplace_back(v.begin() + static_cast<std::ptrdiff_t>(i), v.begin() + static_cast<std::ptrdiff_t>(i) + m);
+    }
+    Rng rng = Rng::stream(opt_.seed, epoch, std::uint64_t{0xFFFFFFFF});
+    const Index n_classes = static_cast<Index>(groups.size());
+    std::vector<std::size_t> next(static_cast<std::size_t>(n_classes), 0);
+    auto left = [&](Index cl) {
+      return groups[static_cast<std::size_t>(cl)].size() - next[static_cast<std::size_t>(cl)];
+    };
+    std::vector<std::vector<Index>> out;
+    std::vector<Index> order(static_cast<std::size_t>(n_classes));
+    while (true) {
+      std::iota(order.begin(), order.end(), Index{0});
+      detail::shuffle(order, rng);  // random tie-breaking among equally full classes
+      std::stable_sort(order.begin(), order.end(), [&](Index a, Index b) { return left(a) > left(b); });
+      if (left(order[0]) == 0) break;
+      std::vector<Index> batch;
+      for (Index t = 0; t < k; ++t) {
+        const Index cl = order[static_cast<std::size_t>(t)];
+        const auto& g = groups[static_cast<std::size_t>(cl)];
+        if (left(cl) > 0) {
+          const auto& grp = g[next[static_cast<std::size_t>(cl)]++];
+          batch.insert(batch.end(), grp.begin(), grp.end());
+        } else {  // too few classes left: an extra group drawn from this class
+          const auto& members = std::next(classes_.begin(), cl)->second;
+          for (Index i = 0; i < m; ++i) batch.push_back(members[rng.below(members.size())]);
+        }
+      }
+      out.push_back(std::move(batch));
+    }
+    // Batch order shuffled too, so that the large classes do not all come first.
+    std::vector<Index> perm(out.size());
+    std::iota(perm.begin(), perm.end(), Index{0});
+    detail::shuffle(perm, rng);
+    std::vector<std::vector<Index>> shuffled;
+    for (Index p : perm) shuffled.push_back(std::move(out[static_cast<std::size_t>(p)]));
+    return shuffled;
+  }
+
+  /// The Loader's `Sampler` interface: the epoch's batches, concatenated. `size` must be the sample count.
+  std::vector<Index> operator()(Index size, std::uint64_t epoch) const {
+    check(size == size_, "MPerClassSampler: the dataset has ", size, " samples, the labels ", size_);
+    std::vector<Index> flat;
+    for (auto& b : batches(epoch)) flat.insert(flat.end(), b.begin(), b.end());
+    return flat;
+  }
+
+ private:
+  MPerClassOptions opt_;
+  std::map<std::int64_t, std::vector<Index>> classes_;
+  Index size_ = 0;
+  Index epoch_length_ = 0;
+};
+
+/// Options of `NoDuplicatesSampler`.
+struct NoDuplicatesOptions {
+  Index batch_size = 32;
+  std::uint64_t seed = 0;
+};
+
+class NoDuplicatesSampler {
+ public:
+  /// `identities[i]` is the identity of sample i. Requires at least batch_size distinct identities.
+  NoDuplicatesSampler(std::vector<std::int64_t> identities, const NoDuplicatesOptions& opt)
+      : ids_(std::move(identities)), opt_(opt) {
+    check(opt.batch_size >= 1, "NoDuplicatesSampler: batch_size ", opt.batch_size, " must be positive");
+    std::unordered_set<std::int64_t> distinct(ids_.begin(), ids_.end());
+    check(static_cast<Index>(distinct.size()) >= opt.batch_size, "NoDuplicatesSampler: ", distinct.size(),
+          " distinct identities, fewer than the batch size ", opt.batch_size);
+  }
+
+  /// The batches of epoch `epoch`, each of batch_size samples with distinct identities.
+  std::vector<std::vector<Index>> batches(std::uint64_t epoch) const {
+    Rng rng = Rng::stream(opt_.seed, epoch);
+    std::vector<Index> order(ids_.size());
+    std::iota(order.begin(), order.end(), Index{0});
+    detail::shuffle(order, rng);
+    std::vector<std::vector<Index>> out;
+    std::vector<std::unordered_set<std::int64_t>> seen;
+    std::size_t first_open = 0;  // batches before it are full
+    for (Index i : order) {
+      const std::int64_t id = ids_[static_cast<std::size_t>(i)];
+      std::size_t b = first_open;
+      while (b < out.size() && (static_cast<Index>(out[b].size()) == opt_.batch_size || seen[b].count(id))) ++b;
+      if (b == out.size()) {
+        out.emplace_back();
+        seen.emplace_back();
+      }
+      out[b].push_back(i);
+      seen[b].insert(id);
+      while (first_open < out.size() && static_cast<Index>(out[first_open].size()) == opt_.batch_size) ++first_open;
+    }
+    // Complete the short batches with samples drawn again, from identities they lack.
+    for (std::size_t b = 0; b < out.size(); ++b) {
+      std::size_t cursor = rng.below(order.size());
+      while (static_cast<Index>(out[b].size()) < opt_.batch_size) {
+        Index i = order[cursor];
+        cursor = (cursor + 1) % order.size();
+        if (seen[b].insert(ids_[static_cast<std::size_t>(i)]).second) out[b].push_back(i);
+      }
+    }
+    return out;
+  }
+
+  /// The Loader's `Sampler` interface: the epoch's batches, concatenated.
+  std::vector<Index> operator()(Index size, std::uint64_t epoch) const {
+    check(size == static_cast<Index>(ids_.size()), "NoDuplicatesSampler: the dataset has ", size,
+          " samples, the identities ", ids_.size());
+    std::vector<Index> flat;
+    for (auto& b : batches(epoch)) flat.insert(flat.end(), b.begin(), b.end());
+    return flat;
+  }
+
+ private:
+  std::vector<std::int64_t> ids_;
+  NoDuplicatesOptions opt_;
+};
+
+}  // namespace simile

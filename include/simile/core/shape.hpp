@@ -34,7 +34,8 @@ class Shape {
   /// Dimension `i`, with negative `i` counting from the end (-1 is the last). Throws when out of range.
   Index dim(int i) const {
     int j = i < 0 ? i + rank_ : i;
-    check<ShapeError>(j >= 0 && j < rank_, "Shape::dim: axis ", i, " out of range for ", to_string());
+    // The message is built only on failure: `check` takes its parts by reference.
+    check<ShapeError>(j >= 0 && j < rank_, "Shape::dim: axis ", i, " out of range for ", *this);
     return dims_[static_cast<std::size_t>(j)];
   }
   /// Product of all dimensions (1 for rank 0).

@@ -14,8 +14,9 @@
 namespace {
 using namespace simile;
 
-Tensor<float> random_views(Index n, Index d, std::uint64_t seed) {
-  Tensor<float> z = Tensor<float>::empty({2 * n, d});
+/// [rows, d] standard normal values.
+Tensor<float> random_rows(Index rows, Index d, std::uint64_t seed) {
+  Tensor<float> z = Tensor<float>::empty({rows, d});
   Rng rng(seed);
   for (float& v : z.span()) v = static_cast<float>(rng.normal());
   return z;
@@ -24,7 +25,7 @@ Tensor<float> random_views(Index n, Index d, std::uint64_t seed) {
 void run(benchmark::State& state, Index n, int threads, Index tile) {
   const Index d = 128;
   ThreadScope scope(threads);
-  Var<float> z(random_views(n, d, 42), true);
+  Var<float> z(random_rows(2 * n, d, 42), true);
   float loss = 0;
   for (auto _ : state) {
     z.zero_grad();
@@ -66,6 +67,45 @@ BENCHMARK(BM_NtXentMemory)
     ->Unit(benchmark::kSecond)
     ->MeasureProcessCPUTime()
     ->UseRealTime();
+
+// MoCo: N queries against a queue of K negatives (tile 0 keeps the [N, K] logits), D = 128.
+void BM_InfoNceQueue(benchmark::State& state) {
+  const Index n = state.range(0), k = state.range(1), d = 128;
+  ThreadScope scope(static_cast<int>(state.range(2)));
+  Var<float> q(random_rows(n, d, 1), true), key(random_rows(n, d, 2), true);
+  Tensor<float> queue = random_rows(k, d, 3);
+  for (auto _ : state) {
+    q.zero_grad();
+    key.zero_grad();
+    Var<float> l = info_nce(q, key, queue, {.temperature = 0.2, .tile = state.range(3)});
+    l.backward();
+    benchmark::DoNotOptimize(q.grad().data());
+  }
+  state.counters["queries"] = benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_InfoNceQueue)
+    ->ArgNames({"N", "K", "threads", "tile"})
+    ->ArgsProduct({{256}, {16384, 65536}, {2}, {0, 64}})
+    ->Unit(benchmark::kMillisecond)
+    ->MeasureProcessCPUTime()
+    ->UseRealTime();
+
+// SupCon on [2N, 128] with 10 classes.
+void BM_SupCon(benchmark::State& state) {
+  const Index n = state.range(0);
+  ThreadScope scope(static_cast<int>(state.range(1)));
+  Var<float> z(random_rows(2 * n, 128, 4), true);
+  std::vector<std::int64_t> labels(static_cast<std::size_t>(2 * n));
+  for (Index i = 0; i < 2 * n; ++i) labels[static_cast<std::size_t>(i)] = (i % n) % 10;
+  for (auto _ : state) {
+    z.zero_grad();
+    Var<float> l = supcon(z, labels, {.temperature = 0.1});
+    l.backward();
+    benchmark::DoNotOptimize(z.grad().data());
+  }
+  state.counters["views"] = benchmark::Counter(2.0 * static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_SupCon)->ArgNames({"N", "threads"})->Args({1024, 2})->Unit(benchmark::kMillisecond)->MeasureProcessCPUTime()->UseRealTime();
 
 }  // namespace
 

@@ -1,0 +1,88 @@
+#pragma once
+/// \file
+/// `SmallConvNet`: a three-block ConvNet for small images (Fashion-MNIST 28x28, CIFAR 32x32), the encoder of
+/// the examples and of quick contrastive runs: 92,896 parameters for one input channel, a 128-d representation.
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "simile/nn/batch_norm.hpp"
+#include "simile/nn/conv2d.hpp"
+#include "simile/nn/module.hpp"
+#include "simile/ops/pool.hpp"
+
+namespace simile::encoders {
+
+/// Configuration of a `SmallConvNet`.
+struct SmallConvNetOptions {
+  Index in_channels = 1;                       ///< 1 for Fashion-MNIST / MNIST, 3 for CIFAR (> 0)
+  std::array<Index, 3> widths = {32, 64, 128};  ///< channels of conv1..conv3 (> 0); only tests shrink them
+};
+
+/// Three blocks conv 3x3 (padding 1, no bias) -> BatchNorm2d -> ReLU, the first two followed by a 2x2 max pool,
+/// the last by a global average pool:
+///
+///   x [N, C_in, H, W] -> conv1 (C_in->32) bn1 relu maxpool2 -> [N, 32, H/2, W/2]
+///                     -> conv2 (32->64)   bn2 relu maxpool2 -> [N, 64, H/4, W/4]
+///                     -> conv3 (64->128)  bn3 relu          -> global average pool -> h [N, 128]
+///
+/// (H/2 is floor(H / 2); H and W must be at least 4.) Parameters and buffers, with PyTorch's names and shapes
+/// (the same module written with `nn.Conv2d(.., bias=False)` and `nn.BatchNorm2d` as attributes conv1, bn1,
+/// conv2, bn2, conv3, bn3 loads this state dict): `conv1.weight` [32, C_in, 3, 3], `bn1.weight` [32],
+/// `bn1.bias` [32], `bn1.running_mean`, `bn1.running_var` [32], `bn1.num_batches_tracked` [], and the same for
+/// conv2/bn2 (64) and conv3/bn3 (128). `widths` replaces 32, 64, 128 (tests check gradients on a narrow copy
+/// of the architecture). Initialization: PyTorch's defaults (convolutions U(-1/sqrt(fan_in),
+/// 1/sqrt(fan_in)), BatchNorm weight 1 and bias 0). Training mode normalizes by the batch statistics and
+/// updates the running ones; eval mode uses the running ones.
+template <Real T>
+class SmallConvNet : public nn::Cloneable<SmallConvNet<T>, T> {
+ public:
+  /// Registers conv1, bn1, conv2, bn2, conv3, bn3 in that order, weights drawn from `rng` in that order.
+  SmallConvNet(const SmallConvNetOptions& options, Rng& rng) : options_(options) {
+    check(options.in_channels > 0, "SmallConvNet: in_channels ", options.in_channels, " must be positive");
+    const Index widths[4] = {options.in_channels, options.widths[0], options.widths[1], options.widths[2]};
+    for (int i = 0; i < 3; ++i) {
+      check(widths[i + 1] > 0, "SmallConvNet: width ", i, " is ", widths[i + 1], ", widths must be positive");
+      nn::Conv2dOptions conv{.in_channels = widths[i], .out_channels = widths[i + 1], .kernel_size = 3,
+                             .stride = 1, .padding = 1, .bias = false, .backend = std::nullopt};
+      nn::BatchNormOptions bn;
+      bn.num_features = widths[i + 1];
+      std::string k = std::to_string(i + 1);
+      conv_[i] = this->register_module("conv" + k, std::make_shared<nn::Conv2d<T>>(conv, rng));
+      bn_[i] = this->register_module("bn" + k, std::make_shared<nn::BatchNorm2d<T>>(bn));
+    }
+  }
+
+  /// x [N, in_channels, H, W] (H, W >= 4) -> h [N, 128] (N >= 2 in training mode: batch statistics).
+  Var<T> forward(const Var<T>& x) override {
+    const Shape& s = x.shape();
+    check<ShapeError>(s.rank() == 4 && s[1] == options_.in_channels && s[2] >= 4 && s[3] >= 4,
+                      "SmallConvNet: input of shape ", s, " is not [N, ", options_.in_channels,
+                      ", H, W] with H, W >= 4");
+    Var<T> y = x;
+    for (int i = 0; i < 3; ++i) {
+      y = this->get(bn_[i]).forward_relu(this->get(conv_[i]).forward(y));
+      if (i < 2) y = max_pool2d(y, 2);
+    }
+    return global_avg_pool2d(y);
+  }
+
+  /// Size of the representation h: widths[2], 128.
+  Index output_dim() const { return options_.widths[2]; }
+
+  std::string type_name() const override { return "SmallConvNet"; }
+  std::string extra_repr() const override {
+    return simile::detail::str("in_channels=", options_.in_channels, ", widths=[", options_.widths[0], ", ",
+                               options_.widths[1], ", ", options_.widths[2], "]");
+  }
+  const SmallConvNetOptions& options() const { return options_; }
+
+ private:
+  SmallConvNetOptions options_;
+  nn::ChildId<nn::Conv2d<T>> conv_[3];
+  nn::ChildId<nn::BatchNorm2d<T>> bn_[3];
+};
+
+}  // namespace simile::encoders

@@ -46,6 +46,9 @@ int train(Args& args) {
   TrainResult r = trainer.fit();
   std::fprintf(stderr, "trained %lld steps in %.1fs (%.0f samples/s), stopped by %s\n", (long long)r.steps_this_run,
                r.seconds, r.samples_per_second, r.stop_reason.c_str());
+  if (s.profile)
+    std::fprintf(stderr, "time per step over %lld steps (forward: time until the op's output existed):\n%s",
+                 (long long)trainer.profiled_steps(), trainer.profile().format(trainer.profiled_steps()).c_str());
   if (!s.export_embeddings.empty()) {
     ThreadScope threads(s.threads);
     write_npy(s.export_embeddings, embed(m.recipe->encoder(), data.test));

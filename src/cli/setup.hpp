@@ -20,7 +20,7 @@ struct Setup {
   int threads = 2;
   std::uint64_t seed = 0;
   double budget = 0, lr = 1e-3, weight_decay = 1e-6, temperature = 0.5, ema = 0.99, knn_k = 200, knn_t = 0.1;
-  bool no_eval = false;
+  bool no_eval = false, profile = false;
 
   static Setup from_args(Args& a, bool training) {
     Setup s;
@@ -54,6 +54,7 @@ struct Setup {
     s.metrics = a.str("metrics", "", "append JSON-lines metrics to this file");
     s.log_every = a.integer("log-every", s.log_every, "steps between progress lines");
     s.no_eval = a.flag("no-eval", "skip the evaluation after training");
+    s.profile = a.flag("profile", "print a table of time per op and phase (from the second step on)");
     check(s.batch >= 2 && s.epochs >= 1 && s.threads >= 1, "train: --batch ", s.batch, " (>= 2), --epochs ", s.epochs,
           " (>= 1) and --threads ", s.threads, " (>= 1) out of range");
     return s;
@@ -190,6 +191,7 @@ inline TrainerOptions trainer_options(const Setup& s) {
   o.checkpoint_path = s.checkpoint;
   o.checkpoint_every = s.checkpoint_every;
   o.metadata = s.metadata();
+  o.profile = s.profile;
   check(s.schedule == "constant" || s.schedule == "cosine", "train: --schedule must be constant or cosine, got '",
         s.schedule, "'");
   if (s.schedule == "cosine") {

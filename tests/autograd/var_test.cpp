@@ -119,3 +119,29 @@ TEST(Gradcheck, RefusesAFunctionWithoutTrainableInputs) {
 
 }  // namespace
 }  // namespace simile
+
+namespace simile {
+namespace {
+TEST(Profiler, ChargesForwardAndBackwardToEachOp) {
+  ProfileTable table;
+  Var<double> x = testing::random_param({64, 64}, 7);
+  {
+    Profiler p(table);
+    for (int i = 0; i < 3; ++i) {
+      Var<double> y = sum(matmul(x, x) * 2.0);
+      y.backward();
+    }
+    { ProfileScope s("phase"); }
+  }
+  EXPECT_EQ(table.forward.at("matmul").calls, 3);
+  EXPECT_EQ(table.forward.at("scale").calls, 3);
+  EXPECT_EQ(table.backward.at("matmul").calls, 3);
+  EXPECT_EQ(table.other.at("phase").calls, 1);
+  EXPECT_GE(table.backward.at("matmul").seconds, 0.0);
+  EXPECT_NE(table.format(3).find("| matmul |"), std::string::npos);
+  // Outside a Profiler nothing is recorded.
+  sum(x * 3.0).backward();
+  EXPECT_EQ(table.forward.at("scale").calls, 3);
+}
+}  // namespace
+}  // namespace simile

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "simile/autograd/profiler.hpp"
 #include "simile/core/error.hpp"
 #include "simile/core/tensor.hpp"
 
@@ -153,6 +154,7 @@ Var<T> make_op(const char* name, Tensor<T> value, std::initializer_list<Var<T>> 
   bool need = grad_enabled() && std::any_of(inputs.begin(), inputs.end(), [](const Var<T>& v) {
                 return v.requires_grad();
               });
+  detail::profile_forward(name);
   auto node = std::make_shared<Node<T>>(std::move(value), need);
   node->op = name;
   if (need) {
@@ -168,6 +170,7 @@ template <Real T, class Backward>
 Var<T> make_op(const char* name, Tensor<T> value, const std::vector<Var<T>>& inputs, Backward&& backward) {
   bool need = grad_enabled() &&
               std::any_of(inputs.begin(), inputs.end(), [](const Var<T>& v) { return v.requires_grad(); });
+  detail::profile_forward(name);
   auto node = std::make_shared<Node<T>>(std::move(value), need);
   node->op = name;
   if (need) {
@@ -205,7 +208,18 @@ void Var<T>::backward(const Tensor<T>& seed) const {
   g.array() += seed.array();
   for (const auto& n : order) {
     if (n->is_leaf()) continue;
-    if (n->grad.defined()) n->backward_fn(*n);
+    if (n->grad.defined()) {
+      auto& prof = detail::profiler_state();
+      if (prof.table) [[unlikely]] {
+        auto t0 = std::chrono::steady_clock::now();
+        n->backward_fn(*n);
+        auto& e = prof.table->backward[n->op];
+        e.seconds += detail::seconds_since(t0);
+        ++e.calls;
+      } else {
+        n->backward_fn(*n);
+      }
+    }
     // Free the graph as we go: the node's history and its gradient are not needed any more.
     n->backward_fn = nullptr;
     n->inputs.clear();

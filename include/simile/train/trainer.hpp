@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <unordered_set>
@@ -47,6 +48,7 @@ struct TrainerOptions {
   std::int64_t checkpoint_every = 0; ///< steps between checkpoints (0: only at the end)
   bool check_gradients = true;       ///< NaN/inf guard on every gradient, not only on the loss
   std::map<std::string, std::string> metadata;  ///< extra checkpoint metadata (architecture, options)
+  bool profile = false;  ///< time each op and phase from the second step on (see `Trainer::profile()`)
 };
 
 struct TrainResult {
@@ -107,6 +109,9 @@ class Trainer {
   void add_callback(std::shared_ptr<Callback<T>> cb) { callbacks_.push_back(std::move(cb)); }
 
   std::int64_t step() const { return step_; }
+  /// Time per op and phase, when `TrainerOptions::profile` is on, and the steps it covers.
+  const ProfileTable& profile() const { return profile_; }
+  std::int64_t profiled_steps() const { return profiled_steps_; }
   std::int64_t epoch() const { return epoch_; }
   const TrainerOptions& options() const { return options_; }
 
@@ -135,6 +140,7 @@ class Trainer {
     bool horizon_fixed = options_.budget_seconds <= 0;
     std::vector<double> recent;
     StepInfo info;
+    std::optional<Profiler> profiler;
     for (; epoch_ < options_.epochs && r.stop_reason.empty(); ++epoch_, batch_ = 0) {
       loader_.set_epoch(static_cast<std::uint64_t>(epoch_));
       for (auto& cb : callbacks_) cb->on_epoch_begin(epoch_);
@@ -146,7 +152,12 @@ class Trainer {
           r.stop_reason = options_.max_steps > 0 && step_ >= options_.max_steps ? "max_steps" : "budget";
           break;
         }
-        ViewBatch vb = loader_.views(batch_, views_);
+        if (options_.profile && !profiler && step_ > first_step) profiler.emplace(profile_);
+        ViewBatch vb;
+        {
+          ProfileScope scope("views (augmentation)");
+          vb = loader_.views(batch_, views_);
+        }
         double lr_factor = options_.lr_schedule ? options_.lr_schedule(step_, total_steps_) : 1.0;
         for (std::size_t g = 0; g < base_lrs_.size(); ++g) opt_.set_lr(g, base_lrs_[g] * lr_factor);
 
@@ -163,11 +174,18 @@ class Trainer {
                                                  "; the first non-finite value came from ", detail::first_non_finite(loss)));
         opt_.zero_grad();
         loss.backward();
-        if (options_.check_gradients) check_gradients(named);
-        for (auto& cb : callbacks_) cb->on_before_step(params);
-        opt_.step();
-        recipe_.after_step(step_, total_steps_);
+        {
+          ProfileScope scope("optimizer step and checks");
+          if (options_.check_gradients) check_gradients(named);
+          for (auto& cb : callbacks_) cb->on_before_step(params);
+          opt_.step();
+        }
+        {
+          ProfileScope scope("recipe after_step (EMA, queue)");
+          recipe_.after_step(step_, total_steps_);
+        }
         ++step_;
+        if (profiler) ++profiled_steps_;
         samples += static_cast<std::int64_t>(vb.indices.size());
         epoch_loss += value;
         ++epoch_steps;
@@ -287,7 +305,8 @@ class Trainer {
   TrainerOptions options_;
   std::vector<double> base_lrs_;
   std::vector<std::shared_ptr<Callback<T>>> callbacks_;
-  std::int64_t step_ = 0, epoch_ = 0, total_steps_ = 0;
+  std::int64_t step_ = 0, epoch_ = 0, total_steps_ = 0, profiled_steps_ = 0;
+  ProfileTable profile_;
   Index batch_ = 0;
 };
 

@@ -12,9 +12,10 @@
 /// n steps in one go and k steps + resume + n - k steps give the same weights, bit for bit, at the
 /// same thread count.
 ///
-/// With a wall-clock budget the schedule needs a horizon before the run ends: after a few warm-up
-/// steps the trainer estimates how many steps fit the budget and fixes the horizon to that (never
-/// beyond the epochs asked for); the run stops at the first step that crosses the budget.
+/// With a wall-clock budget the schedule needs a horizon before the run ends: after 25 steps the trainer
+/// measures the pace of steps 6 to 25 (past the warm-up), estimates how many steps fit the budget and
+/// fixes the horizon to that (never beyond the epochs asked for); the run stops at that horizon or at
+/// the first step that crosses the budget, whichever comes first.
 
 #include <chrono>
 #include <cmath>
@@ -141,6 +142,7 @@ class Trainer {
     std::vector<double> recent;
     StepInfo info;
     std::optional<Profiler> profiler;
+    StepInfo pace_start;
     for (; epoch_ < options_.epochs && r.stop_reason.empty(); ++epoch_, batch_ = 0) {
       loader_.set_epoch(static_cast<std::uint64_t>(epoch_));
       for (auto& cb : callbacks_) cb->on_epoch_begin(epoch_);
@@ -194,9 +196,11 @@ class Trainer {
 
         info = StepInfo{step_, total_steps_, epoch_, batch_, per_epoch, value, opt_.lr(0), elapsed(), 0, samples};
         info.samples_per_second = info.seconds > 0 ? double(samples) / info.seconds : 0;
-        if (!horizon_fixed && step_ - first_step >= 5) {
-          // Steps 2..5 measure the pace (step 1 includes warm-up); the horizon is fixed once.
-          double per_step = info.seconds / double(step_ - first_step);
+        if (!horizon_fixed && step_ - first_step == 5) pace_start = info;
+        if (!horizon_fixed && step_ - first_step >= 25) {
+          // Steps 6 to 25 measure the pace (the first ones include warm-up: primitive creation, first
+          // page faults); the horizon is fixed once, then the run ends where it falls.
+          double per_step = (info.seconds - pace_start.seconds) / double(step_ - pace_start.step);
           auto fit_steps = step_ + static_cast<std::int64_t>((options_.budget_seconds - info.seconds) / per_step);
           total_steps_ = std::max(step_ + 1, std::min(total_steps_, fit_steps));
           info.total_steps = total_steps_;

@@ -1,0 +1,86 @@
+#!/usr/bin/python3
+"""One SimCLR training step in PyTorch against `simile train` in the same run: the speed ratio of the main job.
+
+Run with Debian's interpreter (it has python3-torch):
+
+    /usr/bin/python3 bench/simclr_torch.py --threads 2 --simile build/release/bin/simile
+
+The PyTorch step is the straightforward SimCLR of the issue's reference: a batch of 256 images as two views
+([512, 1, 28, 28]) through SmallConvNet (see bench/step_torch.py), a 128-128-64 projector (Linear, BatchNorm1d,
+ReLU, Linear), NT-Xent at temperature 0.5 in its usual formulation (F.normalize of the [2N, D] matrix, its
+2N x 2N similarity, the self-similarity masked, cross-entropy against the partner), backward and an Adam step.
+It is timed on ready-made random views, in NCHW and in channels_last, after a warm-up (median of the steps).
+simile is timed by `simile train --method simclr --max-steps S --no-eval` on the real data, augmentation
+included (its samples/s over the run, warm-up included, is a lower bound of its step rate), at the same
+thread count and batch, in the same script run. On a shared machine compare the ratios.
+"""
+import argparse
+import json
+import statistics
+import subprocess
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from step_torch import SmallConvNet
+
+
+def nt_xent(z, temperature):
+    z = F.normalize(z, dim=1)
+    n = z.shape[0] // 2
+    sim = z @ z.t() / temperature
+    sim.fill_diagonal_(float("-inf"))
+    target = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)])
+    return F.cross_entropy(sim, target)
+
+
+def time_torch(batch, channels_last, warmup, repeats):
+    torch.manual_seed(0)
+    encoder = SmallConvNet(1)
+    projector = nn.Sequential(nn.Linear(128, 128), nn.BatchNorm1d(128), nn.ReLU(), nn.Linear(128, 64))
+    x = torch.rand(2 * batch, 1, 28, 28, generator=torch.Generator().manual_seed(1))
+    if channels_last:
+        encoder = encoder.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(list(encoder.parameters()) + list(projector.parameters()), lr=1e-3)
+    times = []
+    for i in range(warmup + repeats):
+        t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        loss = nt_xent(projector(encoder(x)), 0.5)
+        loss.backward()
+        opt.step()
+        if i >= warmup:
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=256)
+    ap.add_argument("--repeats", type=int, default=20)
+    ap.add_argument("--simile", default="build/release/bin/simile")
+    ap.add_argument("--simile-steps", type=int, default=60)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    result = {"threads": a.threads, "batch": a.batch, "torch": torch.__version__}
+    for name, cl in (("torch_nchw", False), ("torch_channels_last", True)):
+        t = time_torch(a.batch, cl, 3, a.repeats)
+        result[name + "_ms"] = round(t * 1e3, 1)
+        result[name + "_samples_per_second"] = round(a.batch / t, 1)
+    out = subprocess.run([a.simile, "train", "--method", "simclr", "--max-steps", str(a.simile_steps), "--no-eval",
+                          "--threads", str(a.threads), "--batch", str(a.batch), "--log-every", "1000"],
+                         capture_output=True, text=True, check=True)
+    line = json.loads(out.stdout.strip().splitlines()[-1])
+    result["simile_samples_per_second"] = round(line["samples_per_second"], 1)
+    result["simile_vs_torch_nchw"] = round(line["samples_per_second"] / result["torch_nchw_samples_per_second"], 2)
+    result["simile_vs_torch_channels_last"] = round(
+        line["samples_per_second"] / result["torch_channels_last_samples_per_second"], 2)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

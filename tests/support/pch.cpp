@@ -1,0 +1,1 @@
+// Compiles the tests' precompiled header (support/testing.hpp) once for every test binary.

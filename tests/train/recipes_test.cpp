@@ -1,5 +1,7 @@
 #include "support/testing.hpp"
 
+#include "support/fashion.hpp"
+
 #include <filesystem>
 
 #include "simile/augment.hpp"
@@ -12,13 +14,7 @@ namespace simile {
 namespace {
 namespace fs = std::filesystem;
 
-ImageDataset fashion(Index n) {
-  if (!fs::exists(std::string(fashion_mnist_dir) + "/train-images-idx3-ubyte.gz")) return {};
-  ImageDataset all = load_fashion_mnist(fashion_mnist_dir, "train");
-  std::vector<Index> idx(static_cast<std::size_t>(n));
-  for (Index i = 0; i < n; ++i) idx[static_cast<std::size_t>(i)] = i;
-  return subset(all, idx);
-}
+ImageDataset fashion(Index n) { return testing::fashion_head(n); }
 
 MultiView views() {
   Pipeline p;

@@ -1,5 +1,7 @@
 #include "support/testing.hpp"
 
+#include "support/fashion.hpp"
+
 #include <filesystem>
 #include <fstream>
 
@@ -14,14 +16,7 @@ namespace {
 namespace fs = std::filesystem;
 using testing::throws_with;
 
-/// The first `n` Fashion-MNIST training images (the tests run on real data when it is installed).
-ImageDataset fashion(Index n) {
-  if (!fs::exists(std::string(fashion_mnist_dir) + "/train-images-idx3-ubyte.gz")) return {};
-  ImageDataset all = load_fashion_mnist(fashion_mnist_dir, "train");
-  std::vector<Index> idx(static_cast<std::size_t>(n));
-  for (Index i = 0; i < n; ++i) idx[static_cast<std::size_t>(i)] = i;
-  return subset(all, idx);
-}
+ImageDataset fashion(Index n) { return testing::fashion_head(n); }
 
 Pipeline pipeline() {
   Pipeline p;

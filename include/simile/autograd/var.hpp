@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <unordered_set>
 #include <utility>
@@ -149,25 +150,9 @@ class Var {
 
 /// Records an op: returns a Var holding `value` whose node links `inputs` and `backward` when gradients
 /// are enabled and some input requires one; otherwise a plain leaf (nothing is kept alive).
+/// `inputs` may be a braced list (`{x, w}`) or a vector (ops with a run-time number of inputs: concat).
 template <Real T, class Backward>
-Var<T> make_op(const char* name, Tensor<T> value, std::initializer_list<Var<T>> inputs, Backward&& backward) {
-  bool need = grad_enabled() && std::any_of(inputs.begin(), inputs.end(), [](const Var<T>& v) {
-                return v.requires_grad();
-              });
-  detail::profile_forward(name);
-  auto node = std::make_shared<Node<T>>(std::move(value), need);
-  node->op = name;
-  if (need) {
-    node->inputs.reserve(inputs.size());
-    for (const Var<T>& v : inputs) node->inputs.push_back(v.node_ptr());
-    node->backward_fn = std::forward<Backward>(backward);
-  }
-  return Var<T>(std::move(node));
-}
-
-/// The same for ops with a run-time number of inputs (concat).
-template <Real T, class Backward>
-Var<T> make_op(const char* name, Tensor<T> value, const std::vector<Var<T>>& inputs, Backward&& backward) {
+Var<T> make_op(const char* name, Tensor<T> value, std::span<const Var<T>> inputs, Backward&& backward) {
   bool need = grad_enabled() &&
               std::any_of(inputs.begin(), inputs.end(), [](const Var<T>& v) { return v.requires_grad(); });
   detail::profile_forward(name);
@@ -179,6 +164,12 @@ Var<T> make_op(const char* name, Tensor<T> value, const std::vector<Var<T>>& inp
     node->backward_fn = std::forward<Backward>(backward);
   }
   return Var<T>(std::move(node));
+}
+
+template <Real T, class Backward>
+Var<T> make_op(const char* name, Tensor<T> value, std::initializer_list<Var<T>> inputs, Backward&& backward) {
+  return make_op<T>(name, std::move(value), std::span<const Var<T>>(inputs.begin(), inputs.size()),
+                    std::forward<Backward>(backward));
 }
 
 template <Real T>

@@ -13,50 +13,55 @@
 
 namespace simile {
 
+namespace detail {
+/// An encoder and a projector; the two views go through them as one batch of 2N and `loss` compares the
+/// two halves of the embeddings (the shape of Barlow Twins and VICReg).
+template <Real T, class Options>
+class HalvesRecipe : public Recipe<T> {
+ public:
+  using Loss = Var<T> (*)(const Var<T>&, const Var<T>&, const Options&);
+
+  HalvesRecipe(const char* name, Loss loss, std::shared_ptr<nn::Module<T>> encoder,
+               std::shared_ptr<nn::Module<T>> projector, Options options)
+      : name_(name), loss_(loss), model_(std::make_shared<nn::Chain<T>>()), options_(options) {
+    check(encoder && projector, name, ": encoder and projector must be given");
+    model_->add("encoder", std::move(encoder)).add("projector", std::move(projector));
+  }
+  std::string name() const override { return name_; }
+  nn::Module<T>& model() override { return *model_; }
+  nn::Module<T>& encoder() override { return model_->part(0); }
+  Var<T> loss(const std::vector<Tensor<T>>& views, std::span<const std::int64_t>) override {
+    check(views.size() == 2, name_, "::loss: expected 2 views, got ", views.size());
+    auto [z1, z2] = halves(model_->forward(Var<T>(stack_views(views, name_))));
+    return loss_(z1, z2, options_);
+  }
+
+ private:
+  const char* name_;
+  Loss loss_;
+  std::shared_ptr<nn::Chain<T>> model_;
+  Options options_;
+};
+}  // namespace detail
+
+/// Barlow Twins: the cross-correlation of the two views' standardized embeddings toward the identity.
 template <Real T>
-class BarlowTwins : public Recipe<T> {
+class BarlowTwins : public detail::HalvesRecipe<T, BarlowTwinsOptions> {
  public:
   BarlowTwins(std::shared_ptr<nn::Module<T>> encoder, std::shared_ptr<nn::Module<T>> projector,
               BarlowTwinsOptions options = {})
-      : model_(std::make_shared<nn::Chain<T>>()), options_(options) {
-    check(encoder && projector, "BarlowTwins: encoder and projector must be given");
-    model_->add("encoder", std::move(encoder)).add("projector", std::move(projector));
-  }
-  std::string name() const override { return "barlow"; }
-  nn::Module<T>& model() override { return *model_; }
-  nn::Module<T>& encoder() override { return model_->part(0); }
-  Var<T> loss(const std::vector<Tensor<T>>& views, std::span<const std::int64_t>) override {
-    check(views.size() == 2, "BarlowTwins::loss: expected 2 views, got ", views.size());
-    auto [z1, z2] = detail::halves(model_->forward(Var<T>(detail::stack_views(views, "BarlowTwins::loss"))));
-    return barlow_twins(z1, z2, options_);
-  }
-
- private:
-  std::shared_ptr<nn::Chain<T>> model_;
-  BarlowTwinsOptions options_;
+      : detail::HalvesRecipe<T, BarlowTwinsOptions>("barlow", &barlow_twins<T>, std::move(encoder),
+                                                    std::move(projector), options) {}
 };
 
+/// VICReg: variance, invariance and covariance terms on the two views' embeddings.
 template <Real T>
-class VicRegRecipe : public Recipe<T> {
+class VicRegRecipe : public detail::HalvesRecipe<T, VicRegOptions> {
  public:
   VicRegRecipe(std::shared_ptr<nn::Module<T>> encoder, std::shared_ptr<nn::Module<T>> projector,
                VicRegOptions options = {})
-      : model_(std::make_shared<nn::Chain<T>>()), options_(options) {
-    check(encoder && projector, "VicRegRecipe: encoder and projector must be given");
-    model_->add("encoder", std::move(encoder)).add("projector", std::move(projector));
-  }
-  std::string name() const override { return "vicreg"; }
-  nn::Module<T>& model() override { return *model_; }
-  nn::Module<T>& encoder() override { return model_->part(0); }
-  Var<T> loss(const std::vector<Tensor<T>>& views, std::span<const std::int64_t>) override {
-    check(views.size() == 2, "VicRegRecipe::loss: expected 2 views, got ", views.size());
-    auto [z1, z2] = detail::halves(model_->forward(Var<T>(detail::stack_views(views, "VicRegRecipe::loss"))));
-    return vicreg(z1, z2, options_);
-  }
-
- private:
-  std::shared_ptr<nn::Chain<T>> model_;
-  VicRegOptions options_;
+      : detail::HalvesRecipe<T, VicRegOptions>("vicreg", &vicreg<T>, std::move(encoder), std::move(projector),
+                                               options) {}
 };
 
 }  // namespace simile

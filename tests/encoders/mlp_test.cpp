@@ -9,27 +9,12 @@
 
 #include "simile/encoders/mlp.hpp"
 #include "simile/ops.hpp"
+#include "support/names.hpp"
 #include "support/testing.hpp"
 
 namespace {
 using namespace simile;
 using namespace simile::testing;
-using Expected = std::vector<std::pair<std::string, Shape>>;
-
-/// `got` (named parameters or buffers) lists exactly the names and shapes of `want`, in that order.
-template <class Named>
-::testing::AssertionResult names_are(const Named& got, const Expected& want) {
-  std::size_t n = std::min(got.size(), want.size());
-  for (std::size_t i = 0; i < n; ++i)
-    if (got[i].first != want[i].first || !(got[i].second.shape() == want[i].second))
-      return ::testing::AssertionFailure() << "entry " << i << ": got " << got[i].first << " "
-                                           << got[i].second.shape() << ", expected " << want[i].first << " "
-                                           << want[i].second;
-  if (got.size() != want.size())
-    return ::testing::AssertionFailure() << got.size() << " entries, expected " << want.size()
-                                         << (got.size() > n ? ", first extra: " + got[n].first : std::string());
-  return ::testing::AssertionSuccess();
-}
 
 // ---------------------------------------------------------------------------------------------- Mlp
 

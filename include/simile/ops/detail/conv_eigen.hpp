@@ -116,29 +116,53 @@ void col2im_add(const ConvGeometry& g, const T* col, Index ld, T* dx) {
       }
 }
 
+/// Scratch for each chunk of a parallel loop over images, taken from the allocator before the loop
+/// starts: what a call allocates does not depend on how its threads interleave, so a training step's
+/// memory is steady after one call. Each chunk gets `col` ([K, ld]), `stage` ([O, ld], used when images
+/// are grouped) and `extra` floats, every part 64-byte aligned.
+template <class T>
+class ChunkScratch {
+ public:
+  ChunkScratch(const ConvGeometry& g, int chunks, Index extra = 0)
+      : ld_(group_images(g) * g.pixels()),
+        col_(round(g.k() * ld_)),
+        stage_(group_images(g) > 1 ? round(g.o * ld_) : 0),
+        per_chunk_(col_ + stage_ + round(extra)),
+        data_(Tensor<T>::empty({Index(chunks) * per_chunk_})) {}
+  T* col(int chunk) const { return data_.data() + chunk * per_chunk_; }
+  T* stage(int chunk) const { return col(chunk) + col_; }
+  T* extra(int chunk) const { return stage(chunk) + stage_; }
+
+ private:
+  static Index round(Index n) { return (n + 15) / 16 * 16; }
+  Index ld_, col_, stage_, per_chunk_;
+  Tensor<T> data_;
+};
+
 /// y = conv(x, w) + b. x [N, C, H, W], w [O, K], b [O] or null, y [N, O, oh, ow] (assigned).
 template <class T>
 void forward(const ConvGeometry& g, const T* x, const T* w, const T* b, T* y) {
   const Index K = g.k(), P = g.pixels(), nb = group_images(g);
   ConstStridedMap<T> W(w, g.o, K, Eigen::OuterStride<>(K));
-  parallel_for(0, g.n, 1, [&](Index begin, Index end) {
+  const ChunkScratch<T> scratch(g, parallel_chunks(g.n, 1));
+  parallel_chunked(0, g.n, 1, [&](int chunk, Index begin, Index end) {
     const Index group = std::min(nb, end - begin), ld = group * P;
-    Tensor<T> col = Tensor<T>::empty({K, ld});
-    Tensor<T> stage = group > 1 ? Tensor<T>::empty({g.o, ld}) : Tensor<T>();
+    T* col = scratch.col(chunk);
+    T* stage = scratch.stage(chunk);
     for (Index n0 = begin; n0 < end; n0 += group) {
       const Index m = std::min(group, end - n0);
-      for (Index i = 0; i < m; ++i) im2col(g, x + (n0 + i) * g.in_size(), col.data() + i * P, ld);
-      ConstStridedMap<T> C(col.data(), K, m * P, Eigen::OuterStride<>(ld));
+      for (Index i = 0; i < m; ++i) im2col(g, x + (n0 + i) * g.in_size(), col + i * P, ld);
+      ConstStridedMap<T> C(col, K, m * P, Eigen::OuterStride<>(ld));
       if (group == 1) {
         StridedMap<T> Y(y + n0 * g.out_size(), g.o, P, Eigen::OuterStride<>(P));
         Y.noalias() = W * C;
       } else {
-        StridedMap<T> S(stage.data(), g.o, m * P, Eigen::OuterStride<>(ld));
+        StridedMap<T> S(stage, g.o, m * P, Eigen::OuterStride<>(ld));
         S.noalias() = W * C;
         // Scatter the group's [O, m P] block to NCHW, one contiguous run of P per (image, channel).
         for (Index i = 0; i < m; ++i)
           for (Index oc = 0; oc < g.o; ++oc)
-            std::memcpy(y + (n0 + i) * g.out_size() + oc * P, stage.data() + oc * ld + i * P,
+            std::memcpy(y + (n0 + i) * g.out_size() + oc * P, stage + oc * ld + i * P,
                         static_cast<std::size_t>(P) * sizeof(T));
       }
       if (b)
@@ -167,21 +191,22 @@ template <class T>
 void backward_data(const ConvGeometry& g, const T* dy, const T* w, T* dx) {
   const Index K = g.k(), P = g.pixels(), nb = group_images(g);
   ConstStridedMap<T> W(w, g.o, K, Eigen::OuterStride<>(K));
-  parallel_for(0, g.n, 1, [&](Index begin, Index end) {
+  const ChunkScratch<T> scratch(g, parallel_chunks(g.n, 1));
+  parallel_chunked(0, g.n, 1, [&](int chunk, Index begin, Index end) {
     const Index group = std::min(nb, end - begin), ld = group * P;
-    Tensor<T> dcol = Tensor<T>::empty({K, ld});
-    Tensor<T> stage = group > 1 ? Tensor<T>::empty({g.o, ld}) : Tensor<T>();
+    T* dcol = scratch.col(chunk);
+    T* stage = scratch.stage(chunk);
     for (Index n0 = begin; n0 < end; n0 += group) {
       const Index m = std::min(group, end - n0);
       const T* src = dy + n0 * g.out_size();
       if (group > 1) {
-        gather(g, dy, n0, m, stage.data(), ld);
-        src = stage.data();
+        gather(g, dy, n0, m, stage, ld);
+        src = stage;
       }
       ConstStridedMap<T> G(src, g.o, m * P, Eigen::OuterStride<>(ld));
-      StridedMap<T> D(dcol.data(), K, m * P, Eigen::OuterStride<>(ld));
+      StridedMap<T> D(dcol, K, m * P, Eigen::OuterStride<>(ld));
       D.noalias() = W.transpose() * G;
-      for (Index i = 0; i < m; ++i) col2im_add(g, dcol.data() + i * P, ld, dx + (n0 + i) * g.in_size());
+      for (Index i = 0; i < m; ++i) col2im_add(g, dcol + i * P, ld, dx + (n0 + i) * g.in_size());
     }
   });
 }
@@ -192,35 +217,37 @@ template <class T>
 void backward_weights(const ConvGeometry& g, const T* x, const T* dy, T* dw, T* db) {
   const Index K = g.k(), P = g.pixels(), nb = group_images(g);
   const int chunks = parallel_chunks(g.n, 1);
-  // One partial per chunk, added in chunk order below: no atomics, same bits at a given thread count.
-  std::vector<Tensor<T>> dw_part(static_cast<std::size_t>(chunks)), db_part(static_cast<std::size_t>(chunks));
+  // One partial dw [O, K] and db [O] per chunk, added in chunk order below: no atomics, same bits at a
+  // given thread count.
+  const ChunkScratch<T> scratch(g, chunks, g.o * K + g.o);
   parallel_chunked(0, g.n, 1, [&](int chunk, Index begin, Index end) {
     const Index group = std::min(nb, end - begin), ld = group * P;
-    Tensor<T> pw = dw ? Tensor<T>::zeros({g.o, K}) : Tensor<T>();
-    Tensor<T> pb = db ? Tensor<T>::zeros({g.o}) : Tensor<T>();
-    Tensor<T> col = dw ? Tensor<T>::empty({K, ld}) : Tensor<T>();
-    Tensor<T> stage = group > 1 ? Tensor<T>::empty({g.o, ld}) : Tensor<T>();
+    StridedMap<T> pw(scratch.extra(chunk), g.o, K, Eigen::OuterStride<>(K));
+    Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> pb(scratch.extra(chunk) + g.o * K, g.o);
+    pw.setZero();
+    pb.setZero();
+    T* col = scratch.col(chunk);
+    T* stage = scratch.stage(chunk);
     for (Index n0 = begin; n0 < end; n0 += group) {
       const Index m = std::min(group, end - n0);
       const T* src = dy + n0 * g.out_size();
       if (group > 1) {
-        gather(g, dy, n0, m, stage.data(), ld);
-        src = stage.data();
+        gather(g, dy, n0, m, stage, ld);
+        src = stage;
       }
       ConstStridedMap<T> G(src, g.o, m * P, Eigen::OuterStride<>(ld));
       if (dw) {
-        for (Index i = 0; i < m; ++i) im2col(g, x + (n0 + i) * g.in_size(), col.data() + i * P, ld);
-        ConstStridedMap<T> C(col.data(), K, m * P, Eigen::OuterStride<>(ld));
-        pw.matrix().noalias() += G * C.transpose();
+        for (Index i = 0; i < m; ++i) im2col(g, x + (n0 + i) * g.in_size(), col + i * P, ld);
+        ConstStridedMap<T> C(col, K, m * P, Eigen::OuterStride<>(ld));
+        pw.noalias() += G * C.transpose();
       }
-      if (db) pb.array() += G.rowwise().sum().array();
+      if (db) pb += G.rowwise().sum().array();
     }
-    dw_part[static_cast<std::size_t>(chunk)] = pw;
-    db_part[static_cast<std::size_t>(chunk)] = pb;
   });
+  using Vec = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
   for (int c = 0; c < chunks; ++c) {
-    if (dw) Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>(dw, g.o * K) += dw_part[c].array();
-    if (db) Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>(db, g.o) += db_part[c].array();
+    if (dw) Vec(dw, g.o * K) += Vec(scratch.extra(c), g.o * K);
+    if (db) Vec(db, g.o) += Vec(scratch.extra(c) + g.o * K, g.o);
   }
 }
 

@@ -2,7 +2,8 @@
 // padding 1, no bias: 1->32 channels at 28x28, 32->64 at 14x14, 64->128 at 7x7.
 //
 // Every entry times forward + backward data + backward weights and reports GFLOP/s counting
-// 2 N C_out H_out W_out C_in kh kw per pass, 3 passes. Arguments: the shape (0, 1, 2), the thread count,
+// 2 N C_out H_out W_out C_in kh kw per pass, 3 passes; through the op (BM_conv_op, BM_conv_step), the first
+// layer's input is an image that needs no gradient, as in a training step, so it runs 2 passes. Arguments: the shape (0, 1, 2), the thread count,
 // and for oneDNN the layout its primitives use (0 blocked = format_tag::any + reorders from and to NCHW,
 // 1 plain NCHW, 2 NHWC + reorders).
 //
@@ -10,7 +11,8 @@
 //   BM_conv_raw_*     the backend kernels alone on preallocated tensors
 //   BM_onednn_native  oneDNN primitives on tensors kept in the primitives' own (blocked) layouts, no
 //                     reorder at all: the ceiling a layout-aware network could reach
-//   BM_conv_step_*    the three convolutions of one step through the op, ms per step
+//   BM_conv_step_*    the three convolutions of one step through the op, ms per step (automatic: the
+//                     backend each layer gets by default)
 
 #include <benchmark/benchmark.h>
 
@@ -57,12 +59,15 @@ void report(benchmark::State& state, double flops_per_iteration, double cpu_star
 struct Operands {
   const ConvShape& s;
   detail::ConvGeometry g = geometry(s);
-  Var<float> x{random({s.n, s.c, s.hw, s.hw}, 1), true};
+  Var<float> x{random({s.n, s.c, s.hw, s.hw}, 1), /*requires_grad=*/s.c > 1};
   Var<float> w{random({s.o, s.c, 3, 3}, 2), true};
   Tensor<float> seed = random({s.n, s.o, s.hw, s.hw}, 3);
 
+  /// Floating-point operations of one step: forward, backward weights, and backward data when x needs it.
+  double flops() const { return (x.requires_grad() ? 3 : 2) * g.flops(); }
+
   void step(ConvBackend backend) {
-    x.zero_grad();
+    if (x.requires_grad()) x.zero_grad();
     w.zero_grad();
     Var<float> y = conv2d(x, w, Conv2dOptions{1, 1}.use_backend(backend));
     y.backward(seed);
@@ -81,7 +86,7 @@ void BM_conv_op(benchmark::State& state) {
   op.step(backend);  // builds the primitives and warms the caching allocator outside the timing
   const double cpu0 = cpu_seconds();
   for (auto _ : state) op.step(backend);
-  report(state, 3 * op.g.flops(), cpu0, num_threads());
+  report(state, op.flops(), cpu0, num_threads());
 }
 
 void BM_conv_raw_eigen(benchmark::State& state) {
@@ -110,7 +115,7 @@ void BM_conv_step(benchmark::State& state, ConvBackend backend) {
   std::vector<Operands> ops;
   for (const ConvShape& s : shapes) ops.push_back(Operands{s});
   double flops = 0;
-  for (auto& op : ops) flops += 3 * op.g.flops();
+  for (auto& op : ops) flops += op.flops();
   for (auto& op : ops) op.step(backend);
   const double cpu0 = cpu_seconds();
   for (auto _ : state)
@@ -130,7 +135,7 @@ void BM_conv_raw_onednn(benchmark::State& state) {
   auto pass = [&] {
     detail::conv_onednn::Saved saved;
     Tensor<float> y = detail::conv_onednn::forward(g, x, w, Tensor<float>(), saved);
-    detail::conv_onednn::backward(g, saved, dy, dx.data(), dw.data(), nullptr);
+    detail::conv_onednn::backward(g, saved, dy, dx.data(), false, dw.data(), nullptr);
     return y;
   };
   pass();
@@ -212,6 +217,8 @@ BENCHMARK(BM_onednn_native)->Apply(shape_threads);
 BENCHMARK_CAPTURE(BM_conv_step, onednn, ConvBackend::onednn)
     ->ArgNames({"threads"})->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 #endif
+BENCHMARK_CAPTURE(BM_conv_step, automatic, ConvBackend::automatic)
+    ->ArgNames({"threads"})->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -112,6 +112,40 @@ TEST(Gradcheck, CatchesAWrongBackward) {
   EXPECT_TRUE(good.ok) << good.message();
 }
 
+TEST(GradTarget, AssignsOnlyAFreshUnsharedBuffer) {
+  // An op that records, for each input, whether its gradient came fresh (to assign) or not.
+  std::vector<int> seen;  // 1 assign, 0 accumulate, -1 no gradient
+  auto probe = [&seen](const Var<double>& a, const Var<double>& b) {
+    return make_op<double>("probe", a.value().clone(), {a, b}, [&seen](Node<double>& self) {
+      for (std::size_t i = 0; i < 2; ++i) {
+        const auto t = self.grad_target(i);
+        seen.push_back(t ? int(t.assign) : -1);
+        if (t) write_grad(t.data, self.grad.numel(), t.assign, [&](Index k) { return self.grad.data()[k]; });
+      }
+    });
+  };
+  Var<double> x(Tensor<double>::full({3}, 1.0), true), frozen(Tensor<double>::ones({3}));
+  probe(x, frozen).backward(Tensor<double>::full({3}, 2.0));
+  EXPECT_EQ(seen, (std::vector<int>{1, -1}));  // fresh: assigned, nothing to zero first
+  EXPECT_TRUE(tensors_near(x.grad(), Tensor<double>::full({3}, 2.0), 0, 0));
+  // x used twice by one op: the second write must not see an uninitialized buffer.
+  seen.clear();
+  Var<double> fresh(Tensor<double>::ones({3}), true);
+  probe(fresh, fresh).backward(Tensor<double>::full({3}, 2.0));
+  EXPECT_EQ(seen, (std::vector<int>{0, 0}));
+  EXPECT_TRUE(tensors_near(fresh.grad(), Tensor<double>::full({3}, 4.0), 0, 0));
+  // A gradient already written by another consumer is added to.
+  seen.clear();
+  Var<double> z(Tensor<double>::ones({3}), true);
+  Var<double> other(Tensor<double>::ones({3}), true);
+  Var<double> probed = probe(z, other);
+  Var<double> tripled = z * 3.0;  // made after the probe, so its backward runs first
+  (probed + tripled).backward(Tensor<double>::ones({3}));
+  EXPECT_EQ(seen, (std::vector<int>{0, 1}));  // z's gradient already holds 3 from z * 3.0
+  EXPECT_TRUE(tensors_near(z.grad(), Tensor<double>::full({3}, 4.0), 0, 0));
+  EXPECT_TRUE(tensors_near(other.grad(), Tensor<double>::ones({3}), 0, 0));
+}
+
 TEST(Gradcheck, RefusesAFunctionWithoutTrainableInputs) {
   Var<double> c(Tensor<double>::ones({2}));
   EXPECT_THROW(gradcheck([](const std::vector<Var<double>>& in) { return in[0] * 2.0; }, {c}), ValueError);

@@ -1,4 +1,6 @@
 #include <cmath>
+#include <optional>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -202,27 +204,126 @@ TEST(BatchNormRelu, MatchesSeparateOpsAndGradchecks) {
   }
 }
 
-TEST(BatchNorm, SameBitsWithOneAndTwoThreads) {
-  for (Shape s : {Shape{32, 16, 7, 7}, Shape{64, 96}}) {
-    SCOPED_TRACE(s.to_string());
-    Tensor<float> t = random_tensor<float>(s, 40, -2, 2);
-    Tensor<float> g = random_tensor<float>(s, 41);
-    auto run = [&](int threads) {
-      ThreadScope scope(threads);
-      Var<float> x(t.clone(), true);
-      Var<float> w(Tensor<float>::full({s[1]}, 1.5f), true), b(Tensor<float>::full({s[1]}, 0.1f), true);
-      Tensor<float> rm = Tensor<float>::zeros({s[1]}), rv = Tensor<float>::ones({s[1]});
-      Var<float> y = batch_norm_relu(x, w, b, rm, rv);
-      y.backward(g);
-      return std::make_tuple(y.value().clone(), x.grad().clone(), w.grad().clone(), rv);
-    };
-    auto a = run(1);
-    auto b = run(2);
-    EXPECT_TRUE(tensors_near(std::get<0>(a), std::get<0>(b), 0, 0));
-    EXPECT_TRUE(tensors_near(std::get<1>(a), std::get<1>(b), 0, 0));
-    EXPECT_TRUE(tensors_near(std::get<2>(a), std::get<2>(b), 0, 0));
-    EXPECT_TRUE(tensors_near(std::get<3>(a), std::get<3>(b), 0, 0));
+/// op(x, weight, bias, running_mean, running_var) in float gives the same output, x and weight
+/// gradients and running variance, bit for bit, with 1 and 2 threads; x has shape `xs`, the output `ys`.
+template <class Op>
+void expect_same_bits_with_one_and_two_threads(Op op, const Shape& xs, const Shape& ys) {
+  SCOPED_TRACE(xs.to_string());
+  const Index c = xs[1];
+  Tensor<float> t = random_tensor<float>(xs, 40, -2, 2);
+  Tensor<float> g = random_tensor<float>(ys, 41);
+  auto run = [&](int threads) {
+    ThreadScope scope(threads);
+    Var<float> x(t.clone(), true), w(Tensor<float>::full({c}, 1.5f), true), b(Tensor<float>::full({c}, 0.1f), true);
+    Tensor<float> rm = Tensor<float>::zeros({c}), rv = Tensor<float>::ones({c});
+    Var<float> y = op(x, w, b, rm, rv);
+    y.backward(g);
+    return std::make_tuple(y.value().clone(), x.grad().clone(), w.grad().clone(), rv);
+  };
+  auto one = run(1);
+  auto two = run(2);
+  EXPECT_TRUE(tensors_near(std::get<0>(one), std::get<0>(two), 0, 0));
+  EXPECT_TRUE(tensors_near(std::get<1>(one), std::get<1>(two), 0, 0));
+  EXPECT_TRUE(tensors_near(std::get<2>(one), std::get<2>(two), 0, 0));
+  EXPECT_TRUE(tensors_near(std::get<3>(one), std::get<3>(two), 0, 0));
+}
+
+/// The fused op against relu, batch_norm and max_pool2d as separate ops: same values and running
+/// statistics bit for bit, same gradients to rounding.
+void expect_fused_pool_matches(const Shape& s, Index kernel, std::optional<Index> stride, Index padding,
+                               bool training) {
+  Tensor<double> t = random_tensor<double>(s, 50, -2, 2);
+  Tensor<double> rm1 = random_tensor<double>({s[1]}, 51), rv1 = random_tensor<double>({s[1]}, 52, 0.5, 2);
+  Tensor<double> rm2 = rm1.clone(), rv2 = rv1.clone();
+  Var<double> x1(t.clone(), true), w1 = random_param({s[1]}, 53), b1 = random_param({s[1]}, 54);
+  Var<double> x2(t.clone(), true), w2(w1.value().clone(), true), b2(b1.value().clone(), true);
+  const BatchNormOptions opt{.training = training};
+  Var<double> fused = batch_norm_relu_max_pool2d(x1, w1, b1, rm1, rv1, opt, kernel, stride, padding);
+  Var<double> separate = max_pool2d(relu(batch_norm(x2, w2, b2, rm2, rv2, opt)), kernel, stride, padding);
+  ASSERT_EQ(fused.shape(), separate.shape());
+  EXPECT_EQ(std::string(fused.op()), "batch_norm_relu_max_pool2d");
+  EXPECT_TRUE(tensors_near(fused.value(), separate.value(), 0, 0));
+  EXPECT_TRUE(tensors_near(rm1, rm2, 0, 0));
+  EXPECT_TRUE(tensors_near(rv1, rv2, 0, 0));
+  Tensor<double> g = random_tensor<double>(fused.shape(), 55);
+  fused.backward(g);
+  separate.backward(g);
+  EXPECT_TRUE(tensors_near(x1.grad(), x2.grad(), 1e-14, 1e-12));
+  EXPECT_TRUE(tensors_near(w1.grad(), w2.grad(), 1e-14, 1e-12));
+  EXPECT_TRUE(tensors_near(b1.grad(), b2.grad(), 1e-14, 1e-12));
+}
+
+TEST(BatchNormReluMaxPool, MatchesSeparateOps) {
+  for (bool training : {true, false}) {
+    SCOPED_TRACE(training ? "training" : "eval");
+    expect_fused_pool_matches({6, 3, 4, 6}, 2, std::nullopt, 0, training);  // the 2x2 fast path
+    expect_fused_pool_matches({5, 2, 7, 7}, 2, std::nullopt, 0, training);  // odd plane: the last row dropped
+    expect_fused_pool_matches({4, 3, 7, 5}, 3, 2, 1, training);             // overlapping, padded windows
+    expect_fused_pool_matches({3, 130, 2, 2}, 2, std::nullopt, 0, training);  // many channels per block
   }
+}
+
+TEST(BatchNormReluMaxPool, Gradcheck) {
+  for (bool training : {true, false}) {
+    SCOPED_TRACE(training ? "training" : "eval");
+    Tensor<double> rm = random_tensor<double>({3}, 56), rv = random_tensor<double>({3}, 57, 0.5, 2);
+    const BatchNormOptions opt{.training = training};
+    EXPECT_TRUE(grad_ok([&](const V& v) { return batch_norm_relu_max_pool2d(v[0], v[1], v[2], rm, rv, opt, 2); },
+                        {random_param({4, 3, 4, 5}, 58, -2, 2), random_param({3}, 59), random_param({3}, 60)}));
+    EXPECT_TRUE(grad_ok([&](const V& v) { return batch_norm_relu_max_pool2d(v[0], v[1], v[2], rm, rv, opt, 3, 2, 1); },
+                        {random_param({3, 3, 5, 5}, 61, -2, 2), random_param({3}, 62), random_param({3}, 63)}));
+  }
+}
+
+TEST(BatchNormReluMaxPool, ByHand) {
+  // One channel, two 2x2 images: {1, 2, 3, 4} and {-1, -2, -3, -4}. Mean 0, biased variance 30 / 4 = 7.5.
+  Var<double> x(Tensor<double>::from({1, 2, 3, 4, -1, -2, -3, -4}, {2, 1, 2, 2}), true);
+  Var<double> w(Tensor<double>::ones({1}), true), b(Tensor<double>::zeros({1}), true);
+  Tensor<double> rm = Tensor<double>::zeros({1}), rv = Tensor<double>::ones({1});
+  Var<double> y = batch_norm_relu_max_pool2d(x, w, b, rm, rv, {}, 2);
+  const double is = 1 / std::sqrt(7.5 + 1e-5);
+  ASSERT_EQ(y.shape(), (Shape{2, 1, 1, 1}));
+  // The first image's window keeps 4 is; the second is all negative, so the ReLU makes it 0.
+  EXPECT_NEAR(y.value().data()[0], 4 * is, 1e-15);
+  EXPECT_EQ(y.value().data()[1], 0.0);
+  y.backward(Tensor<double>::ones({2, 1, 1, 1}));
+  // dy is 1 at the 4 only: sum(dy) = 1, sum(dy xhat) = 4 is, and
+  // dx = is (dy - 1/8 - xhat (4 is) / 8) = is (dy - 1/8 - x is^2 / 2).
+  EXPECT_NEAR(b.grad().item(), 1.0, 1e-15);
+  EXPECT_NEAR(w.grad().item(), 4 * is, 1e-15);
+  const double xs[8] = {1, 2, 3, 4, -1, -2, -3, -4};
+  for (int k = 0; k < 8; ++k) {
+    const double dy = k == 3 ? 1 : 0;
+    EXPECT_NEAR(x.grad().data()[k], is * (dy - 0.125 - xs[k] * is * is / 2), 1e-14) << "k = " << k;
+  }
+}
+
+TEST(BatchNormReluMaxPool, SameBitsWithOneAndTwoThreads) {
+  expect_same_bits_with_one_and_two_threads(
+      [](auto&&... args) { return batch_norm_relu_max_pool2d(args..., {}, 2); }, {16, 8, 14, 14}, {16, 8, 7, 7});
+}
+
+TEST(BatchNormReluMaxPool, Errors) {
+  Var<double> w(Tensor<double>::ones({3})), b(Tensor<double>::zeros({3}));
+  Tensor<double> rm = Tensor<double>::zeros({3}), rv = Tensor<double>::ones({3});
+  Var<double> x2d(Tensor<double>::zeros({4, 3}));
+  EXPECT_TRUE(throws_with<ShapeError>([&] { batch_norm_relu_max_pool2d(x2d, w, b, rm, rv, {}, 2); },
+                                      {"batch_norm_relu_max_pool2d", "[4, 3]"}));
+  Var<double> x(Tensor<double>::zeros({4, 3, 2, 2}));
+  EXPECT_TRUE(throws_with<ValueError>([&] { batch_norm_relu_max_pool2d(x, w, b, rm, rv, {}, 0); },
+                                      {"batch_norm_relu_max_pool2d", "kernel 0"}));
+  EXPECT_TRUE(throws_with<ShapeError>([&] { batch_norm_relu_max_pool2d(x, w, b, rm, rv, {}, 3); },
+                                      {"batch_norm_relu_max_pool2d", "smaller than the kernel 3"}));
+  EXPECT_TRUE(throws_with<ShapeError>(
+      [&] { batch_norm_relu_max_pool2d(x, Var<double>(Tensor<double>::ones({4})), b, rm, rv, {}, 2); },
+      {"batch_norm_relu_max_pool2d", "weight", "[4]", "3 channels"}));
+  EXPECT_TRUE(tensors_near(rm, Tensor<double>::zeros({3}), 0, 0));
+}
+
+TEST(BatchNorm, SameBitsWithOneAndTwoThreads) {
+  auto op = [](auto&&... args) { return batch_norm_relu(args...); };
+  expect_same_bits_with_one_and_two_threads(op, {32, 16, 7, 7}, {32, 16, 7, 7});
+  expect_same_bits_with_one_and_two_threads(op, {64, 96}, {64, 96});
 }
 
 TEST(BatchNorm, Errors) {

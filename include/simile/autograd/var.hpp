@@ -7,7 +7,10 @@
 /// node is always created after its inputs, then frees the graph.
 ///
 /// Contract of a backward function: it reads `self.grad` (dL/d output, same shape as the value) and
-/// accumulates (`+=`) into `grad_for(i)` of each input i that requires a gradient; it never assigns.
+/// accumulates (`+=`) into `grad_for(i)` of each input i that requires a gradient. A backward that
+/// writes every element of an input's gradient may ask for `grad_target(i)` instead: when no other op
+/// has written that gradient yet it gets an uninitialized buffer to assign (`=`), which saves zero-filling
+/// it and reading the zeros back (`write_grad` does either).
 
 #include <algorithm>
 #include <atomic>
@@ -95,7 +98,38 @@ struct Node {
     if (!grad.defined()) grad = Tensor<T>::zeros(value.shape());
     return grad;
   }
+
+  /// Where a backward writes input i's gradient when it writes all of it: `data` is null when the input
+  /// needs no gradient; `assign` is true when nothing has been written there yet (the buffer is
+  /// uninitialized, so every element must be assigned), false when it holds a sum to add to.
+  struct GradTarget {
+    T* data = nullptr;
+    bool assign = false;
+    explicit operator bool() const { return data != nullptr; }
+  };
+  /// The gradient of input `i` for a backward that writes every element of it (see GradTarget). An input
+  /// that appears twice among this op's inputs is zero-filled as by `grad_for`, since the op's other
+  /// writes to it may come first.
+  GradTarget grad_target(std::size_t i) const {
+    Node& in = *inputs[i];
+    if (!in.requires_grad) return {};
+    if (in.grad.defined()) return {in.grad.data(), false};
+    for (std::size_t j = 0; j < inputs.size(); ++j)
+      if (j != i && inputs[j].get() == &in) return {in.ensure_grad().data(), false};
+    in.grad = Tensor<T>::empty(in.value.shape());
+    return {in.grad.data(), true};
+  }
 };
+
+/// d[k] = f(k) when `assign`, else d[k] += f(k), for k in [0, n): the inner loop of a backward that
+/// writes a whole gradient through `Node::grad_target`, with the branch outside the loop.
+template <Real T, class F>
+inline void write_grad(T* d, Index n, bool assign, F&& f) {
+  if (assign)
+    for (Index k = 0; k < n; ++k) d[k] = f(k);
+  else
+    for (Index k = 0; k < n; ++k) d[k] += f(k);
+}
 
 /// Handle on a graph node. Copying a Var copies the handle.
 template <Real T>

@@ -150,8 +150,10 @@ class ResNet18 : public nn::Cloneable<ResNet18<T>, T> {
   Var<T> forward(const Var<T>& x) override {
     check<ShapeError>(x.shape().rank() == 4 && x.dim(1) == options_.in_channels, "ResNet18: input of shape ",
                       x.shape(), " is not [N, ", options_.in_channels, ", H, W]");
-    Var<T> y = this->get(bn1_).forward_relu(this->get(conv1_).forward(x));
-    if (options_.stem == ResNetStem::imagenet) y = max_pool2d(y, 3, Index(2), 1);
+    Var<T> y = this->get(conv1_).forward(x);
+    // The ImageNet stem's bn -> relu -> 3x3/2 max pool through one fused op.
+    y = options_.stem == ResNetStem::imagenet ? this->get(bn1_).forward_relu_max_pool(y, 3, Index(2), 1)
+                                              : this->get(bn1_).forward_relu(y);
     for (const auto& layer : layers_) y = this->get(layer).forward(y);
     return global_avg_pool2d(y);
   }

@@ -63,8 +63,9 @@ class SmallConvNet : public nn::Cloneable<SmallConvNet<T>, T> {
                       ", H, W] with H, W >= 4");
     Var<T> y = x;
     for (int i = 0; i < 3; ++i) {
-      y = this->get(bn_[i]).forward_relu(this->get(conv_[i]).forward(y));
-      if (i < 2) y = max_pool2d(y, 2);
+      y = this->get(conv_[i]).forward(y);
+      // bn -> relu -> 2x2 max pool through one fused op: the full-size activation never goes to memory.
+      y = i < 2 ? this->get(bn_[i]).forward_relu_max_pool(y, 2) : this->get(bn_[i]).forward_relu(y);
     }
     return global_avg_pool2d(y);
   }

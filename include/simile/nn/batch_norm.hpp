@@ -4,6 +4,7 @@
 /// `batch_norm` op, with PyTorch's parameters and buffers (`weight`, `bias`, `running_mean`,
 /// `running_var`, `num_batches_tracked`), so their checkpoints map one to one.
 
+#include <optional>
 #include <string>
 
 #include "simile/nn/module.hpp"
@@ -46,9 +47,15 @@ class BatchNormBase : public nn::Cloneable<Derived, T> {
 
   /// y = weight (x - mean) / sqrt(var + eps) + bias per channel (see `batch_norm`): batch statistics in
   /// training mode (the running ones updated, `num_batches_tracked` counted), running ones in eval mode.
-  Var<T> forward(const Var<T>& x) override { return run(x, false); }
+  Var<T> forward(const Var<T>& x) override { return run(x, BatchNormEpilogue::none); }
   /// relu(forward(x)) through the fused `batch_norm_relu` op (one pass, no intermediate tensor).
-  Var<T> forward_relu(const Var<T>& x) { return run(x, true); }
+  Var<T> forward_relu(const Var<T>& x) { return run(x, BatchNormEpilogue::relu); }
+  /// max_pool2d(relu(forward(x)), kernel, stride, padding) through the fused `batch_norm_relu_max_pool2d`
+  /// op (the full-size activation is never stored); x [N, C, H, W].
+  Var<T> forward_relu_max_pool(const Var<T>& x, Index kernel, std::optional<Index> stride = std::nullopt,
+                               Index padding = 0) {
+    return run(x, BatchNormEpilogue::relu_max_pool, kernel, stride, padding);
+  }
 
   std::string type_name() const override { return Derived::name; }
   std::string extra_repr() const override {
@@ -73,7 +80,8 @@ class BatchNormBase : public nn::Cloneable<Derived, T> {
   }
 
  private:
-  Var<T> run(const Var<T>& x, bool relu) {
+  Var<T> run(const Var<T>& x, BatchNormEpilogue epilogue, Index kernel = 1, std::optional<Index> stride = {},
+             Index padding = 0) {
     const Shape& s = x.shape();
     check<ShapeError>(Derived::accepts_rank(s.rank()) && s[1] == options_.num_features, Derived::name,
                       ": input of shape ", s, " is not ", Derived::expected, " with C = ", options_.num_features);
@@ -83,7 +91,14 @@ class BatchNormBase : public nn::Cloneable<Derived, T> {
     Tensor<T> mean = tracked ? this->get(running_mean_) : Tensor<T>();
     Tensor<T> var = tracked ? this->get(running_var_) : Tensor<T>();
     simile::BatchNormOptions op{.training = this->is_training(), .momentum = options_.momentum, .eps = options_.eps};
-    Var<T> y = relu ? batch_norm_relu(x, w, b, mean, var, op) : batch_norm(x, w, b, mean, var, op);
+    Var<T> y;
+    switch (epilogue) {
+      case BatchNormEpilogue::none: y = batch_norm(x, w, b, mean, var, op); break;
+      case BatchNormEpilogue::relu: y = batch_norm_relu(x, w, b, mean, var, op); break;
+      case BatchNormEpilogue::relu_max_pool:
+        y = batch_norm_relu_max_pool2d(x, w, b, mean, var, op, kernel, stride, padding);
+        break;
+    }
     if (tracked && this->is_training()) this->get(num_batches_tracked_).data()[0] += T(1);
     return y;
   }

@@ -1,8 +1,10 @@
 #pragma once
 /// \file
 /// Batch normalization (Ioffe and Szegedy 2015, "Batch Normalization: Accelerating Deep Network
-/// Training by Reducing Internal Covariate Shift"), with PyTorch's semantics for the statistics, and
-/// `batch_norm_relu`, the same op with the ReLU that follows it in every ResNet block fused in.
+/// Training by Reducing Internal Covariate Shift"), with PyTorch's semantics for the statistics;
+/// `batch_norm_relu`, the same op with the ReLU that follows it in every ResNet block fused in; and
+/// `batch_norm_relu_max_pool2d`, which also fuses the max pooling after it (a ConvNet stage's
+/// conv -> bn -> relu -> pool), so the full-size activation between them never goes through memory.
 ///
 /// Layout: x is [N, C] or [N, C, d1, ...] (BatchNorm1d / 2d), viewed as [N, C, S] with S the product of
 /// the trailing dimensions; each channel's statistics run over its n = N * S values. The work is split
@@ -17,10 +19,13 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "simile/autograd/var.hpp"
 #include "simile/core/parallel.hpp"
+#include "simile/ops/pool.hpp"
 
 namespace simile {
 
@@ -69,9 +74,19 @@ void for_channel_blocks(const BatchNormLayout& L, F&& f) {
   });
 }
 
-template <Real T, bool Relu>
+/// What follows the normalization inside a batch-norm op.
+enum class BatchNormEpilogue {
+  none,          ///< y = gamma xhat + beta
+  relu,          ///< y = relu(gamma xhat + beta), written in the same pass
+  relu_max_pool  ///< y = max_pool2d(relu(gamma xhat + beta)): the full-size activation is never stored
+};
+
+template <Real T, BatchNormEpilogue E>
 Var<T> batch_norm_impl(const char* name, const Var<T>& x, const Var<T>& weight, const Var<T>& bias,
-                       const Tensor<T>& running_mean, const Tensor<T>& running_var, const BatchNormOptions& opt) {
+                       const Tensor<T>& running_mean, const Tensor<T>& running_var, const BatchNormOptions& opt,
+                       const Pool2dGeometry& pool = {}) {
+  constexpr bool relu = E != BatchNormEpilogue::none;
+  constexpr bool pooled = E == BatchNormEpilogue::relu_max_pool;
   const Shape& xs = x.shape();
   check<ShapeError>(xs.rank() >= 2, name, ": expected x of shape [N, C] or [N, C, H, W], got ", xs);
   BatchNormLayout L;
@@ -104,7 +119,9 @@ Var<T> batch_norm_impl(const char* name, const Var<T>& x, const Var<T>& weight, 
   const T* px = x.value().data();
   const T* pw = weight.defined() ? weight.value().data() : nullptr;
   const T* pb = bias.defined() ? bias.value().data() : nullptr;
-  Tensor<T> y = Tensor<T>::empty(xs);
+  Tensor<T> y = pooled ? Tensor<T>::empty({xs[0], xs[1], pool.oh, pool.ow}) : Tensor<T>::empty(xs);
+  // Pooled: the in-plane position of each window's maximum, for backward.
+  Tensor<std::int32_t> arg = pooled ? Tensor<std::int32_t>::empty(y.shape()) : Tensor<std::int32_t>();
   T* py = y.data();
   // The statistics the output was normalized with, kept for backward.
   Tensor<T> mean = Tensor<T>::empty(cs);
@@ -155,17 +172,25 @@ Var<T> batch_norm_impl(const char* name, const Var<T>& x, const Var<T>& weight, 
       scale[c - c0] = (pw ? pw[c] : T(1)) * pi[c];
       shift[c - c0] = pb ? pb[c] : T(0);
     }
+    // Pooled: each plane is normalized into a scratch plane that stays in L1, then pooled from there.
+    std::vector<T> plane(pooled ? static_cast<std::size_t>(L.s) : 0);
+    std::optional<MaxPoolPlane<T>> max_pool;
+    if constexpr (pooled) max_pool.emplace(pool);
     for (Index i = 0; i < L.n; ++i)
       for (Index c = c0; c < c1; ++c) {
         const Index off = (i * L.c + c) * L.s;
         const T* row = px + off;
-        T* out = py + off;
+        T* out = pooled ? plane.data() : py + off;
         const T m = pm[c], sc = scale[c - c0], sh = shift[c - c0];
         // (x - mean) first: x * scale + (beta - mean * scale) would cancel when |mean| >> std.
-        if constexpr (Relu)
+        if constexpr (relu)
           for (Index k = 0; k < L.s; ++k) out[k] = std::max((row[k] - m) * sc + sh, T(0));
         else
           for (Index k = 0; k < L.s; ++k) out[k] = (row[k] - m) * sc + sh;
+        if constexpr (pooled) {
+          const Index p = i * L.c + c;
+          (*max_pool)(out, py + p * pool.out_plane(), arg.data() + p * pool.out_plane());
+        }
       }
   });
 
@@ -177,43 +202,50 @@ Var<T> batch_norm_impl(const char* name, const Var<T>& x, const Var<T>& weight, 
   Tensor<T> xv = x.value();
   Tensor<T> wv = weight.defined() ? weight.value() : Tensor<T>();
 
-  return make_op<T>(name, std::move(y), inputs, [L, xv, wv, mean, invstd, iw, ib, batch_stats](Node<T>& self) {
-    Tensor<T>* gx = self.grad_for(0);
+  return make_op<T>(name, std::move(y), inputs,
+                    [L, xv, wv, mean, invstd, iw, ib, batch_stats, pool, arg](Node<T>& self) {
+    // dx is written whole, so it may be assigned; dgamma and dbeta are small and accumulate.
+    const auto gx = self.grad_target(0);
     Tensor<T>* gw = iw >= 0 ? self.grad_for(static_cast<std::size_t>(iw)) : nullptr;
     Tensor<T>* gb = ib >= 0 ? self.grad_for(static_cast<std::size_t>(ib)) : nullptr;
     if (!gx && !gw && !gb) return;
     const T* px = xv.data();
     const T* pg = self.grad.data();
     const T* py = self.value.data();
+    const std::int32_t* pa = pooled ? arg.data() : nullptr;
     const T* pw = wv.defined() ? wv.data() : nullptr;
     const T* pm = mean.data();
     const T* pi = invstd.data();
-    T* pdx = gx ? gx->data() : nullptr;
+    T* pdx = gx.data;
+    const bool assign = gx.assign;
     T* pdw = gw ? gw->data() : nullptr;
     T* pdb = gb ? gb->data() : nullptr;
     const double inv_n = 1.0 / double(L.count());
     // dy through the ReLU: zero where the output was clamped. Takes the pointers by value so that they
     // stay in registers in the inner loops.
     auto grad_at = [](const T* g, const T* y, Index j) -> T {
-      if constexpr (Relu) return y[j] > T(0) ? g[j] : T(0);
+      if constexpr (relu) return y[j] > T(0) ? g[j] : T(0);
       else return (void)y, g[j];
     };
+    // Values per gradient row: pooled, dy is nonzero only at the windows' maxima, one per output.
+    const Index rows = pooled ? pool.out_plane() : L.s;
 
     for_channel_blocks(L, [&](Index c0, Index c1) {
       // One pass for both reductions: sum(dy) and sum(dy (x - mean)).
       std::array<double, batch_norm_max_block> sum_dy{}, sum_dyx{};
       for (Index i = 0; i < L.n; ++i)
         for (Index c = c0; c < c1; ++c) {
-          const Index off = (i * L.c + c) * L.s;
-          const T *xr = px + off, *gr = pg + off, *yr = py + off;
+          const Index p = i * L.c + c;
+          const T *xr = px + p * L.s, *gr = pg + p * rows, *yr = py + p * rows;
+          const std::int32_t* ar = pooled ? pa + p * rows : nullptr;
           const T m = pm[c];
           T a = 0, b = 0;
           lane_sum(
-              L.s,
+              rows,
               [=](Index k, T& sa, T& sb) {
                 T g = grad_at(gr, yr, k);
                 sa += g;
-                sb += g * (xr[k] - m);
+                sb += g * (xr[pooled ? ar[k] : k] - m);
               },
               a, b);
           sum_dy[c - c0] += a;
@@ -227,23 +259,27 @@ Var<T> batch_norm_impl(const char* name, const Var<T>& x, const Var<T>& weight, 
       for (Index c = c0; c < c1; ++c) {
         const T k1 = (pw ? pw[c] : T(1)) * pi[c];
         const T m = pm[c];
-        if (batch_stats) {
-          // dx = gamma invstd (dy - mean(dy) - xhat mean(dy xhat)), xhat = (x - mean) invstd.
-          const T mean_dy = static_cast<T>(sum_dy[c - c0] * inv_n);
-          const T proj = static_cast<T>(sum_dyx[c - c0] * inv_n * double(pi[c]) * double(pi[c]));
-          for (Index i = 0; i < L.n; ++i) {
-            const Index off = (i * L.c + c) * L.s;
-            const T *xr = px + off, *gr = pg + off, *yr = py + off;
-            T* d = pdx + off;
-            for (Index k = 0; k < L.s; ++k) d[k] += k1 * (grad_at(gr, yr, k) - mean_dy - (xr[k] - m) * proj);
-          }
-        } else {
-          // Running statistics are constants: the op is the affine map x -> gamma invstd (x - mean) + beta.
-          for (Index i = 0; i < L.n; ++i) {
-            const Index off = (i * L.c + c) * L.s;
-            const T *gr = pg + off, *yr = py + off;
-            T* d = pdx + off;
-            for (Index k = 0; k < L.s; ++k) d[k] += k1 * grad_at(gr, yr, k);
+        // dx = gamma invstd (dy - mean(dy) - xhat mean(dy xhat)), xhat = (x - mean) invstd, with batch
+        // statistics; with running ones (constants) the op is affine and dx = gamma invstd dy.
+        const T mean_dy = batch_stats ? static_cast<T>(sum_dy[c - c0] * inv_n) : T(0);
+        const T proj = batch_stats ? static_cast<T>(sum_dyx[c - c0] * inv_n * double(pi[c]) * double(pi[c])) : T(0);
+        for (Index i = 0; i < L.n; ++i) {
+          const Index p = i * L.c + c;
+          const T *xr = px + p * L.s, *gr = pg + p * rows, *yr = py + p * rows;
+          T* d = pdx + p * L.s;
+          if constexpr (pooled) {
+            // The dense part, then dy added at each window's maximum (several windows may share one).
+            if (batch_stats)
+              write_grad(d, L.s, assign, [=](Index k) { return -k1 * (mean_dy + (xr[k] - m) * proj); });
+            else if (assign)
+              std::fill(d, d + L.s, T(0));
+            const std::int32_t* ar = pa + p * rows;
+            for (Index k = 0; k < rows; ++k) d[ar[k]] += k1 * grad_at(gr, yr, k);
+          } else if (batch_stats) {
+            write_grad(d, L.s, assign,
+                       [=](Index k) { return k1 * (grad_at(gr, yr, k) - mean_dy - (xr[k] - m) * proj); });
+          } else {
+            write_grad(d, L.s, assign, [=](Index k) { return k1 * grad_at(gr, yr, k); });
           }
         }
       }
@@ -270,7 +306,7 @@ Var<T> batch_norm_impl(const char* name, const Var<T>& x, const Var<T>& weight, 
 template <Real T>
 Var<T> batch_norm(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, const Tensor<T>& running_mean,
                   const Tensor<T>& running_var, const BatchNormOptions& opt = {}) {
-  return detail::batch_norm_impl<T, false>("batch_norm", x, weight, bias, running_mean, running_var, opt);
+  return detail::batch_norm_impl<T, detail::BatchNormEpilogue::none>("batch_norm", x, weight, bias, running_mean, running_var, opt);
 }
 
 /// relu(batch_norm(x, ...)) in one op: the ReLU is applied as the output is written (no intermediate
@@ -280,7 +316,25 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, con
 template <Real T>
 Var<T> batch_norm_relu(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, const Tensor<T>& running_mean,
                        const Tensor<T>& running_var, const BatchNormOptions& opt = {}) {
-  return detail::batch_norm_impl<T, true>("batch_norm_relu", x, weight, bias, running_mean, running_var, opt);
+  return detail::batch_norm_impl<T, detail::BatchNormEpilogue::relu>("batch_norm_relu", x, weight, bias, running_mean, running_var, opt);
+}
+
+/// max_pool2d(relu(batch_norm(x, ...)), kernel, stride, padding) in one op, for x [N, C, H, W]: each
+/// (n, c) plane is normalized into a scratch plane in cache and pooled from there, so the full-size
+/// activation is never written to memory, and backward works from the pooled gradient: dy is nonzero
+/// only at each window's maximum (where the ReLU let it through), so the reductions run over the pooled
+/// values and dx is one dense pass plus a scatter. Output [N, C, OH, OW] as `max_pool2d`; the same
+/// statistics, running-buffer updates, gradients and tie rule (first maximum in row-major order) as the
+/// three separate ops; the errors of `batch_norm` and `max_pool2d` (ShapeError for x that is not 4-D).
+template <Real T>
+Var<T> batch_norm_relu_max_pool2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias,
+                                  const Tensor<T>& running_mean, const Tensor<T>& running_var,
+                                  const BatchNormOptions& opt, Index kernel, std::optional<Index> stride = std::nullopt,
+                                  Index padding = 0) {
+  const char* name = "batch_norm_relu_max_pool2d";
+  const detail::Pool2dGeometry g = detail::pool2d_geometry(name, x.shape(), kernel, stride, padding);
+  return detail::batch_norm_impl<T, detail::BatchNormEpilogue::relu_max_pool>(name, x, weight, bias, running_mean,
+                                                                            running_var, opt, g);
 }
 
 }  // namespace simile

@@ -156,10 +156,10 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, const C
       auto saved = std::make_shared<detail::conv_onednn::Saved>();
       Tensor<float> y = detail::conv_onednn::forward(g, xv, wv, bv, *saved);
       auto back = [g, saved](Node<float>& self) {
-        Tensor<float>* gx = self.grad_for(0);
+        const auto gx = self.grad_target(0);  // written whole by a reorder: assigned when fresh
         Tensor<float>* gw = self.grad_for(1);
         Tensor<float>* gb = self.inputs.size() > 2 ? self.grad_for(2) : nullptr;
-        detail::conv_onednn::backward(g, *saved, self.grad, gx ? gx->data() : nullptr, gw ? gw->data() : nullptr,
+        detail::conv_onednn::backward(g, *saved, self.grad, gx.data, gx.assign, gw ? gw->data() : nullptr,
                                       gb ? gb->data() : nullptr);
       };
       if (bias.defined()) return make_op<float>("conv2d", std::move(y), {x, weight, bias}, std::move(back));

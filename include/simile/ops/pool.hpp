@@ -104,6 +104,45 @@ void max_pool_2x2_plane(const T* xp, T* yp, std::int32_t* ap, const Pool2dGeomet
   }
 }
 
+/// Max pooling of one plane (`in_plane()` values in, `out_plane()` values and their in-plane positions
+/// out): the 2x2 fast path when the geometry allows, the general window loop otherwise. Holds the fast
+/// path's scratch, so make one per thread and call it for each of that thread's planes.
+template <Real T>
+class MaxPoolPlane {
+ public:
+  explicit MaxPoolPlane(const Pool2dGeometry& g)
+      : g_(g), two_by_two_(g.kernel == 2 && g.stride == 2 && g.padding == 0),
+        hm_(two_by_two_ ? static_cast<std::size_t>(2 * g.out_plane()) : 0), hk_(hm_.size()) {}
+
+  void operator()(const T* xp, T* yp, std::int32_t* ap) {
+    const Pool2dGeometry& g = g_;
+    if (two_by_two_) return max_pool_2x2_plane(xp, yp, ap, g, hm_.data(), hk_.data());
+    for (Index i = 0; i < g.oh; ++i) {
+      Index h0, h1;
+      window(i, g.h, g, h0, h1);
+      for (Index j = 0; j < g.ow; ++j) {
+        Index w0, w1;
+        window(j, g.w, g, w0, w1);
+        Index best = h0 * g.w + w0;
+        T v = xp[best];
+        for (Index a = h0; a < h1; ++a)
+          for (Index c = w0; c < w1; ++c) {
+            T u = xp[a * g.w + c];
+            if (u > v || (u != u && v == v)) v = u, best = a * g.w + c;
+          }
+        yp[i * g.ow + j] = v;
+        ap[i * g.ow + j] = static_cast<std::int32_t>(best);
+      }
+    }
+  }
+
+ private:
+  Pool2dGeometry g_;
+  bool two_by_two_;
+  std::vector<T> hm_;
+  std::vector<std::int32_t> hk_;
+};
+
 }  // namespace detail
 
 /// Max pooling of x [N, C, H, W] with a kernel x kernel window moved by `stride` (default: kernel) over
@@ -121,49 +160,22 @@ Var<T> max_pool2d(const Var<T>& x, Index kernel, std::optional<Index> stride = s
   const T* px = x.value().data();
   T* py = y.data();
   std::int32_t* pa = arg.data();
-  const bool two_by_two = g.kernel == 2 && g.stride == 2 && g.padding == 0;
   parallel_for(0, g.planes, g.grain(), [&](Index b, Index e) {
-    // Scratch of the 2x2 path, once per chunk.
-    std::vector<T> hm(two_by_two ? static_cast<std::size_t>(2 * g.out_plane()) : 0);
-    std::vector<std::int32_t> hk(hm.size());
-    for (Index p = b; p < e; ++p) {
-      const T* xp = px + p * g.in_plane();
-      T* yp = py + p * g.out_plane();
-      std::int32_t* ap = pa + p * g.out_plane();
-      if (two_by_two) {
-        detail::max_pool_2x2_plane(xp, yp, ap, g, hm.data(), hk.data());
-        continue;
-      }
-      for (Index i = 0; i < g.oh; ++i) {
-        Index h0, h1;
-        detail::window(i, g.h, g, h0, h1);
-        for (Index j = 0; j < g.ow; ++j) {
-          Index w0, w1;
-          detail::window(j, g.w, g, w0, w1);
-          Index best = h0 * g.w + w0;
-          T v = xp[best];
-          for (Index a = h0; a < h1; ++a)
-            for (Index c = w0; c < w1; ++c) {
-              T u = xp[a * g.w + c];
-              if (u > v || (u != u && v == v)) v = u, best = a * g.w + c;
-            }
-          yp[i * g.ow + j] = v;
-          ap[i * g.ow + j] = static_cast<std::int32_t>(best);
-        }
-      }
-    }
+    detail::MaxPoolPlane<T> pool(g);
+    for (Index p = b; p < e; ++p) pool(px + p * g.in_plane(), py + p * g.out_plane(), pa + p * g.out_plane());
   });
   return make_op<T>("max_pool2d", std::move(y), {x}, [g, arg](Node<T>& self) {
-    Tensor<T>* gx = self.grad_for(0);
+    const auto gx = self.grad_target(0);
     if (!gx) return;
     const T* pg = self.grad.data();
     const std::int32_t* pa = arg.data();
-    T* pd = gx->data();
+    T* pd = gx.data;
     parallel_for(0, g.planes, g.grain(), [&](Index b, Index e) {
       for (Index p = b; p < e; ++p) {
         T* dp = pd + p * g.in_plane();
         const T* gp = pg + p * g.out_plane();
         const std::int32_t* ap = pa + p * g.out_plane();
+        if (gx.assign) std::fill(dp, dp + g.in_plane(), T(0));  // here, in parallel and in cache
         for (Index k = 0; k < g.out_plane(); ++k) dp[ap[k]] += gp[k];
       }
     });
@@ -249,15 +261,14 @@ Var<T> global_avg_pool2d(const Var<T>& x) {
     }
   });
   return make_op<T>("global_avg_pool2d", std::move(y), {x}, [planes, area, grain, inv_area](Node<T>& self) {
-    Tensor<T>* gx = self.grad_for(0);
+    const auto gx = self.grad_target(0);
     if (!gx) return;
     const T* pg = self.grad.data();
-    T* pd = gx->data();
+    T* pd = gx.data;
     parallel_for(0, planes, grain, [&](Index b, Index e) {
       for (Index p = b; p < e; ++p) {
-        T v = pg[p] * inv_area;
-        T* dp = pd + p * area;
-        for (Index k = 0; k < area; ++k) dp[k] += v;
+        const T v = pg[p] * inv_area;
+        write_grad(pd + p * area, area, gx.assign, [v](Index) { return v; });
       }
     });
   });

@@ -268,10 +268,10 @@ inline Tensor<float> forward(const ConvGeometry& g, const Tensor<float>& x, cons
   });
 }
 
-/// Accumulates the gradients: dx += conv^T(dy, w), dw += dconv/dw, db += sum dy; each pointer may be
-/// null (that gradient is not wanted). dy is NCHW.
-inline void backward(const ConvGeometry& g, const Saved& saved, const Tensor<float>& dy, float* dx, float* dw,
-                     float* db) {
+/// Accumulates the gradients: dx += conv^T(dy, w) (dx = when `dx_assign`), dw += dconv/dw, db += sum dy;
+/// each pointer may be null (that gradient is not wanted). dy is NCHW.
+inline void backward(const ConvGeometry& g, const Saved& saved, const Tensor<float>& dy, float* dx, bool dx_assign,
+                     float* dw, float* db) {
   guarded(g, [&] {
     const int threads = num_threads();
     OmpThreads scope(threads);
@@ -279,9 +279,9 @@ inline void backward(const ConvGeometry& g, const Saved& saved, const Tensor<flo
     auto plan = plan_for({g, saved.bias, threads, layout_setting().load()});
     dnnl::stream& s = stream();
     const Held user_dy{dy, plan->user_dst};
-    auto accumulate_into = [&](const Held& from, const memory::desc& user_md, float* to) {
+    auto accumulate_into = [&](const Held& from, const memory::desc& user_md, float* to, bool assign = false) {
       memory src = from.mem(), dst(user_md, engine(), to);
-      plan->reorder(from.md, user_md, true).execute(s, src, dst);
+      plan->reorder(from.md, user_md, !assign).execute(s, src, dst);
     };
     // dy converted once when both backward primitives read it in the same layout (they usually do).
     Held gy_data;
@@ -295,7 +295,7 @@ inline void backward(const ConvGeometry& g, const Saved& saved, const Tensor<flo
                                  {DNNL_ARG_WEIGHTS, wei.mem()},
                                  {DNNL_ARG_DIFF_SRC, gx.mem()},
                                  {DNNL_ARG_SCRATCHPAD, scratch.mem}});
-      accumulate_into(gx, plan->user_src, dx);
+      accumulate_into(gx, plan->user_src, dx, dx_assign);
     }
     if (dw || db) {
       const auto& pd = plan->bwd_weights_pd;

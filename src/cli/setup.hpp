@@ -35,8 +35,10 @@ struct Setup {
     s.knn_k = a.num("knn-k", s.knn_k, "neighbours of the kNN evaluation");
     s.knn_t = a.num("knn-t", s.knn_t, "temperature of the kNN vote");
     if (!training) return s;
-    s.epochs = a.integer("epochs", s.epochs, "epochs (an upper bound with --budget-seconds)");
     s.budget = a.num("budget-seconds", 0, "stop training after this many seconds (0: no budget)");
+    // With a budget, the budget decides how long to train unless epochs are asked for as well.
+    s.epochs = a.integer("epochs", s.budget > 0 ? 1000 : s.epochs,
+                         "epochs (default 10; with --budget-seconds an upper bound, default 1000)");
     s.max_steps = a.integer("max-steps", 0, "stop after this many optimizer steps (0: no limit)");
     s.batch = a.integer("batch", s.batch, "images per batch (each gives two views)");
     s.optimizer = a.str("optimizer", s.optimizer, "adam, adamw, sgd or lars");

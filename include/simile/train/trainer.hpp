@@ -12,10 +12,12 @@
 /// n steps in one go and k steps + resume + n - k steps give the same weights, bit for bit, at the
 /// same thread count.
 ///
-/// With a wall-clock budget the schedule needs a horizon before the run ends: after 25 steps the trainer
-/// measures the pace of steps 6 to 25 (past the warm-up), estimates how many steps fit the budget and
-/// fixes the horizon to that (never beyond the epochs asked for); the run stops at that horizon or at
-/// the first step that crosses the budget, whichever comes first.
+/// With a wall-clock budget the schedule needs a horizon before the run ends: the trainer measures the
+/// pace from step 6 (past the warm-up) until at least 20 more steps and 5 % of the budget have passed,
+/// estimates how many steps fit the budget and fixes the horizon to that (never beyond the epochs asked
+/// for); the run stops at that horizon or at the first step that crosses the budget, whichever comes
+/// first. (Measuring over 5 % of the budget rather than a fixed 20 steps keeps a slow start, such as a
+/// burst of load on a shared machine, from cutting a run to half its budget.)
 
 #include <chrono>
 #include <cmath>
@@ -197,9 +199,9 @@ class Trainer {
         info = StepInfo{step_, total_steps_, epoch_, batch_, per_epoch, value, opt_.lr(0), elapsed(), 0, samples};
         info.samples_per_second = info.seconds > 0 ? double(samples) / info.seconds : 0;
         if (!horizon_fixed && step_ - first_step == 5) pace_start = info;
-        if (!horizon_fixed && step_ - first_step >= 25) {
-          // Steps 6 to 25 measure the pace (the first ones include warm-up: primitive creation, first
-          // page faults); the horizon is fixed once, then the run ends where it falls.
+        if (!horizon_fixed && step_ - first_step >= 25 && info.seconds >= 0.05 * options_.budget_seconds) {
+          // The steps since the 6th measure the pace (the first ones include warm-up: primitive creation,
+          // first page faults); the horizon is fixed once, then the run ends where it falls.
           double per_step = (info.seconds - pace_start.seconds) / double(step_ - pace_start.step);
           auto fit_steps = step_ + static_cast<std::int64_t>((options_.budget_seconds - info.seconds) / per_step);
           total_steps_ = std::max(step_ + 1, std::min(total_steps_, fit_steps));

@@ -10,14 +10,22 @@ The PyTorch step is the straightforward SimCLR of the issue's reference: a batch
 ReLU, Linear), NT-Xent at temperature 0.5 in its usual formulation (F.normalize of the [2N, D] matrix, its
 2N x 2N similarity, the self-similarity masked, cross-entropy against the partner), backward and an Adam step.
 It is timed on ready-made random views, in NCHW and in channels_last, after a warm-up (median of the steps).
+PyTorch runs with jemalloc preloaded when Debian's libjemalloc2 is installed (the script re-executes itself):
+with glibc's malloc every buffer over 32 MiB goes back to the system and faults in again next step, which
+makes PyTorch's step 4-5x slower here; jemalloc is told to keep freed pages (MALLOC_CONF
+dirty_decay_ms:-1,muzzy_decay_ms:-1; its default decay made the step even slower than glibc's);
+`--allocator glibc` measures the default configuration instead.
 simile is timed by `simile train --method simclr --max-steps S --no-eval` on the real data, augmentation
-included (its samples/s over the run, warm-up included, is a lower bound of its step rate), at the same
-thread count and batch, in the same script run. On a shared machine compare the ratios.
+included, at the same thread count and batch, in the same script run: two runs of S1 and S2 steps, and the
+steady rate is (S2 - S1) * batch / (seconds2 - seconds1), so start-up and warm-up cancel out. On a shared
+machine compare the ratios.
 """
 import argparse
 import json
+import os
 import statistics
 import subprocess
+import sys
 import time
 
 import torch
@@ -25,6 +33,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from step_torch import SmallConvNet
+
+JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
 
 
 def nt_xent(z, temperature):
@@ -63,22 +73,36 @@ def main():
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--simile", default="build/release/bin/simile")
-    ap.add_argument("--simile-steps", type=int, default=60)
+    ap.add_argument("--simile-steps", type=int, nargs=2, default=[20, 120], metavar=("S1", "S2"))
+    ap.add_argument("--allocator", choices=["jemalloc", "glibc"], default="jemalloc")
     a = ap.parse_args()
+    if a.allocator == "jemalloc" and "jemalloc" not in os.environ.get("LD_PRELOAD", ""):
+        if os.path.exists(JEMALLOC):
+            # jemalloc's default returns freed pages after 10 s of decay, which at a step's pace of frees
+            # and allocations still faults them in again; keep them instead, as PyTorch's own caching would.
+            os.execve(sys.executable, [sys.executable] + sys.argv,
+                      dict(os.environ, LD_PRELOAD=JEMALLOC, MALLOC_CONF="dirty_decay_ms:-1,muzzy_decay_ms:-1"))
+        print(f"simclr_torch.py: {JEMALLOC} not found (apt-get install libjemalloc2); PyTorch runs on glibc malloc",
+              file=sys.stderr)
     torch.set_num_threads(a.threads)
-    result = {"threads": a.threads, "batch": a.batch, "torch": torch.__version__}
+    allocator = "jemalloc" if "jemalloc" in os.environ.get("LD_PRELOAD", "") else "glibc"
+    result = {"threads": a.threads, "batch": a.batch, "torch": torch.__version__, "torch_allocator": allocator}
     for name, cl in (("torch_nchw", False), ("torch_channels_last", True)):
         t = time_torch(a.batch, cl, 3, a.repeats)
         result[name + "_ms"] = round(t * 1e3, 1)
         result[name + "_samples_per_second"] = round(a.batch / t, 1)
-    out = subprocess.run([a.simile, "train", "--method", "simclr", "--max-steps", str(a.simile_steps), "--no-eval",
-                          "--threads", str(a.threads), "--batch", str(a.batch), "--log-every", "1000"],
-                         capture_output=True, text=True, check=True)
-    line = json.loads(out.stdout.strip().splitlines()[-1])
-    result["simile_samples_per_second"] = round(line["samples_per_second"], 1)
-    result["simile_vs_torch_nchw"] = round(line["samples_per_second"] / result["torch_nchw_samples_per_second"], 2)
-    result["simile_vs_torch_channels_last"] = round(
-        line["samples_per_second"] / result["torch_channels_last_samples_per_second"], 2)
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}  # simile brings its own allocator
+    runs = []
+    for steps in a.simile_steps:
+        out = subprocess.run([a.simile, "train", "--method", "simclr", "--max-steps", str(steps), "--no-eval",
+                              "--threads", str(a.threads), "--batch", str(a.batch), "--log-every", "1000"],
+                             capture_output=True, text=True, check=True, env=env)
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    rate = (runs[1]["steps"] - runs[0]["steps"]) * a.batch / (runs[1]["seconds"] - runs[0]["seconds"])
+    result["simile_ms"] = round(a.batch / rate * 1e3, 1)
+    result["simile_samples_per_second"] = round(rate, 1)
+    result["simile_vs_torch_nchw"] = round(rate / result["torch_nchw_samples_per_second"], 2)
+    result["simile_vs_torch_channels_last"] = round(rate / result["torch_channels_last_samples_per_second"], 2)
     print(json.dumps(result))
 
 

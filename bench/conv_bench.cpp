@@ -20,6 +20,7 @@
 
 #include "simile/core/rng.hpp"
 #include "simile/ops/conv.hpp"
+#include "simile/ops/detail/conv_onednn_primitives.hpp"
 
 namespace {
 using namespace simile;

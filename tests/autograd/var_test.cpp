@@ -1,3 +1,5 @@
+#include "simile/autograd.hpp"
+#include "simile/ops.hpp"
 #include "support/testing.hpp"
 
 namespace simile {

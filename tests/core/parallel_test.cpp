@@ -1,3 +1,4 @@
+#include "simile/core.hpp"
 #include "support/testing.hpp"
 
 #include <atomic>

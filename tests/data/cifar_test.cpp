@@ -1,6 +1,7 @@
 #include "simile/data/cifar.hpp"
 
 #include "data/files.hpp"
+#include "simile/data.hpp"
 #include "support/testing.hpp"
 
 namespace simile {

@@ -1,5 +1,6 @@
 #include "simile/data/dataset.hpp"
 
+#include "simile/data.hpp"
 #include "support/testing.hpp"
 
 namespace simile {

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "data/files.hpp"
+#include "simile/data.hpp"
 #include "support/testing.hpp"
 
 namespace simile {

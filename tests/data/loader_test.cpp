@@ -3,6 +3,7 @@
 #include <set>
 
 #include "simile/augment.hpp"
+#include "simile/data.hpp"
 #include "support/testing.hpp"
 
 namespace simile {

@@ -14,6 +14,7 @@
 #include "simile/encoders/small_convnet.hpp"
 #include "simile/ops.hpp"
 #include "support/names.hpp"
+#include "simile/encoders.hpp"
 #include "support/testing.hpp"
 
 namespace {

@@ -10,6 +10,7 @@
 #include "simile/encoders/mlp.hpp"
 #include "simile/ops.hpp"
 #include "support/names.hpp"
+#include "simile/encoders.hpp"
 #include "support/testing.hpp"
 
 namespace {

@@ -2,6 +2,7 @@
 #include <numbers>
 
 #include "simile/losses.hpp"
+#include "simile/ops/shape.hpp"
 #include "simile/ops/normalize.hpp"
 #include "simile/ops/softmax.hpp"
 #include "support/testing.hpp"

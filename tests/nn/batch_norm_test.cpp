@@ -5,6 +5,7 @@
 #include "simile/nn/activation.hpp"
 #include "simile/nn/linear.hpp"
 #include "simile/nn/sequential.hpp"
+#include "simile/nn.hpp"
 #include "support/testing.hpp"
 
 namespace simile {

@@ -1,6 +1,7 @@
 #include "simile/nn/conv2d.hpp"
 
 #include "simile/nn/sequential.hpp"
+#include "simile/nn.hpp"
 #include "support/testing.hpp"
 
 namespace simile {

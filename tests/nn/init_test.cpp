@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "simile/nn/linear.hpp"
+#include "simile/nn.hpp"
 #include "support/testing.hpp"
 
 namespace simile {

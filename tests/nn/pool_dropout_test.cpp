@@ -1,6 +1,7 @@
 #include "simile/nn/dropout.hpp"
 #include "simile/nn/pool.hpp"
 #include "simile/nn/sequential.hpp"
+#include "simile/nn.hpp"
 #include "support/testing.hpp"
 
 namespace simile {

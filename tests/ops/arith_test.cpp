@@ -1,3 +1,4 @@
+#include "simile/ops.hpp"
 #include "support/testing.hpp"
 
 namespace simile {

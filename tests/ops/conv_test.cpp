@@ -1,6 +1,7 @@
 #include <cstring>
 
 #include "simile/ops/conv.hpp"
+#include "simile/ops.hpp"
 #include "support/testing.hpp"
 
 namespace simile {

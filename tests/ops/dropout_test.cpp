@@ -1,6 +1,7 @@
 #include <cmath>
 #include <vector>
 
+#include "simile/ops.hpp"
 #include "support/testing.hpp"
 
 namespace simile {

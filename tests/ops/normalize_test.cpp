@@ -2,6 +2,7 @@
 #include <tuple>
 #include <vector>
 
+#include "simile/ops.hpp"
 #include "support/testing.hpp"
 
 namespace simile {

@@ -2,6 +2,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "simile/ops.hpp"
 #include "support/testing.hpp"
 
 namespace simile {

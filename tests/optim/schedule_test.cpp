@@ -4,6 +4,7 @@
 #include <numbers>
 
 #include "simile/optim/sgd.hpp"
+#include "simile/optim.hpp"
 #include "support/testing.hpp"
 
 namespace simile {

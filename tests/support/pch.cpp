@@ -1,1 +1,1 @@
-// Compiles the tests' precompiled header (support/testing.hpp) once for every test binary.
+// Compiles the tests' precompiled header (GoogleTest and Eigen) once for every test binary.

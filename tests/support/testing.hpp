@@ -9,7 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "simile/simile.hpp"
+#include "simile/autograd/gradcheck.hpp"
+#include "simile/autograd/var.hpp"
+#include "simile/core/rng.hpp"
+#include "simile/core/tensor.hpp"
 
 namespace simile::testing {
 

@@ -1,3 +1,4 @@
+#include "simile/train.hpp"
 #include "support/testing.hpp"
 
 #include <filesystem>

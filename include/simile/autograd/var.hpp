@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/autograd/profiler.hpp"
 #include "simile/core/error.hpp"
 #include "simile/core/tensor.hpp"
@@ -252,5 +253,10 @@ void Var<T>::backward(const Tensor<T>& seed) const {
     n->requires_grad = false;
   }
 }
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_AUTOGRAD_VAR(P, T) \
+  P template class Var<T>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_AUTOGRAD_VAR)
 
 }  // namespace simile

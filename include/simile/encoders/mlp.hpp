@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/nn/activation.hpp"
 #include "simile/nn/batch_norm.hpp"
 #include "simile/nn/linear.hpp"
@@ -145,5 +146,10 @@ class Mlp : public detail::LayerStack<Mlp<T>, T> {
  private:
   MlpOptions options_;
 };
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_ENCODERS_MLP(P, T) \
+  P template class Mlp<T>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_ENCODERS_MLP)
 
 }  // namespace simile::encoders

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/nn/batch_norm.hpp"
 #include "simile/nn/conv2d.hpp"
 #include "simile/nn/init.hpp"
@@ -174,5 +175,11 @@ class ResNet18 : public nn::Cloneable<ResNet18<T>, T> {
   nn::ChildId<nn::BatchNorm2d<T>> bn1_;
   std::array<nn::ChildId<nn::Sequential<T>>, 4> layers_;
 };
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_ENCODERS_RESNET(P, T) \
+  P template class BasicBlock<T>; \
+  P template class ResNet18<T>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_ENCODERS_RESNET)
 
 }  // namespace simile::encoders

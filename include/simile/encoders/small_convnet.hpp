@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/nn/batch_norm.hpp"
 #include "simile/nn/conv2d.hpp"
 #include "simile/nn/module.hpp"
@@ -85,5 +86,10 @@ class SmallConvNet : public nn::Cloneable<SmallConvNet<T>, T> {
   nn::ChildId<nn::Conv2d<T>> conv_[3];
   nn::ChildId<nn::BatchNorm2d<T>> bn_[3];
 };
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_ENCODERS_SMALL_CONVNET(P, T) \
+  P template class SmallConvNet<T>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_ENCODERS_SMALL_CONVNET)
 
 }  // namespace simile::encoders

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/encoders/mlp.hpp"
 
 namespace simile::heads {
@@ -42,5 +43,10 @@ class PredictionHead : public encoders::detail::LayerStack<PredictionHead<T>, T>
  private:
   PredictionHeadOptions options_;
 };
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_HEADS_PREDICTION(P, T) \
+  P template class PredictionHead<T>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_HEADS_PREDICTION)
 
 }  // namespace simile::heads

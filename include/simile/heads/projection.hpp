@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/encoders/mlp.hpp"
 
 namespace simile::heads {
@@ -46,5 +47,10 @@ class ProjectionHead : public encoders::detail::LayerStack<ProjectionHead<T>, T>
  private:
   ProjectionHeadOptions options_;
 };
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_HEADS_PROJECTION(P, T) \
+  P template class ProjectionHead<T>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_HEADS_PROJECTION)
 
 }  // namespace simile::heads

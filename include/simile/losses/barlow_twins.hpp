@@ -15,6 +15,7 @@
 
 #include <cmath>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/autograd/var.hpp"
 #include "simile/core/error.hpp"
 #include "simile/ops/binary.hpp"
@@ -56,5 +57,10 @@ Var<T> barlow_twins(const Var<T>& z1, const Var<T>& z2, const BarlowTwinsOptions
   for (Index i = 0; i < D; ++i) identity.at(i, i) = T(1), weight.at(i, i) = T(1);
   return sum(pow(c - Var<T>(identity), T(2)) * Var<T>(weight));
 }
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_LOSSES_BARLOW_TWINS(P, T) \
+  P template Var<T> barlow_twins<T>(const Var<T>& z1, const Var<T>& z2, const BarlowTwinsOptions& opt);
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_LOSSES_BARLOW_TWINS)
 
 }  // namespace simile

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <memory>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/autograd/var.hpp"
 #include "simile/core/error.hpp"
 #include "simile/losses/detail/pair_distance.hpp"
@@ -73,5 +74,10 @@ Var<T> contrastive_loss(const Var<T>& x, const PairSet& pairs, const Contrastive
     }
   });
 }
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_LOSSES_CONTRASTIVE(P, T) \
+  P template Var<T> contrastive_loss<T>(const Var<T>& x, const PairSet& pairs, const ContrastiveOptions& opt);
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_LOSSES_CONTRASTIVE)
 
 }  // namespace simile

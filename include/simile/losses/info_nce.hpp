@@ -45,6 +45,7 @@
 #include <optional>
 #include <vector>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/autograd/var.hpp"
 #include "simile/core/error.hpp"
 #include "simile/core/parallel.hpp"
@@ -276,5 +277,11 @@ template <Real T>
 Var<T> info_nce(const Var<T>& q, const Var<T>& k, const Tensor<T>& negatives, const InfoNceOptions& opt = {}) {
   return detail::info_nce_impl<T>(q, k, &negatives, opt);
 }
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_LOSSES_INFO_NCE(P, T) \
+  P template Var<T> info_nce<T>(const Var<T>& q, const Var<T>& k, const InfoNceOptions& opt); \
+  P template Var<T> info_nce<T>(const Var<T>& q, const Var<T>& k, const Tensor<T>& negatives, const InfoNceOptions& opt);
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_LOSSES_INFO_NCE)
 
 }  // namespace simile

@@ -17,6 +17,7 @@
 
 #include <cmath>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/autograd/var.hpp"
 #include "simile/core/error.hpp"
 #include "simile/ops/binary.hpp"
@@ -54,5 +55,11 @@ Var<T> symmetric_negative_cosine(const Var<T>& p1, const Var<T>& p2, const Var<T
                     " must share one shape [N, D]");
   return T(0.5) * negative_cosine(p1, z2, opt) + T(0.5) * negative_cosine(p2, z1, opt);
 }
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_LOSSES_NEGATIVE_COSINE(P, T) \
+  P template Var<T> negative_cosine<T>(const Var<T>& p, const Var<T>& target, const NegativeCosineOptions& opt); \
+  P template Var<T> symmetric_negative_cosine<T>(const Var<T>& p1, const Var<T>& p2, const Var<T>& z1, const Var<T>& z2, const NegativeCosineOptions& opt);
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_LOSSES_NEGATIVE_COSINE)
 
 }  // namespace simile

@@ -38,6 +38,7 @@
 #include <limits>
 #include <vector>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/autograd/var.hpp"
 #include "simile/core/error.hpp"
 #include "simile/core/parallel.hpp"
@@ -164,5 +165,10 @@ Var<T> nt_xent(const Var<T>& z, const NtXentOptions& opt = {}) {
     st->sim = Tensor<T>();
   });
 }
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_LOSSES_NT_XENT(P, T) \
+  P template Var<T> nt_xent<T>(const Var<T>& z, const NtXentOptions& opt);
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_LOSSES_NT_XENT)
 
 }  // namespace simile

@@ -29,6 +29,7 @@
 #include <span>
 #include <vector>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/autograd/var.hpp"
 #include "simile/core/error.hpp"
 #include "simile/core/parallel.hpp"
@@ -174,5 +175,11 @@ template <Real T>
 Var<T> supcon(const Var<T>& z, const std::vector<std::int64_t>& labels, const SupConOptions& opt = {}) {
   return supcon(z, std::span<const std::int64_t>(labels), opt);
 }
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_LOSSES_SUPCON(P, T) \
+  P template Var<T> supcon<T>(const Var<T>& z, std::span<const std::int64_t> labels, const SupConOptions& opt); \
+  P template Var<T> supcon<T>(const Var<T>& z, const std::vector<std::int64_t>& labels, const SupConOptions& opt);
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_LOSSES_SUPCON)
 
 }  // namespace simile

@@ -16,6 +16,7 @@
 #include <memory>
 #include <span>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/autograd/var.hpp"
 #include "simile/core/error.hpp"
 #include "simile/losses/detail/pair_distance.hpp"
@@ -108,5 +109,12 @@ template <Real T>
 Var<T> triplet_loss(const Var<T>& x, const std::vector<std::int64_t>& labels, const TripletOptions& opt = {}) {
   return triplet_loss(x, std::span<const std::int64_t>(labels), opt);
 }
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_LOSSES_TRIPLET(P, T) \
+  P template Var<T> triplet_margin_loss<T>(const Var<T>& x, const TripletSet& triplets, const TripletOptions& opt); \
+  P template Var<T> triplet_loss<T>(const Var<T>& x, std::span<const std::int64_t> labels, const TripletOptions& opt); \
+  P template Var<T> triplet_loss<T>(const Var<T>& x, const std::vector<std::int64_t>& labels, const TripletOptions& opt);
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_LOSSES_TRIPLET)
 
 }  // namespace simile

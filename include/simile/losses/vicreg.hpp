@@ -14,6 +14,7 @@
 
 #include <cmath>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/autograd/var.hpp"
 #include "simile/core/error.hpp"
 #include "simile/ops/binary.hpp"
@@ -76,5 +77,11 @@ template <Real T>
 Var<T> vicreg(const Var<T>& z1, const Var<T>& z2, const VicRegOptions& opt = {}) {
   return vicreg_terms(z1, z2, opt).total;
 }
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_LOSSES_VICREG(P, T) \
+  P template VicRegTerms<T> vicreg_terms<T>(const Var<T>& z1, const Var<T>& z2, const VicRegOptions& opt); \
+  P template Var<T> vicreg<T>(const Var<T>& z1, const Var<T>& z2, const VicRegOptions& opt);
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_LOSSES_VICREG)
 
 }  // namespace simile

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/nn/module.hpp"
 #include "simile/ops/unary.hpp"
 
@@ -61,5 +62,14 @@ class Sigmoid : public Cloneable<Sigmoid<T>, T> {
   Var<T> forward(const Var<T>& x) override { return sigmoid(x); }
   std::string type_name() const override { return "Sigmoid"; }
 };
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_NN_ACTIVATION(P, T) \
+  P template class ReLU<T>; \
+  P template class LeakyReLU<T>; \
+  P template class GELU<T>; \
+  P template class Tanh<T>; \
+  P template class Sigmoid<T>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_NN_ACTIVATION)
 
 }  // namespace simile::nn

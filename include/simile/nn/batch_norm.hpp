@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/nn/module.hpp"
 #include "simile/ops/batch_norm.hpp"
 
@@ -140,5 +141,11 @@ class BatchNorm2d : public simile::detail::BatchNormBase<BatchNorm2d<T>, T> {
   static constexpr const char* expected = "[N, C, H, W]";
   static bool accepts_rank(int r) { return r == 4; }
 };
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_NN_BATCH_NORM(P, T) \
+  P template class BatchNorm1d<T>; \
+  P template class BatchNorm2d<T>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_NN_BATCH_NORM)
 
 }  // namespace simile::nn

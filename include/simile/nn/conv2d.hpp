@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/nn/init.hpp"
 #include "simile/nn/module.hpp"
 #include "simile/ops/conv.hpp"
@@ -74,5 +75,10 @@ class Conv2d : public Cloneable<Conv2d<T>, T> {
   ParameterId weight_;
   std::optional<ParameterId> bias_;
 };
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_NN_CONV2D(P, T) \
+  P template class Conv2d<T>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_NN_CONV2D)
 
 }  // namespace simile::nn

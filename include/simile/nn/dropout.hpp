@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/core/rng.hpp"
 #include "simile/nn/module.hpp"
 #include "simile/ops/unary.hpp"  // first: ops/dropout.hpp uses its elementwise_grain without including it
@@ -42,5 +43,10 @@ class Dropout : public Cloneable<Dropout<T>, T> {
   DropoutOptions options_;
   Rng rng_;
 };
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_NN_DROPOUT(P, T) \
+  P template class Dropout<T>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_NN_DROPOUT)
 
 }  // namespace simile::nn

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/nn/module.hpp"
 #include "simile/ops/shape.hpp"
 
@@ -50,5 +51,10 @@ class Flatten : public Cloneable<Flatten<T>, T> {
  private:
   FlattenOptions options_;
 };
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_NN_FLATTEN(P, T) \
+  P template class Flatten<T>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_NN_FLATTEN)
 
 }  // namespace simile::nn

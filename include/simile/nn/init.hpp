@@ -13,6 +13,7 @@
 #include <cmath>
 #include <utility>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/core/error.hpp"
 #include "simile/core/rng.hpp"
 #include "simile/core/tensor.hpp"
@@ -133,5 +134,17 @@ void default_layer_init(const Tensor<T>& weight, const Tensor<T>& bias, Rng& rng
     uniform(bias, -bound, bound, rng);
   }
 }
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_NN_INIT(P, T) \
+  P template void uniform<T>(const Tensor<T>& t, double lo, double hi, Rng& rng); \
+  P template void normal<T>(const Tensor<T>& t, double mean, double stddev, Rng& rng); \
+  P template void constant<T>(const Tensor<T>& t, double value); \
+  P template void kaiming_uniform<T>(const Tensor<T>& weight, Rng& rng, const KaimingOptions& o); \
+  P template void kaiming_normal<T>(const Tensor<T>& weight, Rng& rng, const KaimingOptions& o); \
+  P template void xavier_uniform<T>(const Tensor<T>& weight, Rng& rng, double gain); \
+  P template void xavier_normal<T>(const Tensor<T>& weight, Rng& rng, double gain); \
+  P template void default_layer_init<T>(const Tensor<T>& weight, const Tensor<T>& bias, Rng& rng);
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_NN_INIT)
 
 }  // namespace simile::nn::init

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/nn/init.hpp"
 #include "simile/nn/module.hpp"
 #include "simile/ops/binary.hpp"
@@ -75,5 +76,10 @@ class Linear : public Cloneable<Linear<T>, T> {
   ParameterId weight_;
   std::optional<ParameterId> bias_;
 };
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_NN_LINEAR(P, T) \
+  P template class Linear<T>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_NN_LINEAR)
 
 }  // namespace simile::nn

@@ -30,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/autograd/var.hpp"
 #include "simile/core/error.hpp"
 #include "simile/core/tensor.hpp"
@@ -360,5 +361,10 @@ class Cloneable : public Module<T> {
     return std::make_shared<Derived>(static_cast<const Derived&>(*this));
   }
 };
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_NN_MODULE(P, T) \
+  P template class Module<T>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_NN_MODULE)
 
 }  // namespace simile::nn

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/nn/module.hpp"
 #include "simile/ops/pool.hpp"
 
@@ -68,5 +69,12 @@ class GlobalAvgPool2d : public Cloneable<GlobalAvgPool2d<T>, T> {
   Var<T> forward(const Var<T>& x) override { return global_avg_pool2d(x); }
   std::string type_name() const override { return "GlobalAvgPool2d"; }
 };
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_NN_POOL(P, T) \
+  P template class MaxPool2d<T>; \
+  P template class AvgPool2d<T>; \
+  P template class GlobalAvgPool2d<T>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_NN_POOL)
 
 }  // namespace simile::nn

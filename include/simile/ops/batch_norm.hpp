@@ -23,6 +23,7 @@
 #include <optional>
 #include <vector>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/autograd/var.hpp"
 #include "simile/core/parallel.hpp"
 #include "simile/ops/pool.hpp"
@@ -336,5 +337,12 @@ Var<T> batch_norm_relu_max_pool2d(const Var<T>& x, const Var<T>& weight, const V
   return detail::batch_norm_impl<T, detail::BatchNormEpilogue::relu_max_pool>(name, x, weight, bias, running_mean,
                                                                             running_var, opt, g);
 }
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_OPS_BATCH_NORM(P, T) \
+  P template Var<T> batch_norm<T>(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, const Tensor<T>& running_mean, const Tensor<T>& running_var, const BatchNormOptions& opt); \
+  P template Var<T> batch_norm_relu<T>(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, const Tensor<T>& running_mean, const Tensor<T>& running_var, const BatchNormOptions& opt); \
+  P template Var<T> batch_norm_relu_max_pool2d<T>(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, const Tensor<T>& running_mean, const Tensor<T>& running_var, const BatchNormOptions& opt, Index kernel, std::optional<Index> stride, Index padding);
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_OPS_BATCH_NORM)
 
 }  // namespace simile

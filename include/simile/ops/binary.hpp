@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <span>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/autograd/var.hpp"
 #include "simile/core/parallel.hpp"
 #include "simile/ops/unary.hpp"
@@ -216,5 +217,13 @@ template <Real T> Var<T> operator-(std::type_identity_t<T> c, const Var<T>& a) {
 template <Real T> Var<T> operator*(const Var<T>& a, std::type_identity_t<T> s) { return scale(a, s); }
 template <Real T> Var<T> operator*(std::type_identity_t<T> s, const Var<T>& a) { return scale(a, s); }
 template <Real T> Var<T> operator/(const Var<T>& a, std::type_identity_t<T> s) { return scale(a, T(1) / s); }
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_OPS_BINARY(P, T) \
+  P template Var<T> add<T>(const Var<T>& a, const Var<T>& b); \
+  P template Var<T> sub<T>(const Var<T>& a, const Var<T>& b); \
+  P template Var<T> mul<T>(const Var<T>& a, const Var<T>& b); \
+  P template Var<T> div<T>(const Var<T>& a, const Var<T>& b);
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_OPS_BINARY)
 
 }  // namespace simile

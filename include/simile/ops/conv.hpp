@@ -16,6 +16,7 @@
 #include <optional>
 #include <type_traits>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/autograd/var.hpp"
 #include "simile/core/parallel.hpp"
 #include "simile/ops/detail/conv_eigen.hpp"
@@ -153,7 +154,7 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, const C
 #if defined(SIMILE_WITH_ONEDNN)
   if constexpr (std::is_same_v<T, float>) {
     if (backend == ConvBackend::onednn) {
-      auto saved = std::make_shared<detail::conv_onednn::Saved>();
+      auto saved = detail::conv_onednn::make_saved();
       Tensor<float> y = detail::conv_onednn::forward(g, xv, wv, bv, *saved);
       auto back = [g, saved](Node<float>& self) {
         const auto gx = self.grad_target(0);  // written whole by a reorder: assigned when fresh
@@ -188,5 +189,11 @@ template <Real T>
 Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Conv2dOptions& options = {}) {
   return conv2d(x, weight, Var<T>(), options);
 }
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_OPS_CONV(P, T) \
+  P template Var<T> conv2d<T>(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, const Conv2dOptions& options); \
+  P template Var<T> conv2d<T>(const Var<T>& x, const Var<T>& weight, const Conv2dOptions& options);
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_OPS_CONV)
 
 }  // namespace simile

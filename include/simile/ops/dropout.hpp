@@ -12,6 +12,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "simile/core/instantiate.hpp"
+#include "simile/ops/unary.hpp"
 #include "simile/autograd/var.hpp"
 #include "simile/core/parallel.hpp"
 #include "simile/core/rng.hpp"
@@ -65,5 +67,10 @@ Var<T> dropout(const Var<T>& x, double p, bool training, Rng& rng) {
     });
   });
 }
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_OPS_DROPOUT(P, T) \
+  P template Var<T> dropout<T>(const Var<T>& x, double p, bool training, Rng& rng);
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_OPS_DROPOUT)
 
 }  // namespace simile

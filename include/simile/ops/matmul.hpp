@@ -5,6 +5,7 @@
 /// variants follow by transposing these. Gradients accumulate in place through GEMM (beta = 1), so the
 /// backward pass allocates nothing.
 
+#include "simile/core/instantiate.hpp"
 #include "simile/autograd/var.hpp"
 
 namespace simile {
@@ -52,5 +53,10 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b, bool transpose_a = false, bool t
     }
   });
 }
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_OPS_MATMUL(P, T) \
+  P template Var<T> matmul<T>(const Var<T>& a, const Var<T>& b, bool transpose_a, bool transpose_b);
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_OPS_MATMUL)
 
 }  // namespace simile

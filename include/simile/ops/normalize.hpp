@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/autograd/var.hpp"
 #include "simile/core/parallel.hpp"
 #include "simile/ops/matmul.hpp"
@@ -89,5 +90,11 @@ Var<T> cosine_similarity_matrix(const Var<T>& a, const Var<T>& b, T eps = T(1e-1
   Var<T> nb = a.node() == b.node() ? na : l2_normalize(b, eps);
   return matmul(na, nb, false, true);
 }
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_OPS_NORMALIZE(P, T) \
+  P template Var<T> l2_normalize<T>(const Var<T>& x, T eps); \
+  P template Var<T> cosine_similarity_matrix<T>(const Var<T>& a, const Var<T>& b, T eps);
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_OPS_NORMALIZE)
 
 }  // namespace simile

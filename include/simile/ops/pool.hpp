@@ -14,6 +14,7 @@
 #include <optional>
 #include <vector>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/autograd/var.hpp"
 #include "simile/core/parallel.hpp"
 #include "simile/ops/unary.hpp"
@@ -273,5 +274,12 @@ Var<T> global_avg_pool2d(const Var<T>& x) {
     });
   });
 }
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_OPS_POOL(P, T) \
+  P template Var<T> max_pool2d<T>(const Var<T>& x, Index kernel, std::optional<Index> stride, Index padding); \
+  P template Var<T> avg_pool2d<T>(const Var<T>& x, Index kernel, std::optional<Index> stride, Index padding); \
+  P template Var<T> global_avg_pool2d<T>(const Var<T>& x);
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_OPS_POOL)
 
 }  // namespace simile

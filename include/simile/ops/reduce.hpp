@@ -8,6 +8,7 @@
 #include <limits>
 #include <vector>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/autograd/var.hpp"
 #include "simile/core/parallel.hpp"
 #include "simile/ops/unary.hpp"
@@ -152,5 +153,14 @@ Var<T> max(const Var<T>& x, int axis, bool keepdim = false) {
       }
   });
 }
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_OPS_REDUCE(P, T) \
+  P template Var<T> sum<T>(const Var<T>& x); \
+  P template Var<T> mean<T>(const Var<T>& x); \
+  P template Var<T> sum<T>(const Var<T>& x, int axis, bool keepdim); \
+  P template Var<T> mean<T>(const Var<T>& x, int axis, bool keepdim); \
+  P template Var<T> max<T>(const Var<T>& x, int axis, bool keepdim);
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_OPS_REDUCE)
 
 }  // namespace simile

@@ -6,6 +6,7 @@
 
 #include <vector>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/autograd/var.hpp"
 #include "simile/core/parallel.hpp"
 #include "simile/ops/reduce.hpp"
@@ -125,5 +126,15 @@ Var<T> gather_rows(const Var<T>& x, const std::vector<Index>& index) {
     });
   });
 }
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_OPS_SHAPE(P, T) \
+  P template Var<T> reshape<T>(const Var<T>& x, const Shape& shape); \
+  P template Var<T> flatten<T>(const Var<T>& x); \
+  P template Var<T> transpose<T>(const Var<T>& x); \
+  P template Var<T> concat<T>(const std::vector<Var<T>>& xs, int axis); \
+  P template Var<T> slice_rows<T>(const Var<T>& x, Index begin, Index end); \
+  P template Var<T> gather_rows<T>(const Var<T>& x, const std::vector<Index>& index);
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_OPS_SHAPE)
 
 }  // namespace simile

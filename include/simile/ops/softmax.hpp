@@ -17,6 +17,7 @@
 #include <span>
 #include <vector>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/autograd/var.hpp"
 #include "simile/core/parallel.hpp"
 #include "simile/ops/reduce.hpp"
@@ -229,5 +230,13 @@ template <Real T>
 Var<T> cross_entropy(const Var<T>& logits, const std::vector<std::int64_t>& labels) {
   return cross_entropy(logits, std::span<const std::int64_t>(labels.data(), labels.size()));
 }
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_OPS_SOFTMAX(P, T) \
+  P template Var<T> softmax<T>(const Var<T>& x, int axis); \
+  P template Var<T> log_softmax<T>(const Var<T>& x, int axis); \
+  P template Var<T> cross_entropy<T>(const Var<T>& logits, std::span<const std::int64_t> labels); \
+  P template Var<T> cross_entropy<T>(const Var<T>& logits, const std::vector<std::int64_t>& labels);
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_OPS_SOFTMAX)
 
 }  // namespace simile

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <numbers>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/autograd/var.hpp"
 #include "simile/core/parallel.hpp"
 
@@ -146,5 +147,24 @@ template <Real T>
 Var<T> operator-(const Var<T>& x) {
   return neg(x);
 }
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_OPS_UNARY(P, T) \
+  P template Var<T> neg<T>(const Var<T>& x); \
+  P template Var<T> scale<T>(const Var<T>& x, T s); \
+  P template Var<T> add_scalar<T>(const Var<T>& x, T c); \
+  P template Var<T> exp<T>(const Var<T>& x); \
+  P template Var<T> log<T>(const Var<T>& x); \
+  P template Var<T> pow<T>(const Var<T>& x, T p); \
+  P template Var<T> sqrt<T>(const Var<T>& x); \
+  P template Var<T> abs<T>(const Var<T>& x); \
+  P template Var<T> clamp<T>(const Var<T>& x, T lo, T hi); \
+  P template Var<T> relu<T>(const Var<T>& x); \
+  P template Var<T> leaky_relu<T>(const Var<T>& x, T slope); \
+  P template Var<T> gelu<T>(const Var<T>& x); \
+  P template Var<T> tanh<T>(const Var<T>& x); \
+  P template Var<T> sigmoid<T>(const Var<T>& x); \
+  P template Var<T> operator-<T>(const Var<T>& x);
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_OPS_UNARY)
 
 }  // namespace simile

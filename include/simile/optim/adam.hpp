@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/optim/optimizer.hpp"
 
 namespace simile::optim {
@@ -104,5 +105,11 @@ class AdamW : public simile::detail::AdamFamily<T, AdamWOptions, true> {
   explicit AdamW(const std::vector<ParamGroup<T, AdamWOptions>>& groups) { this->init_groups(groups); }
   const char* name() const override { return "AdamW"; }
 };
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_OPTIM_ADAM(P, T) \
+  P template class Adam<T>; \
+  P template class AdamW<T>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_OPTIM_ADAM)
 
 }  // namespace simile::optim

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/optim/optimizer.hpp"
 
 namespace simile::optim {
@@ -121,5 +122,10 @@ class LARS : public GroupedOptimizer<T, LarsOptions> {
   std::vector<std::array<double, 3>> partial_;
   std::vector<double> trust_;
 };
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_OPTIM_LARS(P, T) \
+  P template class LARS<T>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_OPTIM_LARS)
 
 }  // namespace simile::optim

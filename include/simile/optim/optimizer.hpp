@@ -21,6 +21,7 @@
 #include <utility>
 #include <vector>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/autograd/var.hpp"
 #include "simile/core/error.hpp"
 #include "simile/core/parallel.hpp"
@@ -266,5 +267,10 @@ std::vector<ParamGroup<T, Options>> decay_groups(const nn::NamedParameters<T>& n
   if constexpr (requires { off.adaptation; }) off.adaptation = false;
   return {{std::move(split.regular), options}, {std::move(split.excluded), off}};
 }
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_OPTIM_OPTIMIZER(P, T) \
+  P template class Optimizer<T>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_OPTIM_OPTIMIZER)
 
 }  // namespace simile::optim

@@ -13,6 +13,7 @@
 #include <numbers>
 #include <vector>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/core/error.hpp"
 #include "simile/optim/optimizer.hpp"
 
@@ -112,5 +113,11 @@ class LrScheduler {
   std::function<double(std::int64_t)> schedule_;
   std::vector<double> base_;
 };
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_OPTIM_SCHEDULE(P, T) \
+  P template void scale_lrs<T>(Optimizer<T>& opt, const std::vector<double>& base_lrs, double factor); \
+  P template class LrScheduler<T>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_OPTIM_SCHEDULE)
 
 }  // namespace simile::optim

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/optim/optimizer.hpp"
 
 namespace simile::optim {
@@ -77,5 +78,10 @@ class SGD : public GroupedOptimizer<T, SGDOptions> {
     });
   }
 };
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_OPTIM_SGD(P, T) \
+  P template class SGD<T>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_OPTIM_SGD)
 
 }  // namespace simile::optim

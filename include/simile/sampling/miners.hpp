@@ -21,6 +21,7 @@
 #include <span>
 #include <vector>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/core/error.hpp"
 #include "simile/core/rng.hpp"
 #include "simile/core/tensor.hpp"
@@ -171,5 +172,14 @@ TripletSet distance_weighted_triplets(const Tensor<T>& x, std::span<const std::i
   }
   return out;
 }
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_SAMPLING_MINERS(P, T) \
+  P template Eigen::MatrixXd pairwise_distances<T>(const Tensor<T>& x, MinerDistance distance); \
+  P template PairSet hardest_negative_pairs<T>(const Tensor<T>& x, std::span<const std::int64_t> labels, Index k, MinerDistance distance); \
+  P template TripletSet batch_hard_triplets<T>(const Tensor<T>& x, std::span<const std::int64_t> labels, MinerDistance distance); \
+  P template TripletSet semi_hard_triplets<T>(const Tensor<T>& x, std::span<const std::int64_t> labels, double margin, MinerDistance distance); \
+  P template TripletSet distance_weighted_triplets<T>(const Tensor<T>& x, std::span<const std::int64_t> labels, Rng& rng, const DistanceWeightedOptions& opt);
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_SAMPLING_MINERS)
 
 }  // namespace simile

@@ -24,6 +24,7 @@
 #include <span>
 #include <vector>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/autograd/var.hpp"
 #include "simile/core/error.hpp"
 #include "simile/core/tensor.hpp"
@@ -124,5 +125,10 @@ class MomentumQueue {
   Index head_ = 0;
   Index size_ = 0;
 };
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_SAMPLING_MOMENTUM_QUEUE(P, T) \
+  P template class MomentumQueue<T>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_SAMPLING_MOMENTUM_QUEUE)
 
 }  // namespace simile

@@ -1,325 +1,49 @@
 #pragma once
 /// \file
-/// The oneDNN conv2d backend (users include `simile/ops/conv.hpp`), float only, compiled when
-/// SIMILE_WITH_ONEDNN is defined (oneDNN 2.6 API).
-///
-/// Primitives are built once per shape and kept in a process-wide cache keyed on the geometry, the
-/// bias, the thread count and the activation layout. They run in user scratchpad mode: the scratchpad
-/// and every converted tensor come from the caching allocator, so a repeated step takes no new memory.
-///
-/// Threads: Debian's libdnnl 2.6 is built with DNNL_CPU_RUNTIME = OMP and links the same libgomp as
-/// our binaries; it sizes its parallel regions by omp_get_max_threads() both when it builds a primitive
-/// (the jit kernels fix their work split then) and when it runs one. Every call therefore sets the
-/// OpenMP thread count to `simile::num_threads()` for its duration and restores it after.
-///
-/// Layout: simile tensors are NCHW. With `Layout::blocked` the primitives choose their own layout
-/// (format_tag::any, nChw16c on AVX-512) and the op reorders NCHW in and out on each call; the
-/// reordered input and weights are kept for the backward pass, so backward reorders only dy and the
-/// gradients (the gradients through a reorder with a sum post-op, which accumulates). `Layout::nchw` and
-/// `Layout::nhwc` force plain activations on the primitives instead. The default, blocked, was chosen by
-/// measurement (bench/conv_bench.cpp, BM_conv_raw_onednn, on a loaded 2-core AVX-512 machine, so per CPU
-/// second): on 32->64@14x14 and 64->128@7x7 blocked (jit:avx512_core) beat NCHW (oneDNN then lowers to
-/// x64:gemm:jit) by 1.2-1.5x and matched or beat NHWC (brgconv forward); on 1->32@28x28 NCHW won at one
-/// thread but its gemm backward collapsed at two (about 30x slower), while blocked stays reasonable.
+/// Entry points of the oneDNN conv2d backend (users include `simile/ops/conv.hpp`), float only, present
+/// when simile was built with oneDNN (SIMILE_WITH_ONEDNN). The primitives, their cache and `<dnnl.hpp>`
+/// live in `conv_onednn_primitives.hpp`, which only the compiled part includes: oneDNN is a private
+/// dependency of simile. The definitions are in `conv_onednn-inl.hpp`.
 
 #if defined(SIMILE_WITH_ONEDNN)
 
-#include <dnnl.hpp>
-
 #include <atomic>
 #include <memory>
-#include <mutex>
-#include <unordered_map>
-#include <vector>
 
-#include "simile/core/error.hpp"
-#include "simile/core/parallel.hpp"
+#include "simile/core/instantiate.hpp"
 #include "simile/core/tensor.hpp"
 #include "simile/ops/detail/conv_eigen.hpp"
 
 namespace simile::detail::conv_onednn {
 
-using dnnl::memory;
-using tag = dnnl::memory::format_tag;
-
-/// How the primitives see activations and weights (see the file comment).
+/// How the primitives see activations and weights: `blocked` lets oneDNN choose (nChw16c on AVX-512)
+/// and reorders NCHW in and out on each call; `nchw` and `nhwc` force plain activations. See
+/// `conv_onednn_primitives.hpp` for the measurements behind the default, blocked.
 enum class Layout { blocked, nchw, nhwc };
 
 /// The layout new primitives use; a knob for the benchmark's layout comparison.
-inline std::atomic<Layout>& layout_setting() {
-  static std::atomic<Layout> l{Layout::blocked};
-  return l;
-}
+std::atomic<Layout>& layout_setting();
 
-inline const dnnl::engine& engine() {
-  static const dnnl::engine e(dnnl::engine::kind::cpu, 0);
-  return e;
-}
+/// What the backward pass needs from the forward (the input and weights in the primitives' layouts).
+struct Saved;
 
-/// Sets the OpenMP thread count (which governs oneDNN) for a scope, then restores it.
-class OmpThreads {
- public:
-  explicit OmpThreads(int n) {
-#if defined(_OPENMP)
-    previous_ = omp_get_max_threads();
-    omp_set_num_threads(n);
-#else
-    (void)n;
-#endif
-  }
-  ~OmpThreads() {
-#if defined(_OPENMP)
-    omp_set_num_threads(previous_);
-#endif
-  }
-  OmpThreads(const OmpThreads&) = delete;
-  OmpThreads& operator=(const OmpThreads&) = delete;
+/// A fresh, empty `Saved`.
+std::shared_ptr<Saved> make_saved();
 
- private:
-  int previous_ = 1;
-};
-
-struct Key {
-  ConvGeometry g;
-  bool bias = false;
-  int threads = 1;
-  Layout layout = Layout::blocked;
-  friend bool operator==(const Key&, const Key&) = default;
-};
-
-struct KeyHash {
-  std::size_t operator()(const Key& k) const {
-    std::size_t h = 1469598103934665603ULL;
-    auto mix = [&h](std::size_t v) { h = (h ^ v) * 1099511628211ULL; };
-    for (Index v : {k.g.n, k.g.c, k.g.h, k.g.w, k.g.o, k.g.kh, k.g.kw, k.g.sh, k.g.sw, k.g.ph, k.g.pw})
-      mix(static_cast<std::size_t>(v));
-    mix(k.bias);
-    mix(static_cast<std::size_t>(k.threads));
-    mix(static_cast<std::size_t>(k.layout));
-    return h;
-  }
-};
-
-/// The primitives of one convolution shape, and the reorders between its layouts and NCHW.
-struct Plan {
-  memory::desc user_src, user_weights, user_dst, user_bias;
-  dnnl::convolution_forward::primitive_desc fwd_pd;
-  dnnl::convolution_forward fwd;
-  dnnl::convolution_backward_data::primitive_desc bwd_data_pd;
-  dnnl::convolution_backward_data bwd_data;
-  dnnl::convolution_backward_weights::primitive_desc bwd_weights_pd;
-  dnnl::convolution_backward_weights bwd_weights;
-
-  explicit Plan(const Key& key) {
-    const ConvGeometry& g = key.g;
-    const memory::dims src{g.n, g.c, g.h, g.w}, wei{g.o, g.c, g.kh, g.kw}, dst{g.n, g.o, g.oh, g.ow};
-    const memory::dims bias{g.o}, strides{g.sh, g.sw}, pad_l{g.ph, g.pw};
-    // Right padding as oneDNN wants it: what the last window needs beyond the input (may be < p).
-    const memory::dims pad_r{(g.oh - 1) * g.sh + g.kh - g.h - g.ph, (g.ow - 1) * g.sw + g.kw - g.w - g.pw};
-    const auto f32 = memory::data_type::f32;
-    user_src = memory::desc(src, f32, tag::nchw);
-    user_weights = memory::desc(wei, f32, tag::oihw);
-    user_dst = memory::desc(dst, f32, tag::nchw);
-    user_bias = memory::desc(bias, f32, tag::x);
-    const tag act = key.layout == Layout::blocked ? tag::any : key.layout == Layout::nhwc ? tag::nhwc : tag::nchw;
-    // Weights stay free under NHWC: the jit NHWC kernels want blocked weights (forcing ohwi gives ref:any).
-    const tag wt = key.layout == Layout::nchw ? tag::oihw : tag::any;
-    const memory::desc src_md(src, f32, act), wei_md(wei, f32, wt), dst_md(dst, f32, act);
-    const memory::desc bias_md = key.bias ? memory::desc(bias, f32, tag::x) : memory::desc();
-    const auto algo = dnnl::algorithm::convolution_direct;
-
-    dnnl::primitive_attr attr;
-    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    fwd_pd = dnnl::convolution_forward::primitive_desc(
-        dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, algo, src_md, wei_md, bias_md, dst_md,
-                                        strides, pad_l, pad_r),
-        attr, engine());
-    fwd = dnnl::convolution_forward(fwd_pd);
-    bwd_data_pd = dnnl::convolution_backward_data::primitive_desc(
-        dnnl::convolution_backward_data::desc(algo, src_md, wei_md, dst_md, strides, pad_l, pad_r), attr, engine(),
-        fwd_pd);
-    bwd_data = dnnl::convolution_backward_data(bwd_data_pd);
-    bwd_weights_pd = dnnl::convolution_backward_weights::primitive_desc(
-        dnnl::convolution_backward_weights::desc(algo, src_md, wei_md, bias_md, dst_md, strides, pad_l, pad_r),
-        attr, engine(), fwd_pd);
-    bwd_weights = dnnl::convolution_backward_weights(bwd_weights_pd);
-  }
-
-  /// The reorder from `from` to `to`; with `accumulate` it adds into the destination (sum post-op).
-  /// Built on first use and kept.
-  dnnl::reorder reorder(const memory::desc& from, const memory::desc& to, bool accumulate) {
-    std::lock_guard lock(mutex_);
-    for (const auto& r : reorders_)
-      if (r.accumulate == accumulate && r.from == from && r.to == to) return r.prim;
-    dnnl::primitive_attr attr;
-    if (accumulate) {
-      dnnl::post_ops ops;
-      ops.append_sum(1.0f);
-      attr.set_post_ops(ops);
-    }
-    dnnl::reorder prim(dnnl::reorder::primitive_desc(engine(), from, engine(), to, attr));
-    reorders_.push_back({from, to, accumulate, prim});
-    return prim;
-  }
-
- private:
-  struct Cached {
-    memory::desc from, to;
-    bool accumulate;
-    dnnl::reorder prim;
-  };
-  std::mutex mutex_;
-  std::vector<Cached> reorders_;
-};
-
-/// The plan for `key`, built on first use (under the caller's OmpThreads scope).
-inline std::shared_ptr<Plan> plan_for(const Key& key) {
-  static std::mutex mutex;
-  static std::unordered_map<Key, std::shared_ptr<Plan>, KeyHash> cache;
-  std::lock_guard lock(mutex);
-  auto it = cache.find(key);
-  if (it != cache.end()) return it->second;
-  auto plan = std::make_shared<Plan>(key);
-  cache.emplace(key, plan);
-  return plan;
-}
-
-/// A float buffer from the caching allocator big enough for `md`.
-inline Tensor<float> buffer_for(const memory::desc& md) {
-  return Tensor<float>::empty({static_cast<Index>((md.get_size() + sizeof(float) - 1) / sizeof(float))});
-}
-
-/// Tensor data held in a given oneDNN layout (the forward keeps its reordered input and weights).
-struct Held {
-  Tensor<float> data;
-  memory::desc md;
-  memory mem() const { return memory(md, engine(), data.data()); }
-};
-
-/// `h` in layout `md`: `h` itself when the layouts agree, else a reordered copy.
-inline Held as_layout(Plan& plan, dnnl::stream& s, const Held& h, const memory::desc& md) {
-  if (h.md == md) return h;
-  Held out{buffer_for(md), md};
-  memory src = h.mem(), dst = out.mem();
-  plan.reorder(h.md, md, false).execute(s, src, dst);
-  return out;
-}
-
-/// A user-mode scratchpad for the primitive of `pd`, from the caching allocator.
-struct Scratchpad {
-  Tensor<std::uint8_t> bytes;
-  memory mem;
-  template <class PrimitiveDesc>
-  explicit Scratchpad(const PrimitiveDesc& pd)
-      : bytes(Tensor<std::uint8_t>::empty({static_cast<Index>(pd.scratchpad_desc().get_size())})),
-        mem(pd.scratchpad_desc(), engine(), bytes.data()) {}
-};
-
-inline dnnl::stream& stream() {
-  thread_local dnnl::stream s(engine());
-  return s;
-}
-
-/// What the backward pass needs from the forward.
-struct Saved {
-  bool bias = false;
-  Held src, weights;
-};
-
-/// Rethrows a oneDNN error as a simile::Error naming conv2d.
-template <class F>
-auto guarded(const ConvGeometry& g, F&& f) {
-  try {
-    return f();
-  } catch (const dnnl::error& e) {
-    throw Error(detail::str("conv2d (oneDNN backend): ", e.what(), " (status ", static_cast<int>(e.status),
-                            ") for input [", g.n, ", ", g.c, ", ", g.h, ", ", g.w, "], weight [", g.o, ", ", g.c,
-                            ", ", g.kh, ", ", g.kw, "]"));
-  }
-}
-
-/// y = conv(x, w) + b in NCHW; b may be undefined. Fills `saved` for the backward pass.
-inline Tensor<float> forward(const ConvGeometry& g, const Tensor<float>& x, const Tensor<float>& w,
-                             const Tensor<float>& b, Saved& saved) {
-  return guarded(g, [&] {
-    const int threads = num_threads();
-    OmpThreads scope(threads);
-    auto plan = plan_for({g, b.defined(), threads, layout_setting().load()});
-    dnnl::stream& s = stream();
-    Held src = as_layout(*plan, s, {x, plan->user_src}, plan->fwd_pd.src_desc());
-    Held wei = as_layout(*plan, s, {w, plan->user_weights}, plan->fwd_pd.weights_desc());
-    Tensor<float> y = Tensor<float>::empty({g.n, g.o, g.oh, g.ow});
-    const memory::desc dst_md = plan->fwd_pd.dst_desc();
-    Held dst = dst_md == plan->user_dst ? Held{y, dst_md} : Held{buffer_for(dst_md), dst_md};
-    Scratchpad scratch(plan->fwd_pd);
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src.mem()},
-                                         {DNNL_ARG_WEIGHTS, wei.mem()},
-                                         {DNNL_ARG_DST, dst.mem()},
-                                         {DNNL_ARG_SCRATCHPAD, scratch.mem}};
-    if (b.defined()) args.emplace(DNNL_ARG_BIAS, memory(plan->user_bias, engine(), b.data()));
-    plan->fwd.execute(s, args);
-    if (!(dst_md == plan->user_dst)) {
-      memory from = dst.mem(), to(plan->user_dst, engine(), y.data());
-      plan->reorder(dst_md, plan->user_dst, false).execute(s, from, to);
-    }
-    s.wait();
-    saved = {b.defined(), src, wei};
-    return y;
-  });
-}
+/// y = conv(x, w) + b in NCHW [N, O, OH, OW]; b may be undefined. Fills `saved` for the backward pass.
+/// oneDNN errors become `simile::Error` naming conv2d and the shapes.
+Tensor<float> forward(const ConvGeometry& g, const Tensor<float>& x, const Tensor<float>& w, const Tensor<float>& b,
+                      Saved& saved);
 
 /// Accumulates the gradients: dx += conv^T(dy, w) (dx = when `dx_assign`), dw += dconv/dw, db += sum dy;
 /// each pointer may be null (that gradient is not wanted). dy is NCHW.
-inline void backward(const ConvGeometry& g, const Saved& saved, const Tensor<float>& dy, float* dx, bool dx_assign,
-                     float* dw, float* db) {
-  guarded(g, [&] {
-    const int threads = num_threads();
-    OmpThreads scope(threads);
-    // The thread count may have changed since the forward: use (and maybe build) the plan for this one.
-    auto plan = plan_for({g, saved.bias, threads, layout_setting().load()});
-    dnnl::stream& s = stream();
-    const Held user_dy{dy, plan->user_dst};
-    auto accumulate_into = [&](const Held& from, const memory::desc& user_md, float* to, bool assign = false) {
-      memory src = from.mem(), dst(user_md, engine(), to);
-      plan->reorder(from.md, user_md, !assign).execute(s, src, dst);
-    };
-    // dy converted once when both backward primitives read it in the same layout (they usually do).
-    Held gy_data;
-    if (dx) {
-      const auto& pd = plan->bwd_data_pd;
-      Held gy = gy_data = as_layout(*plan, s, user_dy, pd.diff_dst_desc());
-      Held wei = as_layout(*plan, s, saved.weights, pd.weights_desc());
-      Held gx{buffer_for(pd.diff_src_desc()), pd.diff_src_desc()};
-      Scratchpad scratch(pd);
-      plan->bwd_data.execute(s, {{DNNL_ARG_DIFF_DST, gy.mem()},
-                                 {DNNL_ARG_WEIGHTS, wei.mem()},
-                                 {DNNL_ARG_DIFF_SRC, gx.mem()},
-                                 {DNNL_ARG_SCRATCHPAD, scratch.mem}});
-      accumulate_into(gx, plan->user_src, dx, dx_assign);
-    }
-    if (dw || db) {
-      const auto& pd = plan->bwd_weights_pd;
-      Held gy = dx && gy_data.md == pd.diff_dst_desc() ? gy_data : as_layout(*plan, s, user_dy, pd.diff_dst_desc());
-      Held src = as_layout(*plan, s, saved.src, pd.src_desc());
-      Held gw{buffer_for(pd.diff_weights_desc()), pd.diff_weights_desc()};
-      Scratchpad scratch(pd);
-      std::unordered_map<int, memory> args{{DNNL_ARG_DIFF_DST, gy.mem()},
-                                           {DNNL_ARG_SRC, src.mem()},
-                                           {DNNL_ARG_DIFF_WEIGHTS, gw.mem()},
-                                           {DNNL_ARG_SCRATCHPAD, scratch.mem}};
-      Held gb;
-      if (pd.diff_bias_desc().get_size() > 0) {
-        gb = {buffer_for(pd.diff_bias_desc()), pd.diff_bias_desc()};
-        args.emplace(DNNL_ARG_DIFF_BIAS, gb.mem());
-      }
-      plan->bwd_weights.execute(s, args);
-      if (dw) accumulate_into(gw, plan->user_weights, dw);
-      if (db) accumulate_into(gb, plan->user_bias, db);
-    }
-    s.wait();
-  });
-}
+void backward(const ConvGeometry& g, const Saved& saved, const Tensor<float>& dy, float* dx, bool dx_assign,
+              float* dw, float* db);
 
 }  // namespace simile::detail::conv_onednn
+
+#if defined(SIMILE_HEADER_ONLY)
+#include "simile/ops/detail/conv_onednn-inl.hpp"
+#endif
 
 #endif  // SIMILE_WITH_ONEDNN

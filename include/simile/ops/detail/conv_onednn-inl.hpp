@@ -1,0 +1,103 @@
+#pragma once
+/// \file
+/// Definitions of the oneDNN conv2d backend's entry points (declared in `conv_onednn.hpp`): compiled once
+/// in `src/ops/conv_onednn.cpp`, or included by that header in header-only mode.
+
+#if defined(SIMILE_WITH_ONEDNN)
+
+#include "simile/ops/detail/conv_onednn_primitives.hpp"
+
+namespace simile::detail::conv_onednn {
+
+SIMILE_INLINE std::atomic<Layout>& layout_setting() {
+  static std::atomic<Layout> l{Layout::blocked};
+  return l;
+}
+
+SIMILE_INLINE std::shared_ptr<Saved> make_saved() { return std::make_shared<Saved>(); }
+
+/// y = conv(x, w) + b in NCHW; b may be undefined. Fills `saved` for the backward pass.
+SIMILE_INLINE Tensor<float> forward(const ConvGeometry& g, const Tensor<float>& x, const Tensor<float>& w,
+                             const Tensor<float>& b, Saved& saved) {
+  return guarded(g, [&] {
+    const int threads = num_threads();
+    OmpThreads scope(threads);
+    auto plan = plan_for({g, b.defined(), threads, layout_setting().load()});
+    dnnl::stream& s = stream();
+    Held src = as_layout(*plan, s, {x, plan->user_src}, plan->fwd_pd.src_desc());
+    Held wei = as_layout(*plan, s, {w, plan->user_weights}, plan->fwd_pd.weights_desc());
+    Tensor<float> y = Tensor<float>::empty({g.n, g.o, g.oh, g.ow});
+    const memory::desc dst_md = plan->fwd_pd.dst_desc();
+    Held dst = dst_md == plan->user_dst ? Held{y, dst_md} : Held{buffer_for(dst_md), dst_md};
+    Scratchpad scratch(plan->fwd_pd);
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src.mem()},
+                                         {DNNL_ARG_WEIGHTS, wei.mem()},
+                                         {DNNL_ARG_DST, dst.mem()},
+                                         {DNNL_ARG_SCRATCHPAD, scratch.mem}};
+    if (b.defined()) args.emplace(DNNL_ARG_BIAS, memory(plan->user_bias, engine(), b.data()));
+    plan->fwd.execute(s, args);
+    if (!(dst_md == plan->user_dst)) {
+      memory from = dst.mem(), to(plan->user_dst, engine(), y.data());
+      plan->reorder(dst_md, plan->user_dst, false).execute(s, from, to);
+    }
+    s.wait();
+    saved = {b.defined(), src, wei};
+    return y;
+  });
+}
+
+/// Accumulates the gradients: dx += conv^T(dy, w) (dx = when `dx_assign`), dw += dconv/dw, db += sum dy;
+/// each pointer may be null (that gradient is not wanted). dy is NCHW.
+SIMILE_INLINE void backward(const ConvGeometry& g, const Saved& saved, const Tensor<float>& dy, float* dx, bool dx_assign,
+                     float* dw, float* db) {
+  guarded(g, [&] {
+    const int threads = num_threads();
+    OmpThreads scope(threads);
+    // The thread count may have changed since the forward: use (and maybe build) the plan for this one.
+    auto plan = plan_for({g, saved.bias, threads, layout_setting().load()});
+    dnnl::stream& s = stream();
+    const Held user_dy{dy, plan->user_dst};
+    auto accumulate_into = [&](const Held& from, const memory::desc& user_md, float* to, bool assign = false) {
+      memory src = from.mem(), dst(user_md, engine(), to);
+      plan->reorder(from.md, user_md, !assign).execute(s, src, dst);
+    };
+    // dy converted once when both backward primitives read it in the same layout (they usually do).
+    Held gy_data;
+    if (dx) {
+      const auto& pd = plan->bwd_data_pd;
+      Held gy = gy_data = as_layout(*plan, s, user_dy, pd.diff_dst_desc());
+      Held wei = as_layout(*plan, s, saved.weights, pd.weights_desc());
+      Held gx{buffer_for(pd.diff_src_desc()), pd.diff_src_desc()};
+      Scratchpad scratch(pd);
+      plan->bwd_data.execute(s, {{DNNL_ARG_DIFF_DST, gy.mem()},
+                                 {DNNL_ARG_WEIGHTS, wei.mem()},
+                                 {DNNL_ARG_DIFF_SRC, gx.mem()},
+                                 {DNNL_ARG_SCRATCHPAD, scratch.mem}});
+      accumulate_into(gx, plan->user_src, dx, dx_assign);
+    }
+    if (dw || db) {
+      const auto& pd = plan->bwd_weights_pd;
+      Held gy = dx && gy_data.md == pd.diff_dst_desc() ? gy_data : as_layout(*plan, s, user_dy, pd.diff_dst_desc());
+      Held src = as_layout(*plan, s, saved.src, pd.src_desc());
+      Held gw{buffer_for(pd.diff_weights_desc()), pd.diff_weights_desc()};
+      Scratchpad scratch(pd);
+      std::unordered_map<int, memory> args{{DNNL_ARG_DIFF_DST, gy.mem()},
+                                           {DNNL_ARG_SRC, src.mem()},
+                                           {DNNL_ARG_DIFF_WEIGHTS, gw.mem()},
+                                           {DNNL_ARG_SCRATCHPAD, scratch.mem}};
+      Held gb;
+      if (pd.diff_bias_desc().get_size() > 0) {
+        gb = {buffer_for(pd.diff_bias_desc()), pd.diff_bias_desc()};
+        args.emplace(DNNL_ARG_DIFF_BIAS, gb.mem());
+      }
+      plan->bwd_weights.execute(s, args);
+      if (dw) accumulate_into(gw, plan->user_weights, dw);
+      if (db) accumulate_into(gb, plan->user_bias, db);
+    }
+    s.wait();
+  });
+}
+
+}  // namespace simile::detail::conv_onednn
+
+#endif  // SIMILE_WITH_ONEDNN

@@ -1,0 +1,6 @@
+// The float and double instantiations of simile/encoders/mlp.hpp.
+#include "simile/encoders/mlp.hpp"
+
+namespace simile::encoders {
+SIMILE_INSTANTIATE_TEMPLATES(SIMILE_TEMPLATES_ENCODERS_MLP)
+}  // namespace simile::encoders

@@ -1,0 +1,6 @@
+// The float and double instantiations of simile/heads/prediction.hpp.
+#include "simile/heads/prediction.hpp"
+
+namespace simile::heads {
+SIMILE_INSTANTIATE_TEMPLATES(SIMILE_TEMPLATES_HEADS_PREDICTION)
+}  // namespace simile::heads

@@ -1,0 +1,6 @@
+// The float and double instantiations of simile/heads/projection.hpp.
+#include "simile/heads/projection.hpp"
+
+namespace simile::heads {
+SIMILE_INSTANTIATE_TEMPLATES(SIMILE_TEMPLATES_HEADS_PROJECTION)
+}  // namespace simile::heads

@@ -1,0 +1,6 @@
+// The float and double instantiations of simile/ops/unary.hpp.
+#include "simile/ops/unary.hpp"
+
+namespace simile {
+SIMILE_INSTANTIATE_TEMPLATES(SIMILE_TEMPLATES_OPS_UNARY)
+}  // namespace simile

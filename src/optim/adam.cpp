@@ -1,0 +1,6 @@
+// The float and double instantiations of simile/optim/adam.hpp.
+#include "simile/optim/adam.hpp"
+
+namespace simile::optim {
+SIMILE_INSTANTIATE_TEMPLATES(SIMILE_TEMPLATES_OPTIM_ADAM)
+}  // namespace simile::optim

@@ -39,15 +39,15 @@ void run_views(benchmark::State& state, const MultiView& views) {
     return;
   }
   ThreadScope threads(static_cast<int>(state.range(0)));
-  Loader<ImageDataset> loader(*data, {.batch_size = 256, .drop_last = true, .seed = 1});
+  ImageViewSource source(Loader<ImageDataset>(*data, {.batch_size = 256, .drop_last = true, .seed = 1}), views);
   Index b = 0;
   std::uint64_t epoch = 0;
   std::int64_t made = 0;
   for (auto _ : state) {
-    if (b == loader.num_batches()) loader.set_epoch(++epoch), b = 0;
-    ViewBatch batch = loader.views(b++, views);
-    benchmark::DoNotOptimize(batch.views[0].data());
-    made += static_cast<std::int64_t>(batch.views.size()) * batch.views[0].dim(0);
+    if (b == source.num_batches()) source.set_epoch(++epoch), b = 0;
+    ViewBatch batch = source.batch(b++);
+    benchmark::DoNotOptimize(batch.views.data.data());
+    made += batch.views.data.dim(0);
   }
   state.counters["views/s"] = benchmark::Counter(static_cast<double>(made), benchmark::Counter::kIsRate);
   state.counters["threads"] = static_cast<double>(state.range(0));

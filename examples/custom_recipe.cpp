@@ -48,8 +48,8 @@ class AlignUniform : public Recipe<float> {
   std::string name() const override { return "align_uniform"; }
   nn::Module<float>& model() override { return *encoder_; }
   nn::Module<float>& encoder() override { return *encoder_; }
-  Var<float> loss(const std::vector<Tensor<float>>& views, std::span<const std::int64_t>) override {
-    return align_uniform(encoder_->forward(Var<float>(views[0])), encoder_->forward(Var<float>(views[1])));
+  Var<float> loss(const Views<float>& views, std::span<const std::int64_t>) override {
+    return align_uniform(encoder_->forward(Var<float>(views.view(0))), encoder_->forward(Var<float>(views.view(1))));
   }
 
  private:
@@ -72,10 +72,10 @@ int main(int argc, char** argv) {
     AlignUniform recipe(std::make_shared<TanhMlp>(784, 256, 64, rng));
     Pipeline augment;
     augment.add(RandomResizedCrop({.height = 28, .width = 28, .scale = {0.3, 1.0}})).add(HorizontalFlip{}, 0.5);
-    Loader<ImageDataset> loader(train, {.batch_size = 256, .drop_last = true});
+    ImageViewSource source(Loader<ImageDataset>(train, {.batch_size = 256, .drop_last = true}),
+                           MultiView::same(augment, 2));
     optim::Adam<float> adam(recipe.model().parameters(), {.lr = 1e-3});
-    Trainer<float> trainer(recipe, loader, MultiView::same(augment, 2), adam,
-                           {.epochs = 100, .max_steps = steps, .threads = threads});
+    Trainer<float> trainer(recipe, source, adam, {.epochs = 100, .max_steps = steps, .threads = threads});
     trainer.add_callback(std::make_shared<ProgressBar<float>>(20));
     TrainResult r = trainer.fit();
     ThreadScope scope(threads);

@@ -46,13 +46,11 @@ int main(int argc, char** argv) {
         heads::ProjectionHeadOptions{.in_features = 128, .hidden_features = 128, .out_features = 64}, rng);
     SimClr<float> simclr(encoder, projector, {.temperature = 0.5});
 
-    Loader<ImageDataset> loader(train, {.batch_size = 256, .drop_last = true, .seed = seed});
+    ImageViewSource source(Loader<ImageDataset>(train, {.batch_size = 256, .drop_last = true, .seed = seed}), views);
     optim::Adam<float> adam(simclr.model().parameters(), {.lr = 1e-3, .weight_decay = 1e-6});
-    TrainerOptions options{.epochs = epochs, .budget_seconds = budget, .threads = threads};
-    options.lr_schedule = [](std::int64_t step, std::int64_t total) {
-      return optim::WarmupCosineSchedule{.total_steps = std::max<std::int64_t>(total, 1)}(step);
-    };
-    Trainer<float> trainer(simclr, loader, views, adam, options);
+    // Cosine decay of the learning rate over the run (no warmup).
+    TrainerOptions options{.epochs = epochs, .budget_seconds = budget, .threads = threads, .cosine_lr = true};
+    Trainer<float> trainer(simclr, source, adam, options);
     trainer.add_callback(std::make_shared<ProgressBar<float>>(100));
     TrainResult r = trainer.fit();
 

@@ -1,6 +1,7 @@
 #pragma once
 /// \file
-/// Augmentation: image transforms, pipelines and multi-view generation; vector and text transforms.
+/// Augmentation: image transforms, pipelines and multi-view generation; vector and text transforms;
+/// the trainer's view sources.
 #include "simile/augment/color.hpp"
 #include "simile/augment/filter.hpp"
 #include "simile/augment/geometry.hpp"
@@ -8,3 +9,4 @@
 #include "simile/augment/multiview.hpp"
 #include "simile/augment/text.hpp"
 #include "simile/augment/vector.hpp"
+#include "simile/augment/view_sources.hpp"

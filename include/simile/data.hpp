@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Data layer: datasets, file readers (IDX, NPY, CIFAR, CSV, text) and the loader.
+/// Data layer: datasets, file readers (IDX, NPY, CIFAR, CSV, text) the loader and the view-source interface.
 #include "simile/data/cifar.hpp"
 #include "simile/data/csv.hpp"
 #include "simile/data/dataset.hpp"
@@ -9,3 +9,4 @@
 #include "simile/data/loader.hpp"
 #include "simile/data/npy.hpp"
 #include "simile/data/text.hpp"
+#include "simile/data/view_source.hpp"

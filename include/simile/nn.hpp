@@ -7,6 +7,7 @@
 #include "simile/nn/dropout.hpp"
 #include "simile/nn/flatten.hpp"
 #include "simile/nn/init.hpp"
+#include "simile/nn/layer_stack.hpp"
 #include "simile/nn/linear.hpp"
 #include "simile/nn/module.hpp"
 #include "simile/nn/pool.hpp"

@@ -34,8 +34,10 @@ int train(Args& args) {
   Data data = load_data(s);
   Model m = build_model(s);
   auto opt = build_optimizer(s, m.recipe->model());
-  Loader<ImageDataset> loader(data.train, {.batch_size = s.batch, .shuffle = true, .drop_last = true, .seed = s.seed});
-  Trainer<float> trainer(*m.recipe, loader, views_for(s), *opt, trainer_options(s));
+  ImageViewSource source(Loader<ImageDataset>(data.train, {.batch_size = s.batch, .shuffle = true, .drop_last = true,
+                                                            .seed = s.seed}),
+                         views_for(s));
+  Trainer<float> trainer(*m.recipe, source, *opt, trainer_options(s));
   trainer.add_callback(std::make_shared<ProgressBar<float>>(s.log_every));
   if (!s.metrics.empty()) trainer.add_callback(std::make_shared<MetricsLog<float>>(s.metrics, s.log_every));
   if (!s.resume.empty()) {
@@ -55,7 +57,7 @@ int train(Args& args) {
     std::fprintf(stderr, "wrote test-set representations to %s\n", s.export_embeddings.c_str());
   }
   std::string json = "{\"method\":" + detail::json_quote(s.method) + ",\"encoder\":" + detail::json_quote(s.encoder) +
-                     ",\"epochs\":" + detail::json_number(double(r.steps) / double(loader.num_batches())) +
+                     ",\"epochs\":" + detail::json_number(double(r.steps) / double(source.num_batches())) +
                      ",\"steps\":" + std::to_string(r.steps) + ",\"seconds\":" + detail::json_number(r.seconds) +
                      ",\"samples_per_second\":" + detail::json_number(r.samples_per_second) +
                      ",\"final_loss\":" + detail::json_number(r.final_loss) + ",\"threads\":" + std::to_string(s.threads) +

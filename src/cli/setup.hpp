@@ -196,16 +196,8 @@ inline TrainerOptions trainer_options(const Setup& s) {
   o.profile = s.profile;
   check(s.schedule == "constant" || s.schedule == "cosine", "train: --schedule must be constant or cosine, got '",
         s.schedule, "'");
-  if (s.schedule == "cosine") {
-    std::int64_t warmup_epochs = s.warmup_epochs;
-    std::int64_t epochs = s.epochs;
-    o.lr_schedule = [warmup_epochs, epochs](std::int64_t step, std::int64_t total) {
-      std::int64_t warmup = total * warmup_epochs / std::max<std::int64_t>(epochs, 1);
-      warmup = std::min(warmup, total - 1);
-      return optim::WarmupCosineSchedule{.warmup_steps = warmup, .total_steps = std::max<std::int64_t>(total, 1),
-                                         .peak = 1.0, .start = 0.0, .final_value = 0.0}(step);
-    };
-  }
+  o.cosine_lr = s.schedule == "cosine";
+  o.warmup_epochs = s.warmup_epochs;
   return o;
 }
 

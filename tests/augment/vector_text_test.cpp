@@ -60,14 +60,13 @@ TEST(VectorTransforms, LoaderViewsAreThreadIndependent) {
   VectorMultiView mv = VectorMultiView::same(p, 2);
   auto run = [&](int threads) {
     ThreadScope scope(threads);
-    Loader<VectorDataset> l(d, {.batch_size = 41, .seed = 8});
-    return l.views(0, mv).views;
+    return VectorViewSource(Loader<VectorDataset>(d, {.batch_size = 41, .seed = 8}), mv).batch(0).views;
   };
-  auto a = run(1), b = run(2);
-  ASSERT_EQ(a.size(), 2u);
-  EXPECT_EQ(a[0].shape(), (Shape{41, 6}));
-  for (int v = 0; v < 2; ++v) EXPECT_TRUE(testing::tensors_near(a[std::size_t(v)], b[std::size_t(v)], 0, 0));
-  EXPECT_FALSE(testing::tensors_near(a[0], a[1], 1e-3, 0));
+  Views<float> a = run(1), b = run(2);
+  ASSERT_EQ(a.count, 2);
+  EXPECT_EQ(a.data.shape(), (Shape{82, 6}));
+  EXPECT_TRUE(testing::tensors_near(a.data, b.data, 0, 0));
+  EXPECT_FALSE(testing::tensors_near(a.view(0), a.view(1), 1e-3, 0));
 }
 
 TEST(TextTransforms, EachEditDoesWhatItSays) {
@@ -116,18 +115,19 @@ TEST(TextTransforms, LoaderViewsArePaddedAndDeterministic) {
   auto run = [&](int threads) {
     ThreadScope scope(threads);
     Loader<TextDataset> l(d, {.batch_size = 3, .seed = 2});
-    return l.views(0, mv);
+    return mv.make_stacked(l.dataset(), l.indices(0), l.options().seed, l.epoch());
   };
-  TextViewBatch a = run(1), b = run(2);
-  for (int v = 0; v < 2; ++v) {
-    const TokenBatch& t = a.views[std::size_t(v)];
-    EXPECT_TRUE(testing::tensors_near(t.ids, b.views[std::size_t(v)].ids, 0, 0));
-    Index L = t.ids.dim(1);
-    for (Index r = 0; r < 3; ++r) {
-      EXPECT_EQ(L, *std::max_element(t.lengths.begin(), t.lengths.end()));
-      for (Index j = t.lengths[std::size_t(r)]; j < L; ++j) EXPECT_EQ(t.ids.at(r, j), Vocabulary::pad);
-    }
-  }
+  TokenBatch a = run(1), b = run(2);
+  EXPECT_TRUE(testing::tensors_near(a.ids, b.ids, 0, 0));
+  ASSERT_EQ(a.ids.dim(0), 6);  // 2 views x 3 sequences, padded to the longest of all
+  Index L = a.ids.dim(1);
+  EXPECT_EQ(L, *std::max_element(a.lengths.begin(), a.lengths.end()));
+  for (Index r = 0; r < 6; ++r)
+    for (Index j = a.lengths[std::size_t(r)]; j < L; ++j) EXPECT_EQ(a.ids.at(r, j), Vocabulary::pad);
+  // The text view source gives the same ids, as floats, with the labels.
+  ViewBatch vb = TextViewSource(Loader<TextDataset>(d, {.batch_size = 3, .seed = 2}), mv).batch(0);
+  EXPECT_TRUE(testing::tensors_near(vb.views.data, a.ids.to<float>(), 0, 0));
+  EXPECT_EQ(vb.labels.size(), 3u);
   Loader<TextDataset> plain(d, {.batch_size = 3, .shuffle = false});
   TokenBatch t = plain.tokens(0);
   EXPECT_EQ(t.ids.shape(), (Shape{3, 6}));

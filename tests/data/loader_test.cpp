@@ -8,6 +8,13 @@
 
 namespace simile {
 namespace {
+
+/// The views of batch `b` of `l` through `mv`, one tensor per view: views are made in augment/ over the
+/// loader's indices.
+std::vector<Tensor<float>> views_of(const Loader<ImageDataset>& l, Index b, const MultiView& mv) {
+  ViewWorkspace ws;
+  return mv.make_batch(l.dataset(), l.indices(b), l.options().seed, l.epoch(), ws);
+}
 using testing::throws_with;
 
 /// n random grayscale h x w images (fixed seed) with labels i % 10.
@@ -104,7 +111,7 @@ TEST(Loader, ViewsSameBitsAtOneAndTwoThreadsAndDifferAcrossEpochs) {
     l.set_epoch(epoch);
     std::vector<Tensor<float>> all;
     for (Index b = 0; b < l.num_batches(); ++b)
-      for (auto& t : l.views(b, mv).views) all.push_back(t);
+      for (auto& t : views_of(l, b, mv)) all.push_back(t);
     return all;
   };
   auto one = run(1, 0), two = run(2, 0), next = run(2, 1);
@@ -126,14 +133,14 @@ TEST(Loader, ViewsDoNotDependOnBatchComposition) {
   MultiView mv = MultiView::same(p, 2);
   Loader<ImageDataset> a(d, {.batch_size = 12, .shuffle = false, .seed = 9});
   Loader<ImageDataset> b(d, {.batch_size = 5, .shuffle = true, .seed = 9});
-  ViewBatch all = a.views(0, mv);
-  ViewBatch part = b.views(1, mv);
+  std::vector<Tensor<float>> all = views_of(a, 0, mv), part = views_of(b, 1, mv);
+  std::span<const Index> part_indices = b.indices(1);
   Index per = 3 * 8 * 8;
-  for (std::size_t k = 0; k < part.indices.size(); ++k) {
-    Index i = part.indices[k];
+  for (std::size_t k = 0; k < part_indices.size(); ++k) {
+    Index i = part_indices[k];
     for (int v = 0; v < 2; ++v)
-      EXPECT_EQ(std::memcmp(all.views[std::size_t(v)].data() + i * per,
-                            part.views[std::size_t(v)].data() + Index(k) * per, std::size_t(per) * 4), 0)
+      EXPECT_EQ(std::memcmp(all[std::size_t(v)].data() + i * per, part[std::size_t(v)].data() + Index(k) * per,
+                            std::size_t(per) * 4), 0)
           << "sample " << i << " view " << v;
   }
 }
@@ -146,18 +153,25 @@ TEST(Loader, AsymmetricAndMultiCropViews) {
   byol2 = global;
   byol2.add(Solarize(0.5f), 0.2).add(GaussianBlur({.sigma = {0.1, 2.0}}), 0.1);
   Loader<ImageDataset> l(d, {.batch_size = 4, .seed = 1});
-  ViewBatch mc = l.views(0, MultiView::multi_crop(global, 2, local, 4));
-  ASSERT_EQ(mc.views.size(), 6u);
-  EXPECT_EQ(mc.views[1].shape(), (Shape{4, 3, 24, 24}));
-  EXPECT_EQ(mc.views[5].shape(), (Shape{4, 3, 12, 12}));
-  ViewBatch as = l.views(0, MultiView({global, byol2}));
-  EXPECT_EQ(as.views[1].shape(), (Shape{4, 3, 24, 24}));
+  std::vector<Tensor<float>> mc = views_of(l, 0, MultiView::multi_crop(global, 2, local, 4));
+  ASSERT_EQ(mc.size(), 6u);
+  EXPECT_EQ(mc[1].shape(), (Shape{4, 3, 24, 24}));
+  EXPECT_EQ(mc[5].shape(), (Shape{4, 3, 12, 12}));
+  std::vector<Tensor<float>> as = views_of(l, 0, MultiView({global, byol2}));
+  EXPECT_EQ(as[1].shape(), (Shape{4, 3, 24, 24}));
   // Views 0 and 1 draw from different streams, so even their shared crop step differs.
-  EXPECT_FALSE(same_bits(as.views[0], as.views[1]));
+  EXPECT_FALSE(same_bits(as[0], as[1]));
+  // Stacked, the same views are the row blocks of one tensor.
+  ImageViewSource source(l, MultiView({global, byol2}));
+  ViewBatch stacked = source.batch(0);
+  EXPECT_EQ(stacked.views.data.shape(), (Shape{8, 3, 24, 24}));
+  EXPECT_TRUE(same_bits(stacked.views.view(1), as[1]));
+  EXPECT_TRUE(throws_with<ShapeError>([&] { ImageViewSource(l, MultiView::multi_crop(global, 1, local, 1)).batch(0); },
+                                      {"make_stacked", "view 1", "multi-crop"}));
   // A pipeline without a resizing step keeps the input size.
   Pipeline rotate_only;
   rotate_only.add(RandomRotation({.degrees = 5}));
-  EXPECT_EQ(l.views(0, MultiView::same(rotate_only, 1)).views[0].shape(), (Shape{4, 3, 32, 32}));
+  EXPECT_EQ(views_of(l, 0, MultiView::same(rotate_only, 1))[0].shape(), (Shape{4, 3, 32, 32}));
 }
 
 TEST(Loader, MismatchedViewSizesNameTheSample) {
@@ -174,7 +188,7 @@ TEST(Loader, MismatchedViewSizesNameTheSample) {
   Pipeline p;
   p.add(RandomSize{});
   Loader<ImageDataset> l(d, {.batch_size = 30});
-  EXPECT_TRUE(throws_with<ShapeError>([&] { l.views(0, MultiView::same(p, 1)); }, {"make_batch", "view 0", "sample"}));
+  EXPECT_TRUE(throws_with<ShapeError>([&] { views_of(l, 0, MultiView::same(p, 1)); }, {"make_batch", "view 0", "sample"}));
 }
 
 }  // namespace

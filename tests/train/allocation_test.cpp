@@ -20,11 +20,11 @@ TEST(Allocation, TrainingStepTakesNothingFromTheSystemAfterWarmUp) {
   auto projector = std::make_shared<heads::ProjectionHead<float>>(
       heads::ProjectionHeadOptions{.in_features = 128, .hidden_features = 128, .out_features = 64}, rng);
   SimClr<float> simclr(encoder, projector);
-  Loader<ImageDataset> loader(data, {.batch_size = 64, .drop_last = true});
   optim::Adam<float> adam(simclr.model().parameters(), {.lr = 1e-3});
   Pipeline p;
   p.add(RandomResizedCrop({.height = 28, .width = 28, .scale = {0.2, 1.0}})).add(HorizontalFlip{}, 0.5);
-  Trainer<float> trainer(simclr, loader, MultiView::same(p, 2), adam, {.epochs = 2, .threads = 2});
+  ImageViewSource source(Loader<ImageDataset>(data, {.batch_size = 64, .drop_last = true}), MultiView::same(p, 2));
+  Trainer<float> trainer(simclr, source, adam, {.epochs = 2, .threads = 2});
 
   struct Watch : Callback<float> {
     std::vector<AllocatorStats> at;

@@ -40,9 +40,9 @@ std::pair<double, double> run(Recipe<float>& recipe, const ImageDataset& data, i
     std::vector<double> v;
     bool on_step_end(const StepInfo& s) override { return v.push_back(s.loss), false; }
   };
-  Loader<ImageDataset> loader(data, {.batch_size = 64, .drop_last = true, .seed = 3});
+  ImageViewSource source(Loader<ImageDataset>(data, {.batch_size = 64, .drop_last = true, .seed = 3}), views());
   optim::Adam<float> opt(recipe.model().parameters(), {.lr = 1e-3});
-  Trainer<float> trainer(recipe, loader, views(), opt, {.epochs = epochs, .threads = 2});
+  Trainer<float> trainer(recipe, source, opt, {.epochs = epochs, .threads = 2});
   auto log = std::make_shared<Losses>();
   trainer.add_callback(log);
   trainer.fit();
@@ -93,9 +93,9 @@ TEST(Recipes, SupConLossFallsAndNeedsLabels) {
   auto [first, last] = run(sc, data, 4);
   EXPECT_LT(last, first - 0.3) << first << " -> " << last;
   ImageDataset unlabeled(data.images(), {});
-  Loader<ImageDataset> loader(unlabeled, {.batch_size = 64});
+  ImageViewSource source(Loader<ImageDataset>(unlabeled, {.batch_size = 64}), views());
   optim::Adam<float> opt(sc.model().parameters(), {.lr = 1e-3});
-  EXPECT_TRUE(testing::throws_with<ValueError>([&] { Trainer<float>(sc, loader, views(), opt, {}); }, {"needs labels"}));
+  EXPECT_TRUE(testing::throws_with<ValueError>([&] { Trainer<float>(sc, source, opt, {}); }, {"needs labels"}));
 }
 
 TEST(Recipes, MocoLossFallsQueueTakesTheKeysAndTheKeyNetworkFollowsItsEma) {
@@ -112,8 +112,7 @@ TEST(Recipes, MocoLossFallsQueueTakesTheKeysAndTheKeyNetworkFollowsItsEma) {
   EXPECT_LT(last, first - 0.2) << first << " -> " << last;
   EXPECT_EQ(moco.queue().head(), (head + 32 * 128) % 200);  // FIFO with wrap-around
   // One more step by hand: the enqueued rows are this step's keys, and the key network moved by EMA.
-  Loader<ImageDataset> loader(data, {.batch_size = 8, .seed = 5});
-  ViewBatch vb = loader.views(0, views());
+  ViewBatch vb = ImageViewSource(Loader<ImageDataset>(data, {.batch_size = 8, .seed = 5}), views()).batch(0);
   Tensor<float> k0 = moco.key_network().named_parameters()[0].second.value().clone();
   Tensor<float> q0 = moco.model().named_parameters()[0].second.value().clone();
   Index before = moco.queue().head();

@@ -39,13 +39,13 @@ std::unique_ptr<SimClr<float>> small_simclr(std::uint64_t seed) {
 
 struct TrainRun {
   std::unique_ptr<SimClr<float>> recipe = small_simclr(1);
-  Loader<ImageDataset> loader;
+  ImageViewSource source;
   optim::Adam<float> opt;
   Trainer<float> trainer;
   TrainRun(const ImageDataset& data, TrainerOptions o)
-      : loader(data, {.batch_size = 32, .seed = 9}),
+      : source(Loader<ImageDataset>(data, {.batch_size = 32, .seed = 9}), MultiView::same(pipeline(), 2)),
         opt(recipe->model().parameters(), {.lr = 1e-3}),
-        trainer(*recipe, loader, MultiView::same(pipeline(), 2), opt, o) {}
+        trainer(*recipe, source, opt, o) {}
 };
 
 TEST(Trainer, SimClrLossFallsOnFashionMnist) {
@@ -133,7 +133,7 @@ TEST(Trainer, CheckpointsRoundTripAndRejectDamage) {
 struct Poisoned : SimClr<float> {
   int calls = 0, from;
   Poisoned(int f) : SimClr<float>(*small_simclr(3)), from(f) {}
-  Var<float> loss(const std::vector<Tensor<float>>& v, std::span<const std::int64_t> l) override {
+  Var<float> loss(const Views<float>& v, std::span<const std::int64_t> l) override {
     Var<float> x = SimClr<float>::loss(v, l);
     if (++calls > from) x = x * Var<float>(Tensor<float>::scalar(NAN));
     return x;
@@ -144,9 +144,9 @@ TEST(Trainer, NanStopsTrainingWithTheStepAndTheOp) {
   ImageDataset data = fashion(128);
   if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
   Poisoned recipe(2);
-  Loader<ImageDataset> loader(data, {.batch_size = 32, .seed = 1});
+  ImageViewSource source(Loader<ImageDataset>(data, {.batch_size = 32, .seed = 1}), MultiView::same(pipeline(), 2));
   optim::Adam<float> opt(recipe.model().parameters(), {.lr = 1e-3});
-  Trainer<float> trainer(recipe, loader, MultiView::same(pipeline(), 2), opt, {.epochs = 1});
+  Trainer<float> trainer(recipe, source, opt, {.epochs = 1});
   EXPECT_TRUE(throws_with<NumericError>([&] { trainer.fit(); }, {"step 3", "simclr", "op 'mul'"}));
 }
 
@@ -155,11 +155,10 @@ TEST(Trainer, OptionErrors) {
   if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
   auto recipe = small_simclr(1);
   Loader<ImageDataset> loader(data, {.batch_size = 32});
+  ImageViewSource two(loader, MultiView::same(pipeline(), 2)), three(loader, MultiView::same(pipeline(), 3));
   optim::Adam<float> opt(recipe->model().parameters(), {.lr = 1e-3});
-  EXPECT_TRUE(throws_with<ValueError>([&] { Trainer<float>(*recipe, loader, MultiView::same(pipeline(), 2), opt, {.epochs = 0}); },
-                                      {"Trainer", "epochs 0"}));
-  EXPECT_TRUE(throws_with<ValueError>([&] { Trainer<float>(*recipe, loader, MultiView::same(pipeline(), 3), opt, {}); },
-                                      {"needs 2 views", "makes 3"}));
+  EXPECT_TRUE(throws_with<ValueError>([&] { Trainer<float>(*recipe, two, opt, {.epochs = 0}); }, {"Trainer", "epochs 0"}));
+  EXPECT_TRUE(throws_with<ValueError>([&] { Trainer<float>(*recipe, three, opt, {}); }, {"needs 2 views", "makes 3"}));
 }
 
 TEST(Ema, FollowsItsRuleAndByolSchedule) {

@@ -79,10 +79,30 @@ class MultiView {
   /// The views of the samples `indices` of `data`: one float tensor [B, C, H, W] per view, each view
   /// written straight into its slot. Samples are augmented in parallel (`parallel_for`, the thread
   /// count is `num_threads()`). Every view v must come out the same size for every sample (give its
-  /// pipeline a crop or resize to a fixed size); ShapeError names the sample otherwise.
+  /// pipeline a crop or resize to a fixed size); ShapeError names the sample otherwise. Views of
+  /// different sizes (multi-crop) are fine here.
   std::vector<Tensor<float>> make_batch(const ImageDataset& data, std::span<const Index> indices,
                                         std::uint64_t seed, std::uint64_t epoch, ViewWorkspace& ws) const {
-    check<ValueError>(count() > 0, "MultiView::make_batch: no views configured");
+    return fill(data, indices, seed, epoch, ws, nullptr);
+  }
+
+  /// The same views stacked as one tensor [V * B, C, H, W] (rows v * B .. (v + 1) * B - 1 are view v),
+  /// written straight into it: a network takes all views as one batch without a copy. All views must
+  /// come out the same size (ShapeError otherwise; multi-crop views need `make_batch`).
+  Tensor<float> make_stacked(const ImageDataset& data, std::span<const Index> indices, std::uint64_t seed,
+                             std::uint64_t epoch, ViewWorkspace& ws) const {
+    Tensor<float> all;
+    fill(data, indices, seed, epoch, ws, &all);
+    return all;
+  }
+
+ private:
+  /// One tensor per view; with `stacked`, they are the row blocks of one tensor [V * B, ...] stored
+  /// there.
+  std::vector<Tensor<float>> fill(const ImageDataset& data, std::span<const Index> indices, std::uint64_t seed,
+                                  std::uint64_t epoch, ViewWorkspace& ws, Tensor<float>* stacked) const {
+    const char* who = stacked ? "MultiView::make_stacked" : "MultiView::make_batch";
+    check<ValueError>(count() > 0, who, ": no views configured");
     auto B = static_cast<Index>(indices.size());
     std::vector<Tensor<float>> out(static_cast<std::size_t>(count()));
     if (B == 0) return out;
@@ -93,7 +113,14 @@ class MultiView {
       Image& work = ws.images[0];
       make(data.get(indices[0]), seed, epoch, indices[0], v, work);
       shapes[std::size_t(v)] = work.shape();
-      out[std::size_t(v)] = Tensor<float>::empty({B, work.channels(), work.height(), work.width()});
+      if (!stacked) {
+        out[std::size_t(v)] = Tensor<float>::empty({B, work.channels(), work.height(), work.width()});
+      } else {
+        check<ShapeError>(work.shape() == shapes[0], who, ": view ", v, " is ", work.shape(), " but view 0 is ",
+                          shapes[0], " (stacked views need one size; multi-crop views need make_batch)");
+        if (v == 0) *stacked = Tensor<float>::empty({count() * B, work.channels(), work.height(), work.width()});
+        out[std::size_t(v)] = stacked->slice_rows(v * B, (v + 1) * B);
+      }
       std::memcpy(out[std::size_t(v)].data(), work.data(), std::size_t(work.numel()) * sizeof(float));
     }
     parallel_chunked(1, B, 1, [&](int chunk, Index begin, Index end) {
@@ -104,8 +131,8 @@ class MultiView {
         for (int v = 0; v < count(); ++v) {
           make(s, seed, epoch, i, v, work);
           const Shape& want = shapes[std::size_t(v)];
-          check<ShapeError>(work.shape() == want, "MultiView::make_batch: view ", v, " of sample ", i, " is ",
-                            work.shape(), " but the first sample's is ", want,
+          check<ShapeError>(work.shape() == want, who, ": view ", v, " of sample ", i, " is ", work.shape(),
+                            " but the first sample's is ", want,
                             " (end the pipeline with a fixed-size crop or resize)");
           Index per = work.numel();
           std::memcpy(out[std::size_t(v)].data() + b * per, work.data(), std::size_t(per) * sizeof(float));
@@ -115,7 +142,6 @@ class MultiView {
     return out;
   }
 
- private:
   std::vector<Pipeline> views_;
 };
 

@@ -3,7 +3,7 @@
 /// Transforms of token sequences for contrastive sentence embeddings (the EDA family of Wei and Zou
 /// 2019 and the span deletion of CLEAR, Wu et al. 2020): `TokenDropout`, `TokenMasking`,
 /// `SpanDeletion`, `RandomSwap`. A `TextPipeline` composes them and `TextMultiView` makes k views of a
-/// batch as padded id tensors.
+/// batch as one padded id tensor.
 
 #include <algorithm>
 #include <cmath>
@@ -101,12 +101,6 @@ class TextPipeline {
   std::vector<std::function<void(std::vector<Token>&, Rng&)>> steps_;
 };
 
-/// A batch of token sequences padded to the longest: ids [B, L] (pad = `Vocabulary::pad`) and lengths.
-struct TokenBatch {
-  Tensor<Token> ids;
-  std::vector<Index> lengths;
-};
-
 /// k views of each sequence, one pipeline per view; view v of sample i in epoch e draws from
 /// `Rng::stream(seed, e, i, v)` only.
 class TextMultiView {
@@ -120,38 +114,26 @@ class TextMultiView {
   }
   int count() const { return static_cast<int>(views_.size()); }
 
-  std::vector<TokenBatch> make_batch(const TextDataset& data, std::span<const Index> indices, std::uint64_t seed,
-                                     std::uint64_t epoch) const {
+  /// The views of the samples `indices` of `data`, stacked: ids [V * B, L] (rows v * B .. (v + 1) * B - 1
+  /// are view v) padded with `Vocabulary::pad` to the longest sequence of all views, and the V * B
+  /// lengths. Samples are transformed in parallel (`parallel_for`).
+  TokenBatch make_stacked(const TextDataset& data, std::span<const Index> indices, std::uint64_t seed,
+                          std::uint64_t epoch) const {
     auto B = static_cast<Index>(indices.size());
-    std::vector<std::vector<std::vector<Token>>> seqs(static_cast<std::size_t>(count()),
-                                                      std::vector<std::vector<Token>>(std::size_t(B)));
+    std::vector<std::vector<Token>> seqs(std::size_t(count()) * std::size_t(B));
     parallel_for(0, B, 8, [&](Index begin, Index end) {
       for (Index b = begin; b < end; ++b) {
         Index i = indices[std::size_t(b)];
         TextSample s = data.get(i);
         for (int v = 0; v < count(); ++v) {
-          std::vector<Token>& out = seqs[std::size_t(v)][std::size_t(b)];
+          std::vector<Token>& out = seqs[std::size_t(v) * std::size_t(B) + std::size_t(b)];
           out.assign(s.tokens.begin(), s.tokens.end());
           Rng rng = Rng::stream(seed, epoch, static_cast<std::uint64_t>(i), static_cast<std::uint64_t>(v));
           views_[std::size_t(v)].apply(out, rng);
         }
       }
     });
-    std::vector<TokenBatch> out;
-    for (auto& view : seqs) out.push_back(pad_sequences(view));
-    return out;
-  }
-
-  /// Pads sequences with `Vocabulary::pad` to the longest one.
-  static TokenBatch pad_sequences(const std::vector<std::vector<Token>>& seqs) {
-    Index L = 0;
-    for (const auto& s : seqs) L = std::max(L, static_cast<Index>(s.size()));
-    TokenBatch t{Tensor<Token>::full({static_cast<Index>(seqs.size()), L}, Vocabulary::pad), {}};
-    for (std::size_t b = 0; b < seqs.size(); ++b) {
-      std::copy(seqs[b].begin(), seqs[b].end(), t.ids.data() + Index(b) * L);
-      t.lengths.push_back(static_cast<Index>(seqs[b].size()));
-    }
-    return t;
+    return pad_sequences(seqs);
   }
 
  private:

@@ -109,19 +109,19 @@ class VectorMultiView {
   }
   int count() const { return static_cast<int>(views_.size()); }
 
-  /// One float [B, D] tensor per view; each row is copied into its slot and transformed there.
-  std::vector<Tensor<float>> make_batch(const VectorDataset& data, std::span<const Index> indices,
-                                        std::uint64_t seed, std::uint64_t epoch) const {
+  /// The views of the rows `indices` of `data`, stacked: float [V * B, D], rows v * B .. (v + 1) * B - 1
+  /// are view v. Each row is copied into its slot and transformed there, in parallel over rows.
+  Tensor<float> make_stacked(const VectorDataset& data, std::span<const Index> indices, std::uint64_t seed,
+                             std::uint64_t epoch) const {
     auto B = static_cast<Index>(indices.size());
     Index D = data.dim();
-    std::vector<Tensor<float>> out;
-    for (int v = 0; v < count(); ++v) out.push_back(Tensor<float>::empty({B, D}));
+    Tensor<float> out = Tensor<float>::empty({Index(count()) * B, D});
     parallel_for(0, B, 8, [&](Index begin, Index end) {
       for (Index b = begin; b < end; ++b) {
         Index i = indices[std::size_t(b)];
         VectorSample s = data.get(i);
         for (int v = 0; v < count(); ++v) {
-          std::span<float> row(out[std::size_t(v)].data() + b * D, std::size_t(D));
+          std::span<float> row(out.data() + (Index(v) * B + b) * D, std::size_t(D));
           std::copy(s.features.begin(), s.features.end(), row.begin());
           Rng rng = Rng::stream(seed, epoch, static_cast<std::uint64_t>(i), static_cast<std::uint64_t>(v));
           views_[std::size_t(v)].apply(row, rng);

@@ -1,13 +1,13 @@
 #pragma once
 /// \file
 /// `Loader`: batches over a dataset in an order a sampler chooses per epoch (by default a Fisher-Yates
-/// shuffle from `Rng::stream(seed, epoch)`), with a drop-last option. For images it returns the plain
-/// batch (floats in [0, 1], for evaluation) or the k augmented views of a batch as NCHW float tensors,
-/// augmented in parallel over samples (see `MultiView`); vector and text datasets have their views too
-/// (`VectorMultiView`, `TextMultiView`).
+/// shuffle from `Rng::stream(seed, epoch)`), with a drop-last option. It gives each batch's dataset
+/// indices and the plain batch (images as floats in [0, 1], vectors, padded token sequences); the
+/// augmented views of a batch are made over those indices in `augment/` (`MultiView`, and the
+/// trainer's view sources in `augment/view_sources.hpp`).
 ///
-/// Determinism: the order depends only on (seed, epoch) and the sampler; view v of sample i only on
-/// (seed, epoch, i, v). The same seed gives the same batches at every thread count.
+/// Determinism: the order depends only on (seed, epoch) and the sampler. The same seed gives the same
+/// batches at every thread count.
 
 #include <cstring>
 #include <functional>
@@ -15,12 +15,10 @@
 #include <span>
 #include <vector>
 
-#include "simile/augment/multiview.hpp"
-#include "simile/augment/text.hpp"
-#include "simile/augment/vector.hpp"
 #include "simile/core/parallel.hpp"
 #include "simile/core/rng.hpp"
 #include "simile/data/dataset.hpp"
+#include "simile/data/text.hpp"
 
 namespace simile {
 
@@ -63,20 +61,6 @@ struct Batch {
   std::vector<Index> indices;        ///< dataset index of each row
 };
 
-/// The k augmented views of a batch: `views[v]` is float [B, C, H_v, W_v].
-struct ViewBatch {
-  std::vector<Tensor<float>> views;
-  std::vector<std::int64_t> labels;
-  std::vector<Index> indices;
-};
-
-/// The k augmented views of a batch of token sequences, each padded to its longest sequence.
-struct TextViewBatch {
-  std::vector<TokenBatch> views;
-  std::vector<std::int64_t> labels;
-  std::vector<Index> indices;
-};
-
 /// Batches over a dataset `D` (held by value: the in-memory datasets share their tensor storage).
 template <Dataset D>
 class Loader {
@@ -89,6 +73,13 @@ class Loader {
   }
 
   const D& dataset() const { return data_; }
+  /// Labels of the samples `idx` (empty when the dataset has none).
+  std::vector<std::int64_t> labels(std::span<const Index> idx) const {
+    std::vector<std::int64_t> out;
+    if (data_.has_labels())
+      for (Index i : idx) out.push_back(data_.labels()[std::size_t(i)]);
+    return out;
+  }
   const LoaderOptions& options() const { return options_; }
   std::uint64_t epoch() const { return epoch_; }
 
@@ -145,37 +136,8 @@ class Loader {
         std::copy(row.begin(), row.end(), out.data.data() + k * d);
       }
     }
-    out.labels = labels_of(idx);
+    out.labels = labels(idx);
     return out;
-  }
-
-  /// The views of batch `b` through `views` (one NCHW tensor per view), augmented in parallel over
-  /// samples with `num_threads()` threads.
-  ViewBatch views(Index b, const MultiView& views)
-    requires std::same_as<D, ImageDataset>
-  {
-    std::span<const Index> idx = indices(b);
-    ViewBatch out;
-    out.views = views.make_batch(data_, idx, options_.seed, epoch_, workspace_);
-    out.labels = labels_of(idx);
-    out.indices.assign(idx.begin(), idx.end());
-    return out;
-  }
-
-  /// The views of batch `b` of a vector dataset: one float [B, D] tensor per view.
-  ViewBatch views(Index b, const VectorMultiView& views) const
-    requires std::same_as<D, VectorDataset>
-  {
-    std::span<const Index> idx = indices(b);
-    return {views.make_batch(data_, idx, options_.seed, epoch_), labels_of(idx), {idx.begin(), idx.end()}};
-  }
-
-  /// The views of batch `b` of a text dataset: one padded [B, L_v] id tensor per view.
-  TextViewBatch views(Index b, const TextMultiView& views) const
-    requires std::same_as<D, TextDataset>
-  {
-    std::span<const Index> idx = indices(b);
-    return {views.make_batch(data_, idx, options_.seed, epoch_), labels_of(idx), {idx.begin(), idx.end()}};
   }
 
   /// Batch `b` of a text dataset without augmentation, padded.
@@ -187,23 +149,15 @@ class Loader {
       auto t = data_.get(i).tokens;
       seqs.emplace_back(t.begin(), t.end());
     }
-    return TextMultiView::pad_sequences(seqs);
+    return pad_sequences(seqs);
   }
 
  private:
-  std::vector<std::int64_t> labels_of(std::span<const Index> idx) const {
-    std::vector<std::int64_t> labels;
-    if (data_.has_labels())
-      for (Index i : idx) labels.push_back(data_.labels()[std::size_t(i)]);
-    return labels;
-  }
-
   D data_;
   LoaderOptions options_;
   Sampler sampler_;
   std::uint64_t epoch_ = 0;
   std::vector<Index> order_;
-  ViewWorkspace workspace_;
 };
 
 }  // namespace simile

@@ -143,4 +143,22 @@ inline TextDataset make_text_dataset(const TextLines& text, const Vocabulary& vo
   return TextDataset(std::move(seqs), text.labels);
 }
 
+/// A batch of token sequences padded to the longest: ids [B, L] (pad = `Vocabulary::pad`) and lengths.
+struct TokenBatch {
+  Tensor<Token> ids;
+  std::vector<Index> lengths;
+};
+
+/// Pads sequences with `Vocabulary::pad` to the longest one: ids [B, L], L the longest length.
+inline TokenBatch pad_sequences(const std::vector<std::vector<Token>>& seqs) {
+  Index L = 0;
+  for (const auto& s : seqs) L = std::max(L, static_cast<Index>(s.size()));
+  TokenBatch t{Tensor<Token>::full({static_cast<Index>(seqs.size()), L}, Vocabulary::pad), {}};
+  for (std::size_t b = 0; b < seqs.size(); ++b) {
+    std::copy(seqs[b].begin(), seqs[b].end(), t.ids.data() + Index(b) * L);
+    t.lengths.push_back(static_cast<Index>(seqs[b].size()));
+  }
+  return t;
+}
+
 }  // namespace simile

@@ -122,12 +122,13 @@ EvaluationReport evaluate_encoder(nn::Module<T>& encoder, const ImageDataset& tr
     encoder.eval();
     Index n = std::min<Index>(test.size(), 2048);
     Loader<ImageDataset> loader(test, {.batch_size = n, .shuffle = false, .seed = opt.seed});
-    ViewBatch vb = loader.views(0, *views);
+    ViewWorkspace ws;
+    std::vector<Tensor<float>> v = views->make_batch(test, loader.indices(0), opt.seed, 0, ws);
     auto h = [&](const Tensor<float>& x) {
       if constexpr (std::is_same_v<T, float>) return encoder.forward(Var<T>(x)).value().clone();
       else return encoder.forward(Var<T>(x.template to<T>())).value().template to<float>();
     };
-    r.alignment = alignment(h(vb.views[0]), h(vb.views[1]));
+    r.alignment = alignment(h(v[0]), h(v[1]));
     encoder.train(was_training);
   }
   return r;

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "simile/core/instantiate.hpp"
-#include "simile/encoders/mlp.hpp"
+#include "simile/nn/layer_stack.hpp"
 
 namespace simile::heads {
 
@@ -25,12 +25,12 @@ struct PredictionHeadOptions {
 /// `1.running_var` [hidden], `1.num_batches_tracked` [], ReLU at index 2, `3.weight` [out, hidden],
 /// `3.bias` [out]. Initialization: PyTorch's Linear and BatchNorm1d defaults.
 template <Real T>
-class PredictionHead : public encoders::detail::LayerStack<PredictionHead<T>, T> {
+class PredictionHead : public nn::LayerStack<PredictionHead<T>, T> {
  public:
   PredictionHead(const PredictionHeadOptions& o, Rng& rng) : options_(o) {
     this->build("PredictionHead",
                 {.sizes = {o.in_features, o.hidden_features, o.out_features},
-                 .activation = encoders::MlpActivation::relu,
+                 .activation = nn::MlpActivation::relu,
                  .batch_norm = true},
                 rng);
   }

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "simile/core/instantiate.hpp"
-#include "simile/encoders/mlp.hpp"
+#include "simile/nn/layer_stack.hpp"
 
 namespace simile::heads {
 
@@ -29,12 +29,12 @@ struct ProjectionHeadOptions {
 /// `3.weight` [out, hidden], `3.bias` [out]. Without batch_norm: `0.*`, ReLU 1, `2.*`, as
 /// `nn.Sequential(Linear, ReLU, Linear)`. Initialization: PyTorch's Linear and BatchNorm1d defaults.
 template <Real T>
-class ProjectionHead : public encoders::detail::LayerStack<ProjectionHead<T>, T> {
+class ProjectionHead : public nn::LayerStack<ProjectionHead<T>, T> {
  public:
   ProjectionHead(const ProjectionHeadOptions& o, Rng& rng) : options_(o) {
     this->build("ProjectionHead",
                 {.sizes = {o.in_features, o.hidden_features, o.out_features},
-                 .activation = encoders::MlpActivation::relu,
+                 .activation = nn::MlpActivation::relu,
                  .batch_norm = o.batch_norm},
                 rng);
   }

@@ -1,7 +1,7 @@
 #pragma once
 /// \file
-/// Containers: `Sequential` chains modules, `Identity` passes its input through (what replaces a
-/// classifier head when an encoder's representation h is wanted).
+/// Containers: `Sequential` chains modules (numbered or named children), `Identity` passes its input
+/// through (what replaces a classifier head when an encoder's representation h is wanted).
 
 #include <initializer_list>
 #include <memory>
@@ -12,9 +12,11 @@
 
 namespace simile::nn {
 
-/// y = m_{n-1}( ... m_1(m_0(x))). The children are named "0", "1", ... in order, so their parameters
-/// appear as `0.weight`, `2.bias`, ... as in PyTorch's `nn.Sequential`. An empty Sequential is the
-/// identity.
+/// y = m_{n-1}( ... m_1(m_0(x))). Children appended with `push_back` are named by their position "0",
+/// "1", ..., so their parameters appear as `0.weight`, `2.bias`, ... as in PyTorch's `nn.Sequential`;
+/// children appended with `add(name, m)` keep their name, as `nn.Sequential(OrderedDict(...))` does, so
+/// a recipe's model of an encoder and a projector has keys `encoder.conv1.weight`, `projector.0.weight`.
+/// An empty Sequential is the identity.
 template <Real T>
 class Sequential : public Cloneable<Sequential<T>, T> {
  public:
@@ -30,6 +32,12 @@ class Sequential : public Cloneable<Sequential<T>, T> {
   Sequential& push_back(std::shared_ptr<Module<T>> module) {
     check(module != nullptr, "Sequential::push_back: null module at position ", size());
     this->register_module(std::to_string(size()), std::move(module));
+    return *this;
+  }
+  /// Appends `module` under `name` (a name already taken, or a null module, throws ValueError).
+  Sequential& add(std::string name, std::shared_ptr<Module<T>> module) {
+    check(module != nullptr, "Sequential::add: null module \"", name, "\" at position ", size());
+    this->register_module(std::move(name), std::move(module));
     return *this;
   }
 

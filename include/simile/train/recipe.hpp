@@ -7,8 +7,8 @@
 /// NT-Xent; MoCo adds an EMA key network and a queue; BYOL a predictor and an EMA target. A user's own
 /// method implements this interface (see examples/custom_recipe.cpp).
 ///
-/// `Chain` is the container the recipes build their model from: children run one after the other and
-/// are named, so checkpoint keys read `encoder.conv1.weight`, `projector.0.weight`.
+/// The recipes build their model as an `nn::Sequential` of named parts, so checkpoint keys read
+/// `encoder.conv1.weight`, `projector.0.weight`.
 
 #include <cstdint>
 #include <memory>
@@ -18,39 +18,11 @@
 #include <vector>
 
 #include "simile/autograd/var.hpp"
+#include "simile/data/view_source.hpp"
 #include "simile/io/safetensors.hpp"
 #include "simile/nn/module.hpp"
 
 namespace simile {
-
-namespace nn {
-/// y = m_last(... m_first(x)) over named children (an `nn.Sequential` built from an OrderedDict).
-template <Real T>
-class Chain : public Cloneable<Chain<T>, T> {
- public:
-  Chain() = default;
-  Chain(std::initializer_list<std::pair<std::string, std::shared_ptr<Module<T>>>> parts) {
-    for (auto& [name, m] : parts) add(name, m);
-  }
-  /// Appends `module` under `name`.
-  Chain& add(std::string name, std::shared_ptr<Module<T>> module) {
-    this->register_module(std::move(name), std::move(module));
-    return *this;
-  }
-  Var<T> forward(const Var<T>& x) override {
-    Var<T> y = x;
-    for (std::size_t i = 0; i < this->num_children(); ++i) y = this->child_at(i).forward(y);
-    return y;
-  }
-  /// Child `i` in order.
-  Module<T>& part(std::size_t i) const {
-    check(i < this->num_children(), "Chain: part ", i, " out of range for ", this->num_children(), " parts");
-    return this->child_at(i);
-  }
-  std::size_t size() const { return this->num_children(); }
-  std::string type_name() const override { return "Chain"; }
-};
-}  // namespace nn
 
 template <Real T>
 class Recipe {
@@ -68,9 +40,12 @@ class Recipe {
   /// True when `loss` needs the batch's labels (supervised contrastive).
   virtual bool needs_labels() const { return false; }
 
-  /// The loss of one batch. `views[v]` is view v of the batch, [B, C, H, W]; `labels` holds the B
-  /// labels when the dataset has them (else empty). Called in training mode with gradients recorded.
-  virtual Var<T> loss(const std::vector<Tensor<T>>& views, std::span<const std::int64_t> labels) = 0;
+  /// The loss of one batch. `views.data` holds the V views of the B samples stacked, [V * B, ...]
+  /// (rows v * B .. (v + 1) * B - 1 are view v; images [V * B, C, H, W], vectors [V * B, D], token ids
+  /// [V * B, L]), so a network takes them as one batch; `views.view(v)` is view v without a copy.
+  /// `labels` holds the B labels when the data has them (else empty). Called in training mode with
+  /// gradients recorded.
+  virtual Var<T> loss(const Views<T>& views, std::span<const std::int64_t> labels) = 0;
 
   /// After the optimizer's step `step` (0-based) of `total_steps`: EMA targets, momentum schedules.
   virtual void after_step(std::int64_t step, std::int64_t total_steps) {

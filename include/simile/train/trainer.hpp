@@ -1,10 +1,11 @@
 #pragma once
 /// \file
-/// `Trainer`: runs a recipe over a loader of images for a number of epochs, a step budget or a
-/// wall-clock budget, with an explicit thread count and seed. Each step: the loader makes the batch's
-/// views, the schedule sets the learning rate, the recipe computes the loss, backward, the NaN/inf
-/// guard, the callbacks' `on_before_step` (clipping), the optimizer's step, the recipe's `after_step`
-/// (EMA targets), then the callbacks and periodic checkpoints.
+/// `Trainer`: runs a recipe over a `ViewSource` (images, feature vectors, token sequences: anything
+/// that makes the stacked views of batch b of epoch e) for a number of epochs, a step budget or a
+/// wall-clock budget, with an explicit thread count and seed. Each step: the source makes the batch's
+/// views, an `optim::LrScheduler` sets the learning rate, the recipe computes the loss, backward, the
+/// NaN/inf guard, the callbacks' `on_before_step` (clipping), the optimizer's step, the recipe's
+/// `after_step` (EMA targets), then the callbacks and periodic checkpoints.
 ///
 /// Checkpoints hold the model, the optimizer, the recipe's state, and the position (step, epoch, next
 /// batch, the schedule's horizon). Since views depend only on (seed, epoch, sample, view) and the batch
@@ -19,10 +20,10 @@
 /// first. (Measuring over 5 % of the budget rather than a fixed 20 steps keeps a slow start, such as a
 /// burst of load on a shared machine, from cutting a run to half its budget.)
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <optional>
 #include <memory>
@@ -30,10 +31,10 @@
 #include <unordered_set>
 #include <vector>
 
-#include "simile/augment/multiview.hpp"
 #include "simile/core/parallel.hpp"
-#include "simile/data/loader.hpp"
+#include "simile/data/view_source.hpp"
 #include "simile/optim/optimizer.hpp"
+#include "simile/optim/schedule.hpp"
 #include "simile/train/callbacks.hpp"
 #include "simile/train/checkpoint.hpp"
 #include "simile/train/recipe.hpp"
@@ -45,8 +46,11 @@ struct TrainerOptions {
   std::int64_t max_steps = 0;   ///< stop after this many steps in all (0: no limit)
   double budget_seconds = 0;    ///< stop at the first step that crosses this wall-clock time (0: none)
   int threads = 0;              ///< thread count for the run (0: the machine's cores)
-  /// Learning-rate factor at `step` of `total` (each group's lr = its base lr x factor); empty: constant.
-  std::function<double(std::int64_t step, std::int64_t total)> lr_schedule;
+  /// The learning rate of each group is its base lr x a factor set through `optim::LrScheduler`: 1 at
+  /// every step, or with `cosine_lr` a linear warmup from 0 then a cosine to 0 at the run's horizon
+  /// (`optim::WarmupCosineSchedule` over the total steps, which a budget may shorten).
+  bool cosine_lr = false;
+  std::int64_t warmup_epochs = 0;  ///< with cosine_lr: warmup over total * warmup_epochs / epochs steps
   std::string checkpoint_path;       ///< where checkpoints go (empty: none)
   std::int64_t checkpoint_every = 0; ///< steps between checkpoints (0: only at the end)
   bool check_gradients = true;       ///< NaN/inf guard on every gradient, not only on the loss
@@ -59,7 +63,7 @@ struct TrainResult {
   std::int64_t steps_this_run = 0;
   std::int64_t epochs_completed = 0;
   double seconds = 0;               ///< wall-clock time of this run
-  double samples_per_second = 0;    ///< images per second in this run (two views of an image count once)
+  double samples_per_second = 0;    ///< samples per second in this run (the views of a sample count once)
   double final_loss = 0;            ///< mean loss over the last epoch's steps (or the last 50 steps)
   std::string stop_reason;          ///< "epochs", "max_steps", "budget" or "callback"
 };
@@ -94,19 +98,21 @@ std::string first_non_finite(const Var<T>& loss) {
 template <Real T>
 class Trainer {
  public:
-  Trainer(Recipe<T>& recipe, Loader<ImageDataset>& loader, MultiView views, optim::Optimizer<T>& optimizer,
-          TrainerOptions options = {})
-      : recipe_(recipe), loader_(loader), views_(std::move(views)), opt_(optimizer), options_(std::move(options)) {
+  /// Trains `recipe` on the batches of `source` with `optimizer`; all three must outlive the trainer.
+  /// The source must make the views the recipe needs, and labels if the recipe needs them.
+  Trainer(Recipe<T>& recipe, ViewSource& source, optim::Optimizer<T>& optimizer, TrainerOptions options = {})
+      : recipe_(recipe), source_(source), opt_(optimizer), options_(std::move(options)),
+        lr_(optimizer, optim::ConstantSchedule{}) {
     check(options_.epochs >= 1, "Trainer: epochs ", options_.epochs, " must be at least 1");
     check(options_.max_steps >= 0 && options_.budget_seconds >= 0 && options_.checkpoint_every >= 0 &&
-              options_.threads >= 0,
+              options_.threads >= 0 && options_.warmup_epochs >= 0,
           "Trainer: max_steps ", options_.max_steps, ", budget_seconds ", options_.budget_seconds,
-          ", checkpoint_every ", options_.checkpoint_every, " and threads ", options_.threads, " must be >= 0");
-    check(views_.count() == recipe_.num_views(), "Trainer: the recipe ", recipe_.name(), " needs ",
-          recipe_.num_views(), " views, the pipeline makes ", views_.count());
-    check(!recipe_.needs_labels() || loader_.dataset().has_labels(), "Trainer: the recipe ", recipe_.name(),
-          " needs labels and the dataset has none");
-    for (std::size_t g = 0; g < opt_.num_groups(); ++g) base_lrs_.push_back(opt_.lr(g));
+          ", checkpoint_every ", options_.checkpoint_every, ", threads ", options_.threads, " and warmup_epochs ",
+          options_.warmup_epochs, " must be >= 0");
+    check(source_.num_views() == recipe_.num_views(), "Trainer: the recipe ", recipe_.name(), " needs ",
+          recipe_.num_views(), " views, the view source makes ", source_.num_views());
+    check(!recipe_.needs_labels() || source_.has_labels(), "Trainer: the recipe ", recipe_.name(),
+          " needs labels and the data has none");
   }
 
   void add_callback(std::shared_ptr<Callback<T>> cb) { callbacks_.push_back(std::move(cb)); }
@@ -121,131 +127,17 @@ class Trainer {
   /// Trains until the epochs, the step limit or the budget run out, or a callback says stop.
   TrainResult fit() {
     ThreadScope threads(options_.threads > 0 ? options_.threads : hardware_threads());
-    using clock = std::chrono::steady_clock;
-    const auto start = clock::now();
-    auto elapsed = [&] { return std::chrono::duration<double>(clock::now() - start).count(); };
-    loader_.set_epoch(static_cast<std::uint64_t>(epoch_));
-    const Index per_epoch = loader_.num_batches();
-    check(per_epoch > 0, "Trainer::fit: the loader yields no batch (dataset of ", loader_.dataset().size(),
-          " samples, batch size ", loader_.options().batch_size, ")");
-    if (total_steps_ == 0) {
-      total_steps_ = options_.epochs * per_epoch;
-      if (options_.max_steps > 0) total_steps_ = std::min(total_steps_, options_.max_steps);
-    }
-    for (auto& cb : callbacks_) cb->on_train_begin(total_steps_);
-    recipe_.model().train();
-    const std::vector<Var<T>> params = recipe_.model().parameters();
-    const auto named = recipe_.model().named_parameters();
-
-    TrainResult r;
-    std::int64_t samples = 0;
-    const std::int64_t first_step = step_;
-    bool horizon_fixed = options_.budget_seconds <= 0;
-    std::vector<double> recent;
-    StepInfo info;
-    std::optional<Profiler> profiler;
-    StepInfo pace_start;
-    for (; epoch_ < options_.epochs && r.stop_reason.empty(); ++epoch_, batch_ = 0) {
-      loader_.set_epoch(static_cast<std::uint64_t>(epoch_));
-      for (auto& cb : callbacks_) cb->on_epoch_begin(epoch_);
-      double epoch_loss = 0;
-      Index epoch_steps = 0;
-      const double epoch_start = elapsed();
-      for (; batch_ < per_epoch; ++batch_) {
-        if (step_ >= total_steps_) {
-          r.stop_reason = options_.max_steps > 0 && step_ >= options_.max_steps ? "max_steps" : "budget";
-          break;
-        }
-        if (options_.profile && !profiler && step_ > first_step) profiler.emplace(profile_);
-        ViewBatch vb;
-        {
-          ProfileScope scope("views (augmentation)");
-          vb = loader_.views(batch_, views_);
-        }
-        double lr_factor = options_.lr_schedule ? options_.lr_schedule(step_, total_steps_) : 1.0;
-        for (std::size_t g = 0; g < base_lrs_.size(); ++g) opt_.set_lr(g, base_lrs_[g] * lr_factor);
-
-        std::vector<Tensor<T>> views;
-        for (auto& v : vb.views) {
-          if constexpr (std::is_same_v<T, float>) views.push_back(v);
-          else views.push_back(v.template to<T>());
-        }
-        Var<T> loss = recipe_.loss(views, vb.labels);
-        const double value = static_cast<double>(loss.item());
-        if (!std::isfinite(value))
-          throw NumericError(simile::detail::str("Trainer: step ", step_ + 1, " (epoch ", epoch_ + 1, ", batch ",
-                                                 batch_ + 1, "): the ", recipe_.name(), " loss is ", value,
-                                                 "; the first non-finite value came from ", detail::first_non_finite(loss)));
-        opt_.zero_grad();
-        loss.backward();
-        {
-          ProfileScope scope("optimizer step and checks");
-          if (options_.check_gradients) check_gradients(named);
-          for (auto& cb : callbacks_) cb->on_before_step(params);
-          opt_.step();
-        }
-        {
-          ProfileScope scope("recipe after_step (EMA, queue)");
-          recipe_.after_step(step_, total_steps_);
-        }
-        ++step_;
-        if (profiler) ++profiled_steps_;
-        samples += static_cast<std::int64_t>(vb.indices.size());
-        epoch_loss += value;
-        ++epoch_steps;
-        recent.push_back(value);
-        if (recent.size() > 50) recent.erase(recent.begin());
-
-        info = StepInfo{step_, total_steps_, epoch_, batch_, per_epoch, value, opt_.lr(0), elapsed(), 0, samples};
-        info.samples_per_second = info.seconds > 0 ? double(samples) / info.seconds : 0;
-        if (!horizon_fixed && step_ - first_step == 5) pace_start = info;
-        if (!horizon_fixed && step_ - first_step >= 25 && info.seconds >= 0.05 * options_.budget_seconds) {
-          // The steps since the 6th measure the pace (the first ones include warm-up: primitive creation,
-          // first page faults); the horizon is fixed once, then the run ends where it falls.
-          double per_step = (info.seconds - pace_start.seconds) / double(step_ - pace_start.step);
-          auto fit_steps = step_ + static_cast<std::int64_t>((options_.budget_seconds - info.seconds) / per_step);
-          total_steps_ = std::max(step_ + 1, std::min(total_steps_, fit_steps));
-          info.total_steps = total_steps_;
-          horizon_fixed = true;
-        }
-        bool stop = false;
-        for (auto& cb : callbacks_) stop = cb->on_step_end(info) || stop;
-        if (!options_.checkpoint_path.empty() && options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0) {
-          ++batch_;  // the checkpoint resumes at the next batch
-          save_checkpoint(options_.checkpoint_path);
-          --batch_;
-        }
-        if (stop) r.stop_reason = "callback";
-        else if (options_.max_steps > 0 && step_ >= options_.max_steps) r.stop_reason = "max_steps";
-        else if (options_.budget_seconds > 0 && info.seconds >= options_.budget_seconds) r.stop_reason = "budget";
-        if (!r.stop_reason.empty()) {
-          ++batch_;
-          break;
-        }
+    Run run;
+    begin_run(run);
+    for (; epoch_ < options_.epochs && run.result.stop_reason.empty(); ++epoch_, batch_ = 0) {
+      begin_epoch(run);
+      while (batch_ < run.per_epoch && run.result.stop_reason.empty()) {
+        if (step_ >= total_steps_) run.result.stop_reason = stop_reason(false, 0, true);
+        else train_step(run);
       }
-      if (batch_ >= per_epoch) {
-        ++r.epochs_completed;
-        EpochInfo e{epoch_, epoch_steps ? epoch_loss / double(epoch_steps) : 0.0, step_, elapsed() - epoch_start};
-        bool stop = false;
-        for (auto& cb : callbacks_) stop = cb->on_epoch_end(e) || stop;
-        if (stop && r.stop_reason.empty()) r.stop_reason = "callback";
-        if (epoch_steps > 0) r.final_loss = e.mean_loss;
-      }
-      if (!r.stop_reason.empty() && batch_ < per_epoch) break;  // keep epoch_ and batch_ for resuming
+      if (!end_epoch(run)) break;  // stopped inside the epoch: epoch_ and batch_ are where to resume
     }
-    if (r.stop_reason.empty()) r.stop_reason = "epochs";
-    r.steps = step_;
-    r.steps_this_run = step_ - first_step;
-    r.seconds = elapsed();
-    r.samples_per_second = r.seconds > 0 ? double(samples) / r.seconds : 0;
-    if (r.epochs_completed == 0 && !recent.empty()) {
-      double s = 0;
-      for (double v : recent) s += v;
-      r.final_loss = s / double(recent.size());
-    }
-    if (!options_.checkpoint_path.empty()) save_checkpoint(options_.checkpoint_path);
-    for (auto& cb : callbacks_) cb->on_train_end(info);
-    return r;
+    return end_run(run);
   }
 
   /// Writes the model, optimizer, recipe state and position to `path` (atomically).
@@ -253,15 +145,11 @@ class Trainer {
     TensorDict d;
     save_module(d, recipe_.model());
     save_optimizer(d, opt_);
-    d.set("train.step", Tensor<std::int64_t>::scalar(step_));
-    d.set("train.epoch", Tensor<std::int64_t>::scalar(epoch_));
-    d.set("train.batch", Tensor<std::int64_t>::scalar(batch_));
-    d.set("train.total_steps", Tensor<std::int64_t>::scalar(total_steps_));
-    d.set("train.seed", Tensor<std::int64_t>::scalar(static_cast<std::int64_t>(loader_.options().seed)));
+    save_position(d);
     recipe_.save_state(d, "train.recipe.");
     d.metadata = options_.metadata;
     d.metadata["recipe"] = recipe_.name();
-    d.metadata["seed"] = std::to_string(loader_.options().seed);
+    d.metadata["seed"] = std::to_string(source_.seed());
     d.metadata["simile_version"] = simile_version;
     save_safetensors(path, d);
   }
@@ -276,24 +164,198 @@ class Trainer {
                    "' was written by recipe '", meta == d.metadata.end() ? std::string("?") : meta->second,
                    "', this trainer runs '", recipe_.name(), "'");
     auto seed = d.get<std::int64_t>("train.seed").item();
-    check(static_cast<std::uint64_t>(seed) == loader_.options().seed, "Trainer::load_checkpoint: '", path,
-          "' was trained with seed ", seed, ", the loader has seed ", loader_.options().seed);
+    check(static_cast<std::uint64_t>(seed) == source_.seed(), "Trainer::load_checkpoint: '", path,
+          "' was trained with seed ", seed, ", the view source has seed ", source_.seed());
     load_module(d, recipe_.model());
     load_optimizer(d, opt_);
     recipe_.load_state(d, "train.recipe.");
+    load_position(d);
+  }
+
+ private:
+  /// The state of one `fit()` call.
+  struct Run {
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    std::int64_t first_step = 0, samples = 0;
+    Index per_epoch = 0;
+    std::vector<Var<T>> params;
+    std::vector<std::pair<std::string, Var<T>>> named;
+    std::optional<Profiler> profiler;
+    bool horizon_fixed = true;  ///< false while a budget run still measures its pace
+    StepInfo pace_start, last;  ///< the step the pace is measured from; the last step
+    std::vector<double> recent;  ///< the last 50 losses
+    double epoch_loss = 0, epoch_start = 0;
+    Index epoch_steps = 0;
+    TrainResult result;
+
+    double elapsed() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); }
+  };
+
+  void begin_run(Run& run) {
+    source_.set_epoch(static_cast<std::uint64_t>(epoch_));
+    run.per_epoch = source_.num_batches();
+    check(run.per_epoch > 0, "Trainer::fit: the view source yields no batch (", source_.describe(), ")");
+    if (total_steps_ == 0) set_horizon(planned_steps(run.per_epoch));
+    run.first_step = step_;
+    run.horizon_fixed = options_.budget_seconds <= 0;
+    for (auto& cb : callbacks_) cb->on_train_begin(total_steps_);
+    recipe_.model().train();
+    run.params = recipe_.model().parameters();
+    run.named = recipe_.model().named_parameters();
+  }
+
+  void begin_epoch(Run& run) {
+    source_.set_epoch(static_cast<std::uint64_t>(epoch_));
+    for (auto& cb : callbacks_) cb->on_epoch_begin(epoch_);
+    run.epoch_loss = 0;
+    run.epoch_steps = 0;
+    run.epoch_start = run.elapsed();
+  }
+
+  /// One optimizer step on batch `batch_`, then its report, the budget's horizon, a checkpoint when one
+  /// is due, and whether to stop. Leaves `batch_` at the next batch.
+  void train_step(Run& run) {
+    if (options_.profile && !run.profiler && step_ > run.first_step) run.profiler.emplace(profile_);
+    ViewBatch batch;
+    {
+      ProfileScope scope("views (augmentation)");
+      batch = source_.batch(batch_);
+    }
+    lr_.apply(step_);
+    Var<T> loss = recipe_.loss(batch.views.template to<T>(), batch.labels);
+    const double value = static_cast<double>(loss.item());
+    if (!std::isfinite(value))
+      throw NumericError(simile::detail::str("Trainer: step ", step_ + 1, " (epoch ", epoch_ + 1, ", batch ",
+                                             batch_ + 1, "): the ", recipe_.name(), " loss is ", value,
+                                             "; the first non-finite value came from ", detail::first_non_finite(loss)));
+    opt_.zero_grad();
+    loss.backward();
+    {
+      ProfileScope scope("optimizer step and checks");
+      if (options_.check_gradients) check_gradients(run.named);
+      for (auto& cb : callbacks_) cb->on_before_step(run.params);
+      opt_.step();
+    }
+    {
+      ProfileScope scope("recipe after_step (EMA, queue)");
+      recipe_.after_step(step_, total_steps_);
+    }
+    ++step_;
+    if (run.profiler) ++profiled_steps_;
+    run.samples += static_cast<std::int64_t>(batch.indices.size());
+    run.epoch_loss += value;
+    ++run.epoch_steps;
+    run.recent.push_back(value);
+    if (run.recent.size() > 50) run.recent.erase(run.recent.begin());
+
+    StepInfo info{step_, total_steps_, epoch_, batch_, run.per_epoch, value, opt_.lr(0), run.elapsed(), 0, run.samples};
+    info.samples_per_second = info.seconds > 0 ? double(run.samples) / info.seconds : 0;
+    fix_budget_horizon(run, info);
+    bool stop = false;
+    for (auto& cb : callbacks_) stop = cb->on_step_end(info) || stop;
+    ++batch_;  // from here on, the position to resume from
+    if (!options_.checkpoint_path.empty() && options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0)
+      save_checkpoint(options_.checkpoint_path);
+    run.result.stop_reason = stop_reason(stop, info.seconds, false);
+    run.last = info;
+  }
+
+  /// Reports a completed epoch to the callbacks. False when the run stopped inside the epoch.
+  bool end_epoch(Run& run) {
+    if (batch_ < run.per_epoch) return run.result.stop_reason.empty();
+    ++run.result.epochs_completed;
+    EpochInfo e{epoch_, run.epoch_steps ? run.epoch_loss / double(run.epoch_steps) : 0.0, step_,
+                run.elapsed() - run.epoch_start};
+    bool stop = false;
+    for (auto& cb : callbacks_) stop = cb->on_epoch_end(e) || stop;
+    if (stop && run.result.stop_reason.empty()) run.result.stop_reason = "callback";
+    if (run.epoch_steps > 0) run.result.final_loss = e.mean_loss;
+    return true;
+  }
+
+  TrainResult end_run(Run& run) {
+    TrainResult& r = run.result;
+    if (r.stop_reason.empty()) r.stop_reason = "epochs";
+    r.steps = step_;
+    r.steps_this_run = step_ - run.first_step;
+    r.seconds = run.elapsed();
+    r.samples_per_second = r.seconds > 0 ? double(run.samples) / r.seconds : 0;
+    if (r.epochs_completed == 0 && !run.recent.empty()) {
+      double s = 0;
+      for (double v : run.recent) s += v;
+      r.final_loss = s / double(run.recent.size());
+    }
+    if (!options_.checkpoint_path.empty()) save_checkpoint(options_.checkpoint_path);
+    for (auto& cb : callbacks_) cb->on_train_end(run.last);
+    return r;
+  }
+
+  /// Why the run stops, or "" to go on. Before a step only the horizon counts (reached: the step limit
+  /// or the budget's horizon); after one, a callback's request, the step limit and the budget.
+  std::string stop_reason(bool callback, double seconds, bool at_horizon) const {
+    const bool step_limit = options_.max_steps > 0 && step_ >= options_.max_steps;
+    if (at_horizon) return step_limit ? "max_steps" : "budget";
+    if (callback) return "callback";
+    if (step_limit) return "max_steps";
+    if (options_.budget_seconds > 0 && seconds >= options_.budget_seconds) return "budget";
+    return "";
+  }
+
+  /// Steps planned for `per_epoch` batches an epoch: the epochs asked for, within the step limit.
+  std::int64_t planned_steps(Index per_epoch) const {
+    std::int64_t planned = options_.epochs * per_epoch;
+    return options_.max_steps > 0 ? std::min(planned, options_.max_steps) : planned;
+  }
+
+  /// Fixes the run's horizon at `total` steps, and the learning-rate schedule over it.
+  void set_horizon(std::int64_t total) {
+    total_steps_ = total;
+    if (!options_.cosine_lr) {
+      lr_ = optim::LrScheduler<T>(opt_, optim::ConstantSchedule{}, lr_.base_lrs());
+      return;
+    }
+    std::int64_t warmup = std::min(total * options_.warmup_epochs / options_.epochs, total - 1);
+    lr_ = optim::LrScheduler<T>(opt_,
+                                optim::WarmupCosineSchedule{.warmup_steps = std::max<std::int64_t>(warmup, 0),
+                                                            .total_steps = std::max<std::int64_t>(total, 1),
+                                                            .peak = 1.0, .start = 0.0, .final_value = 0.0},
+                                lr_.base_lrs());
+  }
+
+  /// With a wall-clock budget, the horizon is fixed once from the pace: the steps since the 6th measure
+  /// it (the first ones include warm-up: primitive creation, first page faults), over at least 20 steps
+  /// and 5 % of the budget; then the run ends where the horizon falls.
+  void fix_budget_horizon(Run& run, StepInfo& info) {
+    if (run.horizon_fixed) return;
+    if (step_ - run.first_step == 5) run.pace_start = info;
+    if (step_ - run.first_step < 25 || info.seconds < 0.05 * options_.budget_seconds) return;
+    double per_step = (info.seconds - run.pace_start.seconds) / double(step_ - run.pace_start.step);
+    auto fit_steps = step_ + static_cast<std::int64_t>((options_.budget_seconds - info.seconds) / per_step);
+    set_horizon(std::max(step_ + 1, std::min(total_steps_, fit_steps)));
+    info.total_steps = total_steps_;
+    run.horizon_fixed = true;
+  }
+
+  /// The position in checkpoints: step, epoch, next batch, the horizon and the data's seed.
+  void save_position(TensorDict& d) const {
+    d.set("train.step", Tensor<std::int64_t>::scalar(step_));
+    d.set("train.epoch", Tensor<std::int64_t>::scalar(epoch_));
+    d.set("train.batch", Tensor<std::int64_t>::scalar(batch_));
+    d.set("train.total_steps", Tensor<std::int64_t>::scalar(total_steps_));
+    d.set("train.seed", Tensor<std::int64_t>::scalar(static_cast<std::int64_t>(source_.seed())));
+  }
+  void load_position(const TensorDict& d) {
     step_ = d.get<std::int64_t>("train.step").item();
     epoch_ = d.get<std::int64_t>("train.epoch").item();
     batch_ = static_cast<Index>(d.get<std::int64_t>("train.batch").item());
     std::int64_t saved_total = d.get<std::int64_t>("train.total_steps").item();
     // Resuming toward the same horizon keeps the schedule; asking for more epochs extends it.
-    loader_.set_epoch(static_cast<std::uint64_t>(epoch_));
-    std::int64_t planned = options_.epochs * loader_.num_batches();
-    if (options_.max_steps > 0) planned = std::min(planned, options_.max_steps);
-    total_steps_ = options_.budget_seconds > 0 ? saved_total : std::max(saved_total, planned);
-    if (batch_ >= loader_.num_batches()) ++epoch_, batch_ = 0;
+    source_.set_epoch(static_cast<std::uint64_t>(epoch_));
+    set_horizon(options_.budget_seconds > 0 ? saved_total
+                                            : std::max(saved_total, planned_steps(source_.num_batches())));
+    if (batch_ >= source_.num_batches()) ++epoch_, batch_ = 0;
   }
 
- private:
   void check_gradients(const std::vector<std::pair<std::string, Var<T>>>& named) const {
     for (const auto& [name, p] : named) {
       if (!p.has_grad()) continue;
@@ -305,11 +367,10 @@ class Trainer {
   }
 
   Recipe<T>& recipe_;
-  Loader<ImageDataset>& loader_;
-  MultiView views_;
+  ViewSource& source_;
   optim::Optimizer<T>& opt_;
   TrainerOptions options_;
-  std::vector<double> base_lrs_;
+  optim::LrScheduler<T> lr_;
   std::vector<std::shared_ptr<Callback<T>>> callbacks_;
   std::int64_t step_ = 0, epoch_ = 0, total_steps_ = 0, profiled_steps_ = 0;
   ProfileTable profile_;

@@ -9,7 +9,7 @@
 
 #include "simile/losses/barlow_twins.hpp"
 #include "simile/losses/vicreg.hpp"
-#include "simile/train/recipes/byol.hpp"
+#include "simile/train/recipes/detail.hpp"
 
 namespace simile {
 
@@ -23,23 +23,23 @@ class HalvesRecipe : public Recipe<T> {
 
   HalvesRecipe(const char* name, Loss loss, std::shared_ptr<nn::Module<T>> encoder,
                std::shared_ptr<nn::Module<T>> projector, Options options)
-      : name_(name), loss_(loss), model_(std::make_shared<nn::Chain<T>>()), options_(options) {
-    check(encoder && projector, name, ": encoder and projector must be given");
-    model_->add("encoder", std::move(encoder)).add("projector", std::move(projector));
-  }
+      : name_(name),
+        loss_(loss),
+        model_(named_parts<T>(name, {{"encoder", std::move(encoder)}, {"projector", std::move(projector)}})),
+        options_(options) {}
   std::string name() const override { return name_; }
   nn::Module<T>& model() override { return *model_; }
-  nn::Module<T>& encoder() override { return model_->part(0); }
-  Var<T> loss(const std::vector<Tensor<T>>& views, std::span<const std::int64_t>) override {
-    check(views.size() == 2, name_, "::loss: expected 2 views, got ", views.size());
-    auto [z1, z2] = halves(model_->forward(Var<T>(stack_views(views, name_))));
+  nn::Module<T>& encoder() override { return (*model_)[0]; }
+  Var<T> loss(const Views<T>& views, std::span<const std::int64_t>) override {
+    check_views(views, 2, name_);
+    auto [z1, z2] = halves(model_->forward(Var<T>(views.data)));
     return loss_(z1, z2, options_);
   }
 
  private:
   const char* name_;
   Loss loss_;
-  std::shared_ptr<nn::Chain<T>> model_;
+  std::shared_ptr<nn::Sequential<T>> model_;
   Options options_;
 };
 }  // namespace detail

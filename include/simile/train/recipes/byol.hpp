@@ -13,20 +13,11 @@
 #include <memory>
 
 #include "simile/losses/negative_cosine.hpp"
-#include "simile/train/ema.hpp"
 #include "simile/train/checkpoint.hpp"
-#include "simile/train/recipes/simclr.hpp"
+#include "simile/train/ema.hpp"
+#include "simile/train/recipes/detail.hpp"
 
 namespace simile {
-
-namespace detail {
-/// Rows [0, N) and [N, 2N) of a [2N, D] Var.
-template <Real T>
-std::pair<Var<T>, Var<T>> halves(const Var<T>& x) {
-  Index n = x.dim(0) / 2;
-  return {slice_rows(x, 0, n), slice_rows(x, n, 2 * n)};
-}
-}  // namespace detail
 
 struct ByolOptions {
   double tau_base = 0.99;  ///< target momentum at step 0 (the paper: 0.996 for 1000-epoch runs)
@@ -38,25 +29,23 @@ class Byol : public Recipe<T> {
   Byol(std::shared_ptr<nn::Module<T>> encoder, std::shared_ptr<nn::Module<T>> projector,
        std::shared_ptr<nn::Module<T>> predictor, ByolOptions options = {})
       : options_(options) {
-    check(encoder && projector && predictor, "Byol: encoder, projector and predictor must be given");
     check(options.tau_base >= 0 && options.tau_base <= 1, "Byol: tau_base ", options.tau_base, " must lie in [0, 1]");
-    online_ = std::make_shared<nn::Chain<T>>();
-    online_->add("encoder", encoder).add("projector", projector).add("predictor", predictor);
-    body_ = std::make_shared<nn::Chain<T>>();  // the online encoder and projector (shared, not copied)
-    body_->add("encoder", encoder).add("projector", projector);
+    online_ = detail::named_parts<T>("Byol", {{"encoder", encoder}, {"projector", projector}, {"predictor", predictor}});
+    // The online encoder and projector (shared, not copied).
+    body_ = detail::named_parts<T>("Byol", {{"encoder", encoder}, {"projector", projector}});
     target_ = body_->clone();
     target_->requires_grad(false);
   }
 
   std::string name() const override { return "byol"; }
   nn::Module<T>& model() override { return *online_; }
-  nn::Module<T>& encoder() override { return online_->part(0); }
+  nn::Module<T>& encoder() override { return (*online_)[0]; }
   /// The EMA target (encoder and projector).
   nn::Module<T>& target() { return *target_; }
 
-  Var<T> loss(const std::vector<Tensor<T>>& views, std::span<const std::int64_t>) override {
-    check(views.size() == 2, "Byol::loss: expected 2 views, got ", views.size());
-    Var<T> x(detail::stack_views(views, "Byol::loss"));
+  Var<T> loss(const Views<T>& views, std::span<const std::int64_t>) override {
+    detail::check_views(views, 2, "Byol::loss");
+    Var<T> x(views.data);
     auto [p1, p2] = detail::halves(online_->forward(x));
     Var<T> z;
     {
@@ -76,7 +65,7 @@ class Byol : public Recipe<T> {
 
  private:
   ByolOptions options_;
-  std::shared_ptr<nn::Chain<T>> online_, body_, target_;
+  std::shared_ptr<nn::Sequential<T>> online_, body_, target_;
 };
 
 template <Real T>
@@ -84,25 +73,24 @@ class SimSiam : public Recipe<T> {
  public:
   SimSiam(std::shared_ptr<nn::Module<T>> encoder, std::shared_ptr<nn::Module<T>> projector,
           std::shared_ptr<nn::Module<T>> predictor)
-      : model_(std::make_shared<nn::Chain<T>>()) {
-    check(encoder && projector && predictor, "SimSiam: encoder, projector and predictor must be given");
-    model_->add("encoder", encoder).add("projector", projector).add("predictor", predictor);
-  }
+      : model_(detail::named_parts<T>("SimSiam", {{"encoder", std::move(encoder)},
+                                                  {"projector", std::move(projector)},
+                                                  {"predictor", std::move(predictor)}})) {}
   std::string name() const override { return "simsiam"; }
   nn::Module<T>& model() override { return *model_; }
-  nn::Module<T>& encoder() override { return model_->part(0); }
+  nn::Module<T>& encoder() override { return (*model_)[0]; }
 
-  Var<T> loss(const std::vector<Tensor<T>>& views, std::span<const std::int64_t>) override {
-    check(views.size() == 2, "SimSiam::loss: expected 2 views, got ", views.size());
-    Var<T> z = model_->part(1).forward(model_->part(0).forward(Var<T>(detail::stack_views(views, "SimSiam::loss"))));
-    Var<T> p = model_->part(2).forward(z);
+  Var<T> loss(const Views<T>& views, std::span<const std::int64_t>) override {
+    detail::check_views(views, 2, "SimSiam::loss");
+    Var<T> z = (*model_)[1].forward((*model_)[0].forward(Var<T>(views.data)));
+    Var<T> p = (*model_)[2].forward(z);
     auto [p1, p2] = detail::halves(p);
     auto [z1, z2] = detail::halves(z);  // detached inside the loss: the stop-gradient
     return symmetric_negative_cosine(p1, p2, z1, z2);
   }
 
  private:
-  std::shared_ptr<nn::Chain<T>> model_;
+  std::shared_ptr<nn::Sequential<T>> model_;
 };
 
 }  // namespace simile

@@ -19,11 +19,12 @@
 #include <memory>
 #include <numeric>
 
+#include "simile/core/rng.hpp"
 #include "simile/losses/info_nce.hpp"
 #include "simile/sampling/momentum_queue.hpp"
 #include "simile/train/checkpoint.hpp"
 #include "simile/train/ema.hpp"
-#include "simile/train/recipes/byol.hpp"
+#include "simile/train/recipes/detail.hpp"
 
 namespace simile {
 
@@ -42,12 +43,12 @@ class Moco : public Recipe<T> {
   /// `dim` is the projector's output size (the keys' size).
   Moco(std::shared_ptr<nn::Module<T>> encoder, std::shared_ptr<nn::Module<T>> projector, Index dim,
        MocoOptions options = {})
-      : model_(std::make_shared<nn::Chain<T>>()), queue_(options.queue_size, dim), options_(options) {
-    check(encoder && projector, "Moco: encoder and projector must be given");
+      : model_(detail::named_parts<T>("Moco", {{"encoder", std::move(encoder)}, {"projector", std::move(projector)}})),
+        queue_(options.queue_size, dim),
+        options_(options) {
     check(options.momentum >= 0 && options.momentum <= 1, "Moco: momentum ", options.momentum, " must lie in [0, 1]");
     check(options.temperature > 0, "Moco: temperature ", options.temperature, " must be positive");
     check(options.shuffle_groups >= 1, "Moco: shuffle_groups ", options.shuffle_groups, " must be at least 1");
-    model_->add("encoder", std::move(encoder)).add("projector", std::move(projector));
     key_ = model_->clone();
     key_->requires_grad(false);
     Tensor<T> init = Tensor<T>::empty({options.queue_size, dim});
@@ -62,16 +63,15 @@ class Moco : public Recipe<T> {
 
   std::string name() const override { return "moco"; }
   nn::Module<T>& model() override { return *model_; }
-  nn::Module<T>& encoder() override { return model_->part(0); }
+  nn::Module<T>& encoder() override { return (*model_)[0]; }
   nn::Module<T>& key_network() { return *key_; }
   const MomentumQueue<T>& queue() const { return queue_; }
 
-  Var<T> loss(const std::vector<Tensor<T>>& views, std::span<const std::int64_t>) override {
-    check(views.size() == 2, "Moco::loss: expected 2 views, got ", views.size());
-    Tensor<T> x = detail::stack_views(views, "Moco::loss");
-    auto [q1, q2] = detail::halves(model_->forward(Var<T>(x)));
-    Tensor<T> k = keys(x);
-    const Index n = views[0].dim(0);
+  Var<T> loss(const Views<T>& views, std::span<const std::int64_t>) override {
+    detail::check_views(views, 2, "Moco::loss");
+    auto [q1, q2] = detail::halves(model_->forward(Var<T>(views.data)));
+    Tensor<T> k = keys(views.data);
+    const Index n = views.batch();
     Var<T> k1(k.slice_rows(0, n)), k2(k.slice_rows(n, 2 * n));
     InfoNceOptions o{.temperature = options_.temperature};
     Var<T> loss = info_nce(q1, k2, queue_.keys(), o);
@@ -128,7 +128,7 @@ class Moco : public Recipe<T> {
     return out;
   }
 
-  std::shared_ptr<nn::Chain<T>> model_, key_;
+  std::shared_ptr<nn::Sequential<T>> model_, key_;
   MomentumQueue<T> queue_;
   MocoOptions options_;
   Tensor<T> pending_;

@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "simile/losses/supcon.hpp"
-#include "simile/train/recipes/simclr.hpp"
+#include "simile/train/recipes/detail.hpp"
 
 namespace simile {
 
@@ -20,28 +20,28 @@ class SupConRecipe : public Recipe<T> {
  public:
   SupConRecipe(std::shared_ptr<nn::Module<T>> encoder, std::shared_ptr<nn::Module<T>> projector,
                SupConRecipeOptions options = {})
-      : model_(std::make_shared<nn::Chain<T>>()), options_(options) {
-    check(encoder && projector, "SupConRecipe: encoder and projector must be given");
+      : model_(detail::named_parts<T>("SupConRecipe",
+                                      {{"encoder", std::move(encoder)}, {"projector", std::move(projector)}})),
+        options_(options) {
     check(options.temperature > 0, "SupConRecipe: temperature ", options.temperature, " must be positive");
-    model_->add("encoder", std::move(encoder)).add("projector", std::move(projector));
   }
   std::string name() const override { return "supcon"; }
   nn::Module<T>& model() override { return *model_; }
-  nn::Module<T>& encoder() override { return model_->part(0); }
+  nn::Module<T>& encoder() override { return (*model_)[0]; }
   bool needs_labels() const override { return true; }
 
-  Var<T> loss(const std::vector<Tensor<T>>& views, std::span<const std::int64_t> labels) override {
-    check(views.size() == 2, "SupConRecipe::loss: expected 2 views, got ", views.size());
-    check<ShapeError>(static_cast<Index>(labels.size()) == views[0].dim(0), "SupConRecipe::loss: ", labels.size(),
-                      " labels for a batch of ", views[0].dim(0));
-    Var<T> z = model_->forward(Var<T>(detail::stack_views(views, "SupConRecipe::loss")));
+  Var<T> loss(const Views<T>& views, std::span<const std::int64_t> labels) override {
+    detail::check_views(views, 2, "SupConRecipe::loss");
+    check<ShapeError>(static_cast<Index>(labels.size()) == views.batch(), "SupConRecipe::loss: ", labels.size(),
+                      " labels for a batch of ", views.batch());
+    Var<T> z = model_->forward(Var<T>(views.data));
     labels2_.assign(labels.begin(), labels.end());
     labels2_.insert(labels2_.end(), labels.begin(), labels.end());
     return supcon(z, labels2_, SupConOptions{.temperature = options_.temperature});
   }
 
  private:
-  std::shared_ptr<nn::Chain<T>> model_;
+  std::shared_ptr<nn::Sequential<T>> model_;
   SupConRecipeOptions options_;
   std::vector<std::int64_t> labels2_;
 };

@@ -1,0 +1,104 @@
+#pragma once
+/// \file
+/// The trainer's view sources (`ViewSource`, `data/view_source.hpp`) for the three kinds of data: a
+/// `Loader` gives the batch's indices, a multi-view transform writes the V views of those samples
+/// into one stacked tensor [V * B, ...].
+/// - `ImageViewSource`: `Loader<ImageDataset>` + `MultiView`: float [V * B, C, H, W], each view written
+///   straight into its rows (no copy after augmentation);
+/// - `VectorViewSource`: `Loader<VectorDataset>` + `VectorMultiView` (SCARF and the like): float [V * B, D];
+/// - `TextViewSource`: `Loader<TextDataset>` + `TextMultiView`: token ids [V * B, L] as floats (exact for
+///   ids below 2^24), padded with `Vocabulary::pad` to the longest sequence of the batch's views; an
+///   encoder reads the padding from the ids.
+///
+/// View v of sample i in epoch e depends only on (seed, e, i, v), and the order only on (seed, e): the
+/// batches are the same at any thread count and after resuming.
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <utility>
+
+#include "simile/augment/multiview.hpp"
+#include "simile/augment/text.hpp"
+#include "simile/augment/vector.hpp"
+#include "simile/data/loader.hpp"
+#include "simile/data/view_source.hpp"
+
+namespace simile {
+
+/// What the three sources share: a loader (held by value; datasets share their storage) and the
+/// bookkeeping around a batch. `Derived::stacked(indices)` makes the stacked views of the samples.
+template <Dataset D>
+class LoaderViewSource : public ViewSource {
+ public:
+  Index num_batches() const override { return loader_.num_batches(); }
+  void set_epoch(std::uint64_t e) override { loader_.set_epoch(e); }
+  std::uint64_t seed() const override { return loader_.options().seed; }
+  bool has_labels() const override { return loader_.dataset().has_labels(); }
+  std::string describe() const override {
+    return simile::detail::str(loader_.dataset().size(), " samples in batches of ", loader_.options().batch_size);
+  }
+  const Loader<D>& loader() const { return loader_; }
+
+ protected:
+  explicit LoaderViewSource(Loader<D> loader) : loader_(std::move(loader)) {}
+
+  /// Batch `b`: `views` of its samples, with their labels and indices.
+  ViewBatch with_views(Index b, Views<float> views) const {
+    std::span<const Index> idx = loader_.indices(b);
+    return {std::move(views), loader_.labels(idx), {idx.begin(), idx.end()}};
+  }
+
+  Loader<D> loader_;
+};
+
+/// Images: `MultiView` writes the views of each batch into one tensor [V * B, C, H, W]; all views must
+/// come out the same size (multi-crop views of two sizes cannot be stacked).
+class ImageViewSource final : public LoaderViewSource<ImageDataset> {
+ public:
+  ImageViewSource(Loader<ImageDataset> loader, MultiView views)
+      : LoaderViewSource(std::move(loader)), views_(std::move(views)) {
+    check(views_.count() > 0, "ImageViewSource: the MultiView has no views");
+  }
+  int num_views() const override { return views_.count(); }
+  ViewBatch batch(Index b) override {
+    Tensor<float> x = views_.make_stacked(loader_.dataset(), loader_.indices(b), seed(), loader_.epoch(), workspace_);
+    return with_views(b, {std::move(x), views_.count()});
+  }
+
+ private:
+  MultiView views_;
+  ViewWorkspace workspace_;  ///< per-thread images kept across batches
+};
+
+/// Feature vectors: `VectorMultiView` (e.g. SCARF corruption) writes [V * B, D].
+class VectorViewSource final : public LoaderViewSource<VectorDataset> {
+ public:
+  VectorViewSource(Loader<VectorDataset> loader, VectorMultiView views)
+      : LoaderViewSource(std::move(loader)), views_(std::move(views)) {}
+  int num_views() const override { return views_.count(); }
+  ViewBatch batch(Index b) override {
+    Tensor<float> x = views_.make_stacked(loader_.dataset(), loader_.indices(b), seed(), loader_.epoch());
+    return with_views(b, {std::move(x), views_.count()});
+  }
+
+ private:
+  VectorMultiView views_;
+};
+
+/// Token sequences: `TextMultiView` makes padded ids [V * B, L], given to the recipe as floats.
+class TextViewSource final : public LoaderViewSource<TextDataset> {
+ public:
+  TextViewSource(Loader<TextDataset> loader, TextMultiView views)
+      : LoaderViewSource(std::move(loader)), views_(std::move(views)) {}
+  int num_views() const override { return views_.count(); }
+  ViewBatch batch(Index b) override {
+    TokenBatch t = views_.make_stacked(loader_.dataset(), loader_.indices(b), seed(), loader_.epoch());
+    return with_views(b, {t.ids.to<float>(), views_.count()});
+  }
+
+ private:
+  TextMultiView views_;
+};
+
+}  // namespace simile

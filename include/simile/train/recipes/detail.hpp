@@ -1,0 +1,45 @@
+#pragma once
+/// \file
+/// What the recipes share (not for users): the model as named parts, the check of the view count, and
+/// the two halves of a two-view batch. Every recipe includes this and never another recipe.
+
+#include <initializer_list>
+#include <memory>
+#include <utility>
+
+#include "simile/nn/sequential.hpp"
+#include "simile/ops/shape.hpp"
+#include "simile/train/recipe.hpp"
+
+namespace simile::detail {
+
+/// An `nn::Sequential` of named parts ({"encoder", f}, {"projector", g}, ...), so that checkpoint keys
+/// read `encoder.conv1.weight`, `projector.0.weight`. Every part must be given (ValueError naming
+/// `who` and the part otherwise).
+template <Real T>
+std::shared_ptr<nn::Sequential<T>> named_parts(
+    const char* who, std::initializer_list<std::pair<const char*, std::shared_ptr<nn::Module<T>>>> parts) {
+  auto model = std::make_shared<nn::Sequential<T>>();
+  for (const auto& [name, module] : parts) {
+    check(module != nullptr, who, ": the ", name, " must be given");
+    model->add(name, module);
+  }
+  return model;
+}
+
+/// Checks that `views` holds `count` views of at least one sample each (ValueError naming `who`).
+template <Real T>
+void check_views(const Views<T>& views, int count, const char* who) {
+  check(views.count == count, who, ": expected ", count, " views, got ", views.count);
+  check(views.data.rank() >= 1 && views.batch() >= 1 && views.data.dim(0) == Index(count) * views.batch(), who,
+        ": views of shape ", views.data.shape(), " are not ", count, " stacked views of a non-empty batch");
+}
+
+/// Rows [0, N) and [N, 2N) of a [2N, D] Var: the two views' outputs.
+template <Real T>
+std::pair<Var<T>, Var<T>> halves(const Var<T>& x) {
+  Index n = x.dim(0) / 2;
+  return {slice_rows(x, 0, n), slice_rows(x, n, 2 * n)};
+}
+
+}  // namespace simile::detail

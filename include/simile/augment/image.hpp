@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/core/error.hpp"
 #include "simile/core/rng.hpp"
 #include "simile/core/shape.hpp"
@@ -32,10 +33,7 @@ struct Interval {
 };
 
 namespace detail {
-inline void check_interval(const char* who, const char* name, Interval r, double min, double max) {
-  check<ValueError>(r.lo <= r.hi && r.lo >= min && r.hi <= max, who, ": ", name, " [", r.lo, ", ", r.hi,
-                    "] must satisfy ", min, " <= lo <= hi <= ", max);
-}
+void check_interval(const char* who, const char* name, Interval r, double min, double max);
 }  // namespace detail
 
 /// A float image [channels, height, width] with reusable scratch space.
@@ -59,47 +57,21 @@ class Image {
   float at(Index c, Index y, Index x) const { return data_[std::size_t((c * h_ + y) * w_ + x)]; }
 
   /// Sets the size; the contents are unspecified. Allocates only when the capacity grows.
-  void resize(Index channels, Index height, Index width) {
-    check<ShapeError>(channels > 0 && height > 0 && width > 0, "Image: size [", channels, ", ", height, ", ",
-                      width, "] must be positive");
-    c_ = channels, h_ = height, w_ = width;
-    data_.resize(std::size_t(numel()));
-  }
+  void resize(Index channels, Index height, Index width);
 
   /// Loads uint8 pixels [channels, height, width] as floats in [0, 1].
-  void load(const std::uint8_t* pixels, Index channels, Index height, Index width) {
-    resize(channels, height, width);
-    constexpr float inv = 1.0f / 255.0f;
-    float* out = data_.data();
-    for (Index i = 0, n = numel(); i < n; ++i) out[i] = static_cast<float>(pixels[i]) * inv;
-  }
+  void load(const std::uint8_t* pixels, Index channels, Index height, Index width);
   /// Loads float pixels [channels, height, width] as they are.
-  void load(const float* pixels, Index channels, Index height, Index width) {
-    resize(channels, height, width);
-    std::copy(pixels, pixels + numel(), data_.data());
-  }
+  void load(const float* pixels, Index channels, Index height, Index width);
 
   /// A second buffer of the given size to write a transformed image into; `commit()` makes it current.
-  float* spare(Index channels, Index height, Index width) {
-    sc_ = channels, sh_ = height, sw_ = width;
-    spare_.resize(std::size_t(channels * height * width));
-    return spare_.data();
-  }
+  float* spare(Index channels, Index height, Index width);
   /// Makes the spare buffer the image (the old pixels become the spare).
-  void commit() {
-    data_.swap(spare_);
-    c_ = sc_, h_ = sh_, w_ = sw_;
-  }
+  void commit();
   /// Float scratch of at least n elements, for per-call tables (kernel weights, sample positions).
-  float* scratch(std::size_t n) {
-    if (scratch_.size() < n) scratch_.resize(n);
-    return scratch_.data();
-  }
+  float* scratch(std::size_t n);
   /// Integer scratch of at least n elements.
-  Index* index_scratch(std::size_t n) {
-    if (index_scratch_.size() < n) index_scratch_.resize(n);
-    return index_scratch_.data();
-  }
+  Index* index_scratch(std::size_t n);
 
   /// A copy as a tensor [C, H, W] (for tests and tools, not the hot path).
   Tensor<float> to_tensor() const {
@@ -158,12 +130,7 @@ class Pipeline {
   std::size_t size() const { return steps_.size(); }
   bool empty() const { return steps_.empty(); }
 
-  void apply(Image& image, Rng& rng) const {
-    for (std::size_t k = 0; k < steps_.size(); ++k) {
-      Rng step = rng.split(k);
-      steps_[k](image, step);
-    }
-  }
+  void apply(Image& image, Rng& rng) const;
 
  private:
   std::vector<Step> steps_;
@@ -172,3 +139,7 @@ class Pipeline {
 static_assert(Transform<Pipeline>);
 
 }  // namespace simile
+
+#if defined(SIMILE_HEADER_ONLY)
+#include "simile/augment/image-inl.hpp"
+#endif

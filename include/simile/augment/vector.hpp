@@ -12,6 +12,7 @@
 #include <span>
 #include <vector>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/core/parallel.hpp"
 #include "simile/core/rng.hpp"
 #include "simile/core/tensor.hpp"
@@ -44,10 +45,7 @@ struct FeatureMasking {
   explicit FeatureMasking(double probability, float fill = 0.0f) : p(probability), value(fill) {
     check<ValueError>(p >= 0 && p <= 1, "FeatureMasking: probability ", p, " outside [0, 1]");
   }
-  void apply(std::span<float> x, Rng& rng) const {
-    for (float& v : x)
-      if (rng.bernoulli(p)) v = value;
-  }
+  void apply(std::span<float> x, Rng& rng) const;
 };
 
 /// SCARF corruption: round(rate * D) features, a uniform random subset, each replaced by the same
@@ -62,19 +60,7 @@ struct ScarfCorruption {
                       ", expected a non-empty [N, D] table");
     check<ValueError>(rate >= 0 && rate <= 1, "ScarfCorruption: rate ", rate, " outside [0, 1]");
   }
-  void apply(std::span<float> x, Rng& rng) const {
-    Index N = data.shape()[0], D = data.shape()[1];  // not dim(): it formats a message on every call
-    check<ShapeError>(static_cast<Index>(x.size()) == D, "ScarfCorruption: row has ", x.size(),
-                      " features, the table has ", D);
-    auto need = static_cast<Index>(std::llround(rate * static_cast<double>(D)));
-    for (Index j = 0; j < D && need > 0; ++j) {
-      if (static_cast<Index>(rng.below(std::uint64_t(D - j))) < need) {
-        auto row = static_cast<Index>(rng.below(std::uint64_t(N)));
-        x[std::size_t(j)] = data.data()[row * D + j];
-        --need;
-      }
-    }
-  }
+  void apply(std::span<float> x, Rng& rng) const;
 };
 
 /// A sequence of vector transforms; step k draws from `rng.split(k)`.
@@ -85,12 +71,7 @@ class VectorPipeline {
     steps_.push_back([t = std::move(t)](std::span<float> x, Rng& rng) { t.apply(x, rng); });
     return *this;
   }
-  void apply(std::span<float> x, Rng& rng) const {
-    for (std::size_t k = 0; k < steps_.size(); ++k) {
-      Rng step = rng.split(k);
-      steps_[k](x, step);
-    }
-  }
+  void apply(std::span<float> x, Rng& rng) const;
 
  private:
   std::vector<std::function<void(std::span<float>, Rng&)>> steps_;
@@ -103,36 +84,19 @@ class VectorMultiView {
   explicit VectorMultiView(std::vector<VectorPipeline> views) : views_(std::move(views)) {
     check<ValueError>(!views_.empty(), "VectorMultiView: needs at least one view");
   }
-  static VectorMultiView same(const VectorPipeline& p, int k = 2) {
-    check<ValueError>(k >= 1, "VectorMultiView::same: view count ", k, " must be at least 1");
-    return VectorMultiView(std::vector<VectorPipeline>(static_cast<std::size_t>(k), p));
-  }
+  static VectorMultiView same(const VectorPipeline& p, int k = 2);
   int count() const { return static_cast<int>(views_.size()); }
 
   /// The views of the rows `indices` of `data`, stacked: float [V * B, D], rows v * B .. (v + 1) * B - 1
   /// are view v. Each row is copied into its slot and transformed there, in parallel over rows.
-  Tensor<float> make_stacked(const VectorDataset& data, std::span<const Index> indices, std::uint64_t seed,
-                             std::uint64_t epoch) const {
-    auto B = static_cast<Index>(indices.size());
-    Index D = data.dim();
-    Tensor<float> out = Tensor<float>::empty({Index(count()) * B, D});
-    parallel_for(0, B, 8, [&](Index begin, Index end) {
-      for (Index b = begin; b < end; ++b) {
-        Index i = indices[std::size_t(b)];
-        VectorSample s = data.get(i);
-        for (int v = 0; v < count(); ++v) {
-          std::span<float> row(out.data() + (Index(v) * B + b) * D, std::size_t(D));
-          std::copy(s.features.begin(), s.features.end(), row.begin());
-          Rng rng = Rng::stream(seed, epoch, static_cast<std::uint64_t>(i), static_cast<std::uint64_t>(v));
-          views_[std::size_t(v)].apply(row, rng);
-        }
-      }
-    });
-    return out;
-  }
+  Tensor<float> make_stacked(const VectorDataset& data, std::span<const Index> indices, std::uint64_t seed, std::uint64_t epoch) const;
 
  private:
   std::vector<VectorPipeline> views_;
 };
 
 }  // namespace simile
+
+#if defined(SIMILE_HEADER_ONLY)
+#include "simile/augment/vector-inl.hpp"
+#endif

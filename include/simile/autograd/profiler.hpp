@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "simile/core/instantiate.hpp"
+
 namespace simile {
 
 /// Accumulated seconds and counts per (phase, name).
@@ -24,30 +26,7 @@ struct ProfileTable {
   std::map<std::string, Entry> forward, backward, other;
 
   /// A table sorted by total time, with milliseconds per `steps`.
-  std::string format(long steps) const {
-    struct Row {
-      std::string name;
-      double fwd = 0, bwd = 0;
-    };
-    std::map<std::string, Row> rows;
-    for (auto& [n, e] : forward) rows[n].name = n, rows[n].fwd += e.seconds;
-    for (auto& [n, e] : backward) rows[n].name = n, rows[n].bwd += e.seconds;
-    for (auto& [n, e] : other) rows[n].name = n, rows[n].fwd += e.seconds;
-    std::vector<Row> v;
-    double total = 0;
-    for (auto& [n, r] : rows) v.push_back(r), total += r.fwd + r.bwd;
-    std::sort(v.begin(), v.end(), [](const Row& a, const Row& b) { return a.fwd + a.bwd > b.fwd + b.bwd; });
-    std::string s = "| part | forward ms/step | backward ms/step | share |\n|---|---|---|---|\n";
-    char buf[256];
-    const double per = 1000.0 / double(std::max(1L, steps));
-    for (auto& r : v) {
-      std::snprintf(buf, sizeof buf, "| %s | %.1f | %.1f | %.0f%% |\n", r.name.c_str(), r.fwd * per, r.bwd * per,
-                    100.0 * (r.fwd + r.bwd) / std::max(total, 1e-12));
-      s += buf;
-    }
-    std::snprintf(buf, sizeof buf, "| total | | %.1f | 100%% |\n", total * per);
-    return s + buf;
-  }
+  std::string format(long steps) const;
 };
 
 namespace detail {
@@ -55,23 +34,12 @@ struct ProfilerState {
   ProfileTable* table = nullptr;
   std::chrono::steady_clock::time_point last;
 };
-inline ProfilerState& profiler_state() {
-  thread_local ProfilerState s;
-  return s;
-}
+ProfilerState& profiler_state();
 inline double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 /// Called by `make_op`: charges the time since the last mark to `op`'s forward.
-inline void profile_forward(const char* op) {
-  auto& s = profiler_state();
-  if (!s.table) [[likely]] return;
-  auto now = std::chrono::steady_clock::now();
-  auto& e = s.table->forward[op];
-  e.seconds += std::chrono::duration<double>(now - s.last).count();
-  ++e.calls;
-  s.last = now;
-}
+void profile_forward(const char* op);
 }  // namespace detail
 
 /// Collects a `ProfileTable` on this thread for its lifetime.
@@ -92,14 +60,7 @@ class Profiler {
 class ProfileScope {
  public:
   explicit ProfileScope(const char* name) : name_(name), start_(std::chrono::steady_clock::now()) {}
-  ~ProfileScope() {
-    auto& s = detail::profiler_state();
-    if (!s.table) return;
-    auto& e = s.table->other[name_];
-    e.seconds += detail::seconds_since(start_);
-    ++e.calls;
-    s.last = std::chrono::steady_clock::now();
-  }
+  ~ProfileScope();
   ProfileScope(const ProfileScope&) = delete;
   ProfileScope& operator=(const ProfileScope&) = delete;
 
@@ -109,3 +70,7 @@ class ProfileScope {
 };
 
 }  // namespace simile
+
+#if defined(SIMILE_HEADER_ONLY)
+#include "simile/autograd/profiler-inl.hpp"
+#endif

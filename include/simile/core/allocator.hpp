@@ -20,6 +20,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "simile/core/instantiate.hpp"
+
 namespace simile {
 
 /// Counters of the caching allocator, for tests, benchmarks and the curious.
@@ -35,76 +37,21 @@ class CachingAllocator {
  public:
   static constexpr std::size_t alignment = 64;
 
-  static CachingAllocator& instance() {
-    static CachingAllocator* a = new CachingAllocator();  // never destroyed: tensors may outlive statics
-    return *a;
-  }
+  static CachingAllocator& instance();
 
   /// A block of at least `bytes` bytes, 64-byte aligned. Throws std::bad_alloc when the system has none.
-  void* allocate(std::size_t bytes) {
-    std::size_t cls = size_class(bytes);
-    {
-      std::lock_guard lock(mutex_);
-      auto it = free_.find(cls);
-      if (it != free_.end() && !it->second.empty()) {
-        void* p = it->second.back();
-        it->second.pop_back();
-        ++stats_.cache_hits;
-        stats_.bytes_in_use += cls;
-        return p;
-      }
-    }
-    void* p = std::aligned_alloc(alignment, cls);
-    if (!p) {
-      empty_cache();  // give the system back what we hold, then try once more
-      p = std::aligned_alloc(alignment, cls);
-      if (!p) throw std::bad_alloc();
-    }
-    std::lock_guard lock(mutex_);
-    ++stats_.system_allocations;
-    stats_.bytes_reserved += cls;
-    stats_.bytes_in_use += cls;
-    return p;
-  }
+  void* allocate(std::size_t bytes);
 
   /// Returns a block obtained from `allocate(bytes)` to the cache.
-  void release(void* p, std::size_t bytes) noexcept {
-    if (!p) return;
-    std::size_t cls = size_class(bytes);
-    std::lock_guard lock(mutex_);
-    stats_.bytes_in_use -= cls;
-    try {
-      free_[cls].push_back(p);
-    } catch (...) {  // no memory even for the list: give the block back instead
-      stats_.bytes_reserved -= cls;
-      std::free(p);
-    }
-  }
+  void release(void* p, std::size_t bytes) noexcept;
 
   /// Frees every cached block (not the blocks in use).
-  void empty_cache() noexcept {
-    std::lock_guard lock(mutex_);
-    for (auto& [cls, blocks] : free_) {
-      for (void* p : blocks) std::free(p);
-      stats_.bytes_reserved -= cls * blocks.size();
-      blocks.clear();
-    }
-  }
+  void empty_cache() noexcept;
 
-  AllocatorStats stats() const {
-    std::lock_guard lock(mutex_);
-    return stats_;
-  }
+  AllocatorStats stats() const;
 
   /// The size actually reserved for a request of `bytes` bytes.
-  static std::size_t size_class(std::size_t bytes) {
-    if (bytes == 0) bytes = 1;
-    if (bytes <= 4096) return (bytes + alignment - 1) / alignment * alignment;
-    // 8 classes per power of two: step = 2^(floor(log2(bytes)) - 3).
-    int log2 = 63 - __builtin_clzll(static_cast<unsigned long long>(bytes));
-    std::size_t step = std::size_t{1} << (log2 - 3);
-    return (bytes + step - 1) / step * step;
-  }
+  static std::size_t size_class(std::size_t bytes);
 
  private:
   CachingAllocator() = default;
@@ -115,3 +62,7 @@ class CachingAllocator {
 };
 
 }  // namespace simile
+
+#if defined(SIMILE_HEADER_ONLY)
+#include "simile/core/allocator-inl.hpp"
+#endif

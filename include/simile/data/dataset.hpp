@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/core/error.hpp"
 #include "simile/core/rng.hpp"
 #include "simile/core/tensor.hpp"
@@ -29,10 +30,7 @@ concept Dataset = requires(const D& d, Index i) {
 inline constexpr std::int64_t no_label = -1;
 
 namespace detail {
-inline void check_labels(const char* who, Index n, const std::vector<std::int64_t>& labels) {
-  check<ShapeError>(labels.empty() || static_cast<Index>(labels.size()) == n, who, ": ", labels.size(),
-                    " labels for ", n, " samples (give none or one per sample)");
-}
+void check_labels(const char* who, Index n, const std::vector<std::int64_t>& labels);
 inline void check_index(const char* who, Index i, Index n) {
   check<ValueError>(i >= 0 && i < n, who, ": index ", i, " out of range for ", n, " samples");
 }
@@ -71,10 +69,7 @@ class ImageDataset {
   const Tensor<std::uint8_t>& images() const { return images_; }
   const std::vector<std::int64_t>& labels() const { return labels_; }
 
-  ImageSample get(Index i) const {
-    detail::check_index("ImageDataset::get", i, size());
-    return {images_.data() + i * c_ * h_ * w_, c_, h_, w_, labels_.empty() ? no_label : labels_[std::size_t(i)]};
-  }
+  ImageSample get(Index i) const;
 
  private:
   Tensor<std::uint8_t> images_;
@@ -105,10 +100,7 @@ class VectorDataset {
   const Tensor<float>& features() const { return features_; }
   const std::vector<std::int64_t>& labels() const { return labels_; }
 
-  VectorSample get(Index i) const {
-    detail::check_index("VectorDataset::get", i, size());
-    return {{features_.data() + i * d_, static_cast<std::size_t>(d_)}, labels_.empty() ? no_label : labels_[std::size_t(i)]};
-  }
+  VectorSample get(Index i) const;
 
  private:
   Tensor<float> features_;
@@ -138,11 +130,7 @@ class TextDataset {
   const std::vector<std::vector<Token>>& sequences() const { return sequences_; }
   const std::vector<std::int64_t>& labels() const { return labels_; }
 
-  TextSample get(Index i) const {
-    detail::check_index("TextDataset::get", i, size());
-    const auto& s = sequences_[std::size_t(i)];
-    return {{s.data(), s.size()}, labels_.empty() ? no_label : labels_[std::size_t(i)]};
-  }
+  TextSample get(Index i) const;
 
  private:
   std::vector<std::vector<Token>> sequences_;
@@ -164,62 +152,12 @@ struct Split {
 /// Splits sample indices class by class: of each class's n samples, round(fraction * n) are kept (at
 /// least one when fraction > 0), chosen by a shuffle from `Rng::stream(seed, label)`. The same labels,
 /// fraction and seed give the same split on every machine. Requires 0 <= fraction <= 1 and labels >= 0.
-inline Split stratified_split(const std::vector<std::int64_t>& labels, double fraction, std::uint64_t seed) {
-  check<ValueError>(fraction >= 0.0 && fraction <= 1.0, "stratified_split: fraction ", fraction,
-                    " outside [0, 1]");
-  std::map<std::int64_t, std::vector<Index>> by_class;
-  for (std::size_t i = 0; i < labels.size(); ++i) {
-    check<ValueError>(labels[i] >= 0, "stratified_split: sample ", i, " has label ", labels[i],
-                      ", expected a class id >= 0");
-    by_class[labels[i]].push_back(static_cast<Index>(i));
-  }
-  Split s;
-  for (auto& [label, idx] : by_class) {
-    Rng rng = Rng::stream(seed, label);
-    shuffle(idx, rng);
-    auto n = static_cast<double>(idx.size());
-    auto keep = static_cast<std::size_t>(std::llround(fraction * n));
-    if (fraction > 0 && keep == 0) keep = 1;
-    s.kept.insert(s.kept.end(), idx.begin(), idx.begin() + static_cast<std::ptrdiff_t>(keep));
-    s.rest.insert(s.rest.end(), idx.begin() + static_cast<std::ptrdiff_t>(keep), idx.end());
-  }
-  std::sort(s.kept.begin(), s.kept.end());
-  std::sort(s.rest.begin(), s.rest.end());
-  return s;
-}
+Split stratified_split(const std::vector<std::int64_t>& labels, double fraction, std::uint64_t seed);
 
 /// The samples at `indices` (copied, in that order).
-inline ImageDataset subset(const ImageDataset& d, std::span<const Index> indices) {
-  Index c = d.channels(), h = d.height(), w = d.width(), per = c * h * w;
-  Tensor<std::uint8_t> out = Tensor<std::uint8_t>::empty({static_cast<Index>(indices.size()), c, h, w});
-  std::vector<std::int64_t> labels;
-  for (std::size_t k = 0; k < indices.size(); ++k) {
-    ImageSample s = d.get(indices[k]);
-    std::copy(s.pixels, s.pixels + per, out.data() + static_cast<Index>(k) * per);
-    if (d.has_labels()) labels.push_back(s.label);
-  }
-  return ImageDataset(out, std::move(labels));
-}
-inline VectorDataset subset(const VectorDataset& d, std::span<const Index> indices) {
-  Tensor<float> out = Tensor<float>::empty({static_cast<Index>(indices.size()), d.dim()});
-  std::vector<std::int64_t> labels;
-  for (std::size_t k = 0; k < indices.size(); ++k) {
-    VectorSample s = d.get(indices[k]);
-    std::copy(s.features.begin(), s.features.end(), out.data() + static_cast<Index>(k) * d.dim());
-    if (d.has_labels()) labels.push_back(s.label);
-  }
-  return VectorDataset(out, std::move(labels));
-}
-inline TextDataset subset(const TextDataset& d, std::span<const Index> indices) {
-  std::vector<std::vector<Token>> seqs;
-  std::vector<std::int64_t> labels;
-  for (Index i : indices) {
-    TextSample s = d.get(i);
-    seqs.emplace_back(s.tokens.begin(), s.tokens.end());
-    if (d.has_labels()) labels.push_back(s.label);
-  }
-  return TextDataset(std::move(seqs), std::move(labels));
-}
+ImageDataset subset(const ImageDataset& d, std::span<const Index> indices);
+VectorDataset subset(const VectorDataset& d, std::span<const Index> indices);
+TextDataset subset(const TextDataset& d, std::span<const Index> indices);
 
 /// A labeled dataset reduced to a stratified `fraction` of each class (see `stratified_split`).
 template <class D>
@@ -231,3 +169,7 @@ D stratified_subset(const D& d, double fraction, std::uint64_t seed) {
 }
 
 }  // namespace simile
+
+#if defined(SIMILE_HEADER_ONLY)
+#include "simile/data/dataset-inl.hpp"
+#endif

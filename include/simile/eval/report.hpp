@@ -12,6 +12,7 @@
 #include <optional>
 #include <vector>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/augment/multiview.hpp"
 #include "simile/autograd/var.hpp"
 #include "simile/data/dataset.hpp"
@@ -133,5 +134,11 @@ EvaluationReport evaluate_encoder(nn::Module<T>& encoder, const ImageDataset& tr
   }
   return r;
 }
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_EVAL_REPORT(P, T) \
+  P template Tensor<float> embed<T>(nn::Module<T>& encoder, const ImageDataset& data, Index batch_size); \
+  P template EvaluationReport evaluate_encoder<T>(nn::Module<T>& encoder, const ImageDataset& train, const ImageDataset& test, const EvaluationOptions& opt , const MultiView* views);
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_EVAL_REPORT)
 
 }  // namespace simile

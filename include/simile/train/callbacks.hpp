@@ -17,6 +17,7 @@
 
 #include <unistd.h>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/autograd/var.hpp"
 #include "simile/core/parallel.hpp"
 #include "simile/io/detail/json.hpp"
@@ -177,5 +178,13 @@ class GradClip : public Callback<T> {
   double max_norm_;
   double last_norm_ = 0;
 };
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_TRAIN_CALLBACKS(P, T) \
+  P template class ProgressBar<T>; \
+  P template class MetricsLog<T>; \
+  P template class EarlyStop<T>; \
+  P template class GradClip<T>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_TRAIN_CALLBACKS)
 
 }  // namespace simile

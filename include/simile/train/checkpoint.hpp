@@ -12,6 +12,7 @@
 #include <cmath>
 #include <string>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/io/safetensors.hpp"
 #include "simile/nn/module.hpp"
 #include "simile/optim/optimizer.hpp"
@@ -98,5 +99,13 @@ void load_optimizer(const TensorDict& dict, optim::Optimizer<T>& opt, const std:
   }
   opt.load_state(s);
 }
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_TRAIN_CHECKPOINT(P, T) \
+  P template void save_module<T>(TensorDict& dict, const nn::Module<T>& module, const std::string& prefix); \
+  P template void load_module<T>(const TensorDict& dict, nn::Module<T>& module, const std::string& prefix); \
+  P template void save_optimizer<T>(TensorDict& dict, const optim::Optimizer<T>& opt, const std::string& prefix); \
+  P template void load_optimizer<T>(const TensorDict& dict, optim::Optimizer<T>& opt, const std::string& prefix);
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_TRAIN_CHECKPOINT)
 
 }  // namespace simile

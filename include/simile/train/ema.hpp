@@ -10,6 +10,7 @@
 #include <cmath>
 #include <numbers>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/autograd/var.hpp"
 #include "simile/core/parallel.hpp"
 #include "simile/nn/module.hpp"
@@ -50,5 +51,10 @@ inline double byol_momentum(double tau_base, std::int64_t k, std::int64_t total)
   double progress = std::min(1.0, double(k) / double(total));
   return 1 - (1 - tau_base) * (std::cos(std::numbers::pi * progress) + 1) / 2;
 }
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_TRAIN_EMA(P, T) \
+  P template void ema_update<T>(nn::Module<T>& target, const nn::Module<T>& online, double tau);
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_TRAIN_EMA)
 
 }  // namespace simile

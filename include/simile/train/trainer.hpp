@@ -31,6 +31,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/core/parallel.hpp"
 #include "simile/data/view_source.hpp"
 #include "simile/optim/optimizer.hpp"
@@ -125,52 +126,15 @@ class Trainer {
   const TrainerOptions& options() const { return options_; }
 
   /// Trains until the epochs, the step limit or the budget run out, or a callback says stop.
-  TrainResult fit() {
-    ThreadScope threads(options_.threads > 0 ? options_.threads : hardware_threads());
-    Run run;
-    begin_run(run);
-    for (; epoch_ < options_.epochs && run.result.stop_reason.empty(); ++epoch_, batch_ = 0) {
-      begin_epoch(run);
-      while (batch_ < run.per_epoch && run.result.stop_reason.empty()) {
-        if (step_ >= total_steps_) run.result.stop_reason = stop_reason(false, 0, true);
-        else train_step(run);
-      }
-      if (!end_epoch(run)) break;  // stopped inside the epoch: epoch_ and batch_ are where to resume
-    }
-    return end_run(run);
-  }
+  TrainResult fit();
 
   /// Writes the model, optimizer, recipe state and position to `path` (atomically).
-  void save_checkpoint(const std::string& path) const {
-    TensorDict d;
-    save_module(d, recipe_.model());
-    save_optimizer(d, opt_);
-    save_position(d);
-    recipe_.save_state(d, "train.recipe.");
-    d.metadata = options_.metadata;
-    d.metadata["recipe"] = recipe_.name();
-    d.metadata["seed"] = std::to_string(source_.seed());
-    d.metadata["simile_version"] = simile_version;
-    save_safetensors(path, d);
-  }
+  void save_checkpoint(const std::string& path) const;
 
   /// Restores what `save_checkpoint` wrote. The recipe, optimizer and data must be set up as in the
   /// saved run (same architecture, parameter groups, seed); a mismatch is an Error and changes nothing
   /// in the model.
-  void load_checkpoint(const std::string& path) {
-    TensorDict d = load_safetensors(path);
-    auto meta = d.metadata.find("recipe");
-    check<IoError>(meta != d.metadata.end() && meta->second == recipe_.name(), "Trainer::load_checkpoint: '", path,
-                   "' was written by recipe '", meta == d.metadata.end() ? std::string("?") : meta->second,
-                   "', this trainer runs '", recipe_.name(), "'");
-    auto seed = d.get<std::int64_t>("train.seed").item();
-    check(static_cast<std::uint64_t>(seed) == source_.seed(), "Trainer::load_checkpoint: '", path,
-          "' was trained with seed ", seed, ", the view source has seed ", source_.seed());
-    load_module(d, recipe_.model());
-    load_optimizer(d, opt_);
-    recipe_.load_state(d, "train.recipe.");
-    load_position(d);
-  }
+  void load_checkpoint(const std::string& path);
 
  private:
   /// The state of one `fit()` call.
@@ -191,180 +155,39 @@ class Trainer {
     double elapsed() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); }
   };
 
-  void begin_run(Run& run) {
-    source_.set_epoch(static_cast<std::uint64_t>(epoch_));
-    run.per_epoch = source_.num_batches();
-    check(run.per_epoch > 0, "Trainer::fit: the view source yields no batch (", source_.describe(), ")");
-    if (total_steps_ == 0) set_horizon(planned_steps(run.per_epoch));
-    run.first_step = step_;
-    run.horizon_fixed = options_.budget_seconds <= 0;
-    for (auto& cb : callbacks_) cb->on_train_begin(total_steps_);
-    recipe_.model().train();
-    run.params = recipe_.model().parameters();
-    run.named = recipe_.model().named_parameters();
-  }
+  void begin_run(Run& run);
 
-  void begin_epoch(Run& run) {
-    source_.set_epoch(static_cast<std::uint64_t>(epoch_));
-    for (auto& cb : callbacks_) cb->on_epoch_begin(epoch_);
-    run.epoch_loss = 0;
-    run.epoch_steps = 0;
-    run.epoch_start = run.elapsed();
-  }
+  void begin_epoch(Run& run);
 
   /// One optimizer step on batch `batch_`, then its report, the budget's horizon, a checkpoint when one
   /// is due, and whether to stop. Leaves `batch_` at the next batch.
-  void train_step(Run& run) {
-    if (options_.profile && !run.profiler && step_ > run.first_step) run.profiler.emplace(profile_);
-    ViewBatch batch;
-    {
-      ProfileScope scope("views (augmentation)");
-      batch = source_.batch(batch_);
-    }
-    lr_.apply(step_);
-    Var<T> loss = recipe_.loss(batch.views.template to<T>(), batch.labels);
-    const double value = static_cast<double>(loss.item());
-    if (!std::isfinite(value))
-      throw NumericError(simile::detail::str("Trainer: step ", step_ + 1, " (epoch ", epoch_ + 1, ", batch ",
-                                             batch_ + 1, "): the ", recipe_.name(), " loss is ", value,
-                                             "; the first non-finite value came from ", detail::first_non_finite(loss)));
-    opt_.zero_grad();
-    loss.backward();
-    {
-      ProfileScope scope("optimizer step and checks");
-      if (options_.check_gradients) check_gradients(run.named);
-      for (auto& cb : callbacks_) cb->on_before_step(run.params);
-      opt_.step();
-    }
-    {
-      ProfileScope scope("recipe after_step (EMA, queue)");
-      recipe_.after_step(step_, total_steps_);
-    }
-    ++step_;
-    if (run.profiler) ++profiled_steps_;
-    run.samples += static_cast<std::int64_t>(batch.indices.size());
-    run.epoch_loss += value;
-    ++run.epoch_steps;
-    run.recent.push_back(value);
-    if (run.recent.size() > 50) run.recent.erase(run.recent.begin());
-
-    StepInfo info{step_, total_steps_, epoch_, batch_, run.per_epoch, value, opt_.lr(0), run.elapsed(), 0, run.samples};
-    info.samples_per_second = info.seconds > 0 ? double(run.samples) / info.seconds : 0;
-    fix_budget_horizon(run, info);
-    bool stop = false;
-    for (auto& cb : callbacks_) stop = cb->on_step_end(info) || stop;
-    ++batch_;  // from here on, the position to resume from
-    if (!options_.checkpoint_path.empty() && options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0)
-      save_checkpoint(options_.checkpoint_path);
-    run.result.stop_reason = stop_reason(stop, info.seconds, false);
-    run.last = info;
-  }
+  void train_step(Run& run);
 
   /// Reports a completed epoch to the callbacks. False when the run stopped inside the epoch.
-  bool end_epoch(Run& run) {
-    if (batch_ < run.per_epoch) return run.result.stop_reason.empty();
-    ++run.result.epochs_completed;
-    EpochInfo e{epoch_, run.epoch_steps ? run.epoch_loss / double(run.epoch_steps) : 0.0, step_,
-                run.elapsed() - run.epoch_start};
-    bool stop = false;
-    for (auto& cb : callbacks_) stop = cb->on_epoch_end(e) || stop;
-    if (stop && run.result.stop_reason.empty()) run.result.stop_reason = "callback";
-    if (run.epoch_steps > 0) run.result.final_loss = e.mean_loss;
-    return true;
-  }
+  bool end_epoch(Run& run);
 
-  TrainResult end_run(Run& run) {
-    TrainResult& r = run.result;
-    if (r.stop_reason.empty()) r.stop_reason = "epochs";
-    r.steps = step_;
-    r.steps_this_run = step_ - run.first_step;
-    r.seconds = run.elapsed();
-    r.samples_per_second = r.seconds > 0 ? double(run.samples) / r.seconds : 0;
-    if (r.epochs_completed == 0 && !run.recent.empty()) {
-      double s = 0;
-      for (double v : run.recent) s += v;
-      r.final_loss = s / double(run.recent.size());
-    }
-    if (!options_.checkpoint_path.empty()) save_checkpoint(options_.checkpoint_path);
-    for (auto& cb : callbacks_) cb->on_train_end(run.last);
-    return r;
-  }
+  TrainResult end_run(Run& run);
 
   /// Why the run stops, or "" to go on. Before a step only the horizon counts (reached: the step limit
   /// or the budget's horizon); after one, a callback's request, the step limit and the budget.
-  std::string stop_reason(bool callback, double seconds, bool at_horizon) const {
-    const bool step_limit = options_.max_steps > 0 && step_ >= options_.max_steps;
-    if (at_horizon) return step_limit ? "max_steps" : "budget";
-    if (callback) return "callback";
-    if (step_limit) return "max_steps";
-    if (options_.budget_seconds > 0 && seconds >= options_.budget_seconds) return "budget";
-    return "";
-  }
+  std::string stop_reason(bool callback, double seconds, bool at_horizon) const;
 
   /// Steps planned for `per_epoch` batches an epoch: the epochs asked for, within the step limit.
-  std::int64_t planned_steps(Index per_epoch) const {
-    std::int64_t planned = options_.epochs * per_epoch;
-    return options_.max_steps > 0 ? std::min(planned, options_.max_steps) : planned;
-  }
+  std::int64_t planned_steps(Index per_epoch) const;
 
   /// Fixes the run's horizon at `total` steps, and the learning-rate schedule over it.
-  void set_horizon(std::int64_t total) {
-    total_steps_ = total;
-    if (!options_.cosine_lr) {
-      lr_ = optim::LrScheduler<T>(opt_, optim::ConstantSchedule{}, lr_.base_lrs());
-      return;
-    }
-    std::int64_t warmup = std::min(total * options_.warmup_epochs / options_.epochs, total - 1);
-    lr_ = optim::LrScheduler<T>(opt_,
-                                optim::WarmupCosineSchedule{.warmup_steps = std::max<std::int64_t>(warmup, 0),
-                                                            .total_steps = std::max<std::int64_t>(total, 1),
-                                                            .peak = 1.0, .start = 0.0, .final_value = 0.0},
-                                lr_.base_lrs());
-  }
+  void set_horizon(std::int64_t total);
 
   /// With a wall-clock budget, the horizon is fixed once from the pace: the steps since the 6th measure
   /// it (the first ones include warm-up: primitive creation, first page faults), over at least 20 steps
   /// and 5 % of the budget; then the run ends where the horizon falls.
-  void fix_budget_horizon(Run& run, StepInfo& info) {
-    if (run.horizon_fixed) return;
-    if (step_ - run.first_step == 5) run.pace_start = info;
-    if (step_ - run.first_step < 25 || info.seconds < 0.05 * options_.budget_seconds) return;
-    double per_step = (info.seconds - run.pace_start.seconds) / double(step_ - run.pace_start.step);
-    auto fit_steps = step_ + static_cast<std::int64_t>((options_.budget_seconds - info.seconds) / per_step);
-    set_horizon(std::max(step_ + 1, std::min(total_steps_, fit_steps)));
-    info.total_steps = total_steps_;
-    run.horizon_fixed = true;
-  }
+  void fix_budget_horizon(Run& run, StepInfo& info);
 
   /// The position in checkpoints: step, epoch, next batch, the horizon and the data's seed.
-  void save_position(TensorDict& d) const {
-    d.set("train.step", Tensor<std::int64_t>::scalar(step_));
-    d.set("train.epoch", Tensor<std::int64_t>::scalar(epoch_));
-    d.set("train.batch", Tensor<std::int64_t>::scalar(batch_));
-    d.set("train.total_steps", Tensor<std::int64_t>::scalar(total_steps_));
-    d.set("train.seed", Tensor<std::int64_t>::scalar(static_cast<std::int64_t>(source_.seed())));
-  }
-  void load_position(const TensorDict& d) {
-    step_ = d.get<std::int64_t>("train.step").item();
-    epoch_ = d.get<std::int64_t>("train.epoch").item();
-    batch_ = static_cast<Index>(d.get<std::int64_t>("train.batch").item());
-    std::int64_t saved_total = d.get<std::int64_t>("train.total_steps").item();
-    // Resuming toward the same horizon keeps the schedule; asking for more epochs extends it.
-    source_.set_epoch(static_cast<std::uint64_t>(epoch_));
-    set_horizon(options_.budget_seconds > 0 ? saved_total
-                                            : std::max(saved_total, planned_steps(source_.num_batches())));
-    if (batch_ >= source_.num_batches()) ++epoch_, batch_ = 0;
-  }
+  void save_position(TensorDict& d) const;
+  void load_position(const TensorDict& d);
 
-  void check_gradients(const std::vector<std::pair<std::string, Var<T>>>& named) const {
-    for (const auto& [name, p] : named) {
-      if (!p.has_grad()) continue;
-      if (!p.grad().array().isFinite().all())
-        throw NumericError(simile::detail::str("Trainer: step ", step_ + 1, " (epoch ", epoch_ + 1, ", batch ",
-                                               batch_ + 1, "): the gradient of ", name,
-                                               " holds a NaN or infinity (the loss was finite)"));
-    }
-  }
+  void check_gradients(const std::vector<std::pair<std::string, Var<T>>>& named) const;
 
   Recipe<T>& recipe_;
   ViewSource& source_;
@@ -376,5 +199,233 @@ class Trainer {
   ProfileTable profile_;
   Index batch_ = 0;
 };
+
+template <Real T>
+TrainResult Trainer<T>::fit() {
+  ThreadScope threads(options_.threads > 0 ? options_.threads : hardware_threads());
+  Run run;
+  begin_run(run);
+  for (; epoch_ < options_.epochs && run.result.stop_reason.empty(); ++epoch_, batch_ = 0) {
+    begin_epoch(run);
+    while (batch_ < run.per_epoch && run.result.stop_reason.empty()) {
+      if (step_ >= total_steps_) run.result.stop_reason = stop_reason(false, 0, true);
+      else train_step(run);
+    }
+    if (!end_epoch(run)) break;  // stopped inside the epoch: epoch_ and batch_ are where to resume
+  }
+  return end_run(run);
+}
+
+template <Real T>
+void Trainer<T>::save_checkpoint(const std::string& path) const {
+  TensorDict d;
+  save_module(d, recipe_.model());
+  save_optimizer(d, opt_);
+  save_position(d);
+  recipe_.save_state(d, "train.recipe.");
+  d.metadata = options_.metadata;
+  d.metadata["recipe"] = recipe_.name();
+  d.metadata["seed"] = std::to_string(source_.seed());
+  d.metadata["simile_version"] = simile_version;
+  save_safetensors(path, d);
+}
+
+template <Real T>
+void Trainer<T>::load_checkpoint(const std::string& path) {
+  TensorDict d = load_safetensors(path);
+  auto meta = d.metadata.find("recipe");
+  check<IoError>(meta != d.metadata.end() && meta->second == recipe_.name(), "Trainer::load_checkpoint: '", path,
+                 "' was written by recipe '", meta == d.metadata.end() ? std::string("?") : meta->second,
+                 "', this trainer runs '", recipe_.name(), "'");
+  auto seed = d.get<std::int64_t>("train.seed").item();
+  check(static_cast<std::uint64_t>(seed) == source_.seed(), "Trainer::load_checkpoint: '", path,
+        "' was trained with seed ", seed, ", the view source has seed ", source_.seed());
+  load_module(d, recipe_.model());
+  load_optimizer(d, opt_);
+  recipe_.load_state(d, "train.recipe.");
+  load_position(d);
+}
+
+template <Real T>
+void Trainer<T>::begin_run(Run& run) {
+  source_.set_epoch(static_cast<std::uint64_t>(epoch_));
+  run.per_epoch = source_.num_batches();
+  check(run.per_epoch > 0, "Trainer::fit: the view source yields no batch (", source_.describe(), ")");
+  if (total_steps_ == 0) set_horizon(planned_steps(run.per_epoch));
+  run.first_step = step_;
+  run.horizon_fixed = options_.budget_seconds <= 0;
+  for (auto& cb : callbacks_) cb->on_train_begin(total_steps_);
+  recipe_.model().train();
+  run.params = recipe_.model().parameters();
+  run.named = recipe_.model().named_parameters();
+}
+
+template <Real T>
+void Trainer<T>::begin_epoch(Run& run) {
+  source_.set_epoch(static_cast<std::uint64_t>(epoch_));
+  for (auto& cb : callbacks_) cb->on_epoch_begin(epoch_);
+  run.epoch_loss = 0;
+  run.epoch_steps = 0;
+  run.epoch_start = run.elapsed();
+}
+
+template <Real T>
+void Trainer<T>::train_step(Run& run) {
+  if (options_.profile && !run.profiler && step_ > run.first_step) run.profiler.emplace(profile_);
+  ViewBatch batch;
+  {
+    ProfileScope scope("views (augmentation)");
+    batch = source_.batch(batch_);
+  }
+  lr_.apply(step_);
+  Var<T> loss = recipe_.loss(batch.views.template to<T>(), batch.labels);
+  const double value = static_cast<double>(loss.item());
+  if (!std::isfinite(value))
+    throw NumericError(simile::detail::str("Trainer: step ", step_ + 1, " (epoch ", epoch_ + 1, ", batch ",
+                                           batch_ + 1, "): the ", recipe_.name(), " loss is ", value,
+                                           "; the first non-finite value came from ", detail::first_non_finite(loss)));
+  opt_.zero_grad();
+  loss.backward();
+  {
+    ProfileScope scope("optimizer step and checks");
+    if (options_.check_gradients) check_gradients(run.named);
+    for (auto& cb : callbacks_) cb->on_before_step(run.params);
+    opt_.step();
+  }
+  {
+    ProfileScope scope("recipe after_step (EMA, queue)");
+    recipe_.after_step(step_, total_steps_);
+  }
+  ++step_;
+  if (run.profiler) ++profiled_steps_;
+  run.samples += static_cast<std::int64_t>(batch.indices.size());
+  run.epoch_loss += value;
+  ++run.epoch_steps;
+  run.recent.push_back(value);
+  if (run.recent.size() > 50) run.recent.erase(run.recent.begin());
+
+  StepInfo info{step_, total_steps_, epoch_, batch_, run.per_epoch, value, opt_.lr(0), run.elapsed(), 0, run.samples};
+  info.samples_per_second = info.seconds > 0 ? double(run.samples) / info.seconds : 0;
+  fix_budget_horizon(run, info);
+  bool stop = false;
+  for (auto& cb : callbacks_) stop = cb->on_step_end(info) || stop;
+  ++batch_;  // from here on, the position to resume from
+  if (!options_.checkpoint_path.empty() && options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0)
+    save_checkpoint(options_.checkpoint_path);
+  run.result.stop_reason = stop_reason(stop, info.seconds, false);
+  run.last = info;
+}
+
+template <Real T>
+bool Trainer<T>::end_epoch(Run& run) {
+  if (batch_ < run.per_epoch) return run.result.stop_reason.empty();
+  ++run.result.epochs_completed;
+  EpochInfo e{epoch_, run.epoch_steps ? run.epoch_loss / double(run.epoch_steps) : 0.0, step_,
+              run.elapsed() - run.epoch_start};
+  bool stop = false;
+  for (auto& cb : callbacks_) stop = cb->on_epoch_end(e) || stop;
+  if (stop && run.result.stop_reason.empty()) run.result.stop_reason = "callback";
+  if (run.epoch_steps > 0) run.result.final_loss = e.mean_loss;
+  return true;
+}
+
+template <Real T>
+TrainResult Trainer<T>::end_run(Run& run) {
+  TrainResult& r = run.result;
+  if (r.stop_reason.empty()) r.stop_reason = "epochs";
+  r.steps = step_;
+  r.steps_this_run = step_ - run.first_step;
+  r.seconds = run.elapsed();
+  r.samples_per_second = r.seconds > 0 ? double(run.samples) / r.seconds : 0;
+  if (r.epochs_completed == 0 && !run.recent.empty()) {
+    double s = 0;
+    for (double v : run.recent) s += v;
+    r.final_loss = s / double(run.recent.size());
+  }
+  if (!options_.checkpoint_path.empty()) save_checkpoint(options_.checkpoint_path);
+  for (auto& cb : callbacks_) cb->on_train_end(run.last);
+  return r;
+}
+
+template <Real T>
+std::string Trainer<T>::stop_reason(bool callback, double seconds, bool at_horizon) const {
+  const bool step_limit = options_.max_steps > 0 && step_ >= options_.max_steps;
+  if (at_horizon) return step_limit ? "max_steps" : "budget";
+  if (callback) return "callback";
+  if (step_limit) return "max_steps";
+  if (options_.budget_seconds > 0 && seconds >= options_.budget_seconds) return "budget";
+  return "";
+}
+
+template <Real T>
+std::int64_t Trainer<T>::planned_steps(Index per_epoch) const {
+  std::int64_t planned = options_.epochs * per_epoch;
+  return options_.max_steps > 0 ? std::min(planned, options_.max_steps) : planned;
+}
+
+template <Real T>
+void Trainer<T>::set_horizon(std::int64_t total) {
+  total_steps_ = total;
+  if (!options_.cosine_lr) {
+    lr_ = optim::LrScheduler<T>(opt_, optim::ConstantSchedule{}, lr_.base_lrs());
+    return;
+  }
+  std::int64_t warmup = std::min(total * options_.warmup_epochs / options_.epochs, total - 1);
+  lr_ = optim::LrScheduler<T>(opt_,
+                              optim::WarmupCosineSchedule{.warmup_steps = std::max<std::int64_t>(warmup, 0),
+                                                          .total_steps = std::max<std::int64_t>(total, 1),
+                                                          .peak = 1.0, .start = 0.0, .final_value = 0.0},
+                              lr_.base_lrs());
+}
+
+template <Real T>
+void Trainer<T>::fix_budget_horizon(Run& run, StepInfo& info) {
+  if (run.horizon_fixed) return;
+  if (step_ - run.first_step == 5) run.pace_start = info;
+  if (step_ - run.first_step < 25 || info.seconds < 0.05 * options_.budget_seconds) return;
+  double per_step = (info.seconds - run.pace_start.seconds) / double(step_ - run.pace_start.step);
+  auto fit_steps = step_ + static_cast<std::int64_t>((options_.budget_seconds - info.seconds) / per_step);
+  set_horizon(std::max(step_ + 1, std::min(total_steps_, fit_steps)));
+  info.total_steps = total_steps_;
+  run.horizon_fixed = true;
+}
+
+template <Real T>
+void Trainer<T>::save_position(TensorDict& d) const {
+  d.set("train.step", Tensor<std::int64_t>::scalar(step_));
+  d.set("train.epoch", Tensor<std::int64_t>::scalar(epoch_));
+  d.set("train.batch", Tensor<std::int64_t>::scalar(batch_));
+  d.set("train.total_steps", Tensor<std::int64_t>::scalar(total_steps_));
+  d.set("train.seed", Tensor<std::int64_t>::scalar(static_cast<std::int64_t>(source_.seed())));
+}
+
+template <Real T>
+void Trainer<T>::load_position(const TensorDict& d) {
+  step_ = d.get<std::int64_t>("train.step").item();
+  epoch_ = d.get<std::int64_t>("train.epoch").item();
+  batch_ = static_cast<Index>(d.get<std::int64_t>("train.batch").item());
+  std::int64_t saved_total = d.get<std::int64_t>("train.total_steps").item();
+  // Resuming toward the same horizon keeps the schedule; asking for more epochs extends it.
+  source_.set_epoch(static_cast<std::uint64_t>(epoch_));
+  set_horizon(options_.budget_seconds > 0 ? saved_total
+                                          : std::max(saved_total, planned_steps(source_.num_batches())));
+  if (batch_ >= source_.num_batches()) ++epoch_, batch_ = 0;
+}
+
+template <Real T>
+void Trainer<T>::check_gradients(const std::vector<std::pair<std::string, Var<T>>>& named) const {
+  for (const auto& [name, p] : named) {
+    if (!p.has_grad()) continue;
+    if (!p.grad().array().isFinite().all())
+      throw NumericError(simile::detail::str("Trainer: step ", step_ + 1, " (epoch ", epoch_ + 1, ", batch ",
+                                             batch_ + 1, "): the gradient of ", name,
+                                             " holds a NaN or infinity (the loss was finite)"));
+  }
+}
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_TRAIN_TRAINER(P, T) \
+  P template class Trainer<T>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_TRAIN_TRAINER)
 
 }  // namespace simile

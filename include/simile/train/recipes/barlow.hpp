@@ -7,6 +7,7 @@
 
 #include <memory>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/losses/barlow_twins.hpp"
 #include "simile/losses/vicreg.hpp"
 #include "simile/train/recipes/detail.hpp"
@@ -63,5 +64,11 @@ class VicRegRecipe : public detail::HalvesRecipe<T, VicRegOptions> {
       : detail::HalvesRecipe<T, VicRegOptions>("vicreg", &vicreg<T>, std::move(encoder), std::move(projector),
                                                options) {}
 };
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_TRAIN_RECIPES_BARLOW(P, T) \
+  P template class BarlowTwins<T>; \
+  P template class VicRegRecipe<T>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_TRAIN_RECIPES_BARLOW)
 
 }  // namespace simile

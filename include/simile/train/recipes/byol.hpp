@@ -12,6 +12,7 @@
 
 #include <memory>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/losses/negative_cosine.hpp"
 #include "simile/train/checkpoint.hpp"
 #include "simile/train/ema.hpp"
@@ -92,5 +93,11 @@ class SimSiam : public Recipe<T> {
  private:
   std::shared_ptr<nn::Sequential<T>> model_;
 };
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_TRAIN_RECIPES_BYOL(P, T) \
+  P template class Byol<T>; \
+  P template class SimSiam<T>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_TRAIN_RECIPES_BYOL)
 
 }  // namespace simile

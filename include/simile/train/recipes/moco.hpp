@@ -19,8 +19,10 @@
 #include <memory>
 #include <numeric>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/core/rng.hpp"
 #include "simile/losses/info_nce.hpp"
+#include "simile/ops/binary.hpp"
 #include "simile/sampling/momentum_queue.hpp"
 #include "simile/train/checkpoint.hpp"
 #include "simile/train/ema.hpp"
@@ -134,5 +136,10 @@ class Moco : public Recipe<T> {
   Tensor<T> pending_;
   std::int64_t steps_ = 0;
 };
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_TRAIN_RECIPES_MOCO(P, T) \
+  P template class Moco<T>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_TRAIN_RECIPES_MOCO)
 
 }  // namespace simile

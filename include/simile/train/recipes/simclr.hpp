@@ -7,6 +7,7 @@
 
 #include <memory>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/losses/nt_xent.hpp"
 #include "simile/train/recipes/detail.hpp"
 
@@ -41,5 +42,10 @@ class SimClr : public Recipe<T> {
   std::shared_ptr<nn::Sequential<T>> model_;
   SimClrOptions options_;
 };
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_TRAIN_RECIPES_SIMCLR(P, T) \
+  P template class SimClr<T>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_TRAIN_RECIPES_SIMCLR)
 
 }  // namespace simile

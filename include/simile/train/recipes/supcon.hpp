@@ -6,6 +6,7 @@
 
 #include <memory>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/losses/supcon.hpp"
 #include "simile/train/recipes/detail.hpp"
 
@@ -45,5 +46,10 @@ class SupConRecipe : public Recipe<T> {
   SupConRecipeOptions options_;
   std::vector<std::int64_t> labels2_;
 };
+
+/// The float and double specializations compiled into the library (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_TRAIN_RECIPES_SUPCON(P, T) \
+  P template class SupConRecipe<T>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_TRAIN_RECIPES_SUPCON)
 
 }  // namespace simile

@@ -1,0 +1,77 @@
+#pragma once
+/// \file
+/// The definitions behind `simile/core/allocator.hpp`: compiled once in `src/core/allocator.cpp`, or included by that
+/// header in header-only mode (SIMILE_INLINE is then `inline`).
+
+#include "simile/core/allocator.hpp"
+
+namespace simile {
+
+SIMILE_INLINE CachingAllocator& CachingAllocator::instance() {
+  static CachingAllocator* a = new CachingAllocator();  // never destroyed: tensors may outlive statics
+  return *a;
+}
+
+SIMILE_INLINE void* CachingAllocator::allocate(std::size_t bytes) {
+  std::size_t cls = size_class(bytes);
+  {
+    std::lock_guard lock(mutex_);
+    auto it = free_.find(cls);
+    if (it != free_.end() && !it->second.empty()) {
+      void* p = it->second.back();
+      it->second.pop_back();
+      ++stats_.cache_hits;
+      stats_.bytes_in_use += cls;
+      return p;
+    }
+  }
+  void* p = std::aligned_alloc(alignment, cls);
+  if (!p) {
+    empty_cache();  // give the system back what we hold, then try once more
+    p = std::aligned_alloc(alignment, cls);
+    if (!p) throw std::bad_alloc();
+  }
+  std::lock_guard lock(mutex_);
+  ++stats_.system_allocations;
+  stats_.bytes_reserved += cls;
+  stats_.bytes_in_use += cls;
+  return p;
+}
+
+SIMILE_INLINE void CachingAllocator::release(void* p, std::size_t bytes) noexcept {
+  if (!p) return;
+  std::size_t cls = size_class(bytes);
+  std::lock_guard lock(mutex_);
+  stats_.bytes_in_use -= cls;
+  try {
+    free_[cls].push_back(p);
+  } catch (...) {  // no memory even for the list: give the block back instead
+    stats_.bytes_reserved -= cls;
+    std::free(p);
+  }
+}
+
+SIMILE_INLINE void CachingAllocator::empty_cache() noexcept {
+  std::lock_guard lock(mutex_);
+  for (auto& [cls, blocks] : free_) {
+    for (void* p : blocks) std::free(p);
+    stats_.bytes_reserved -= cls * blocks.size();
+    blocks.clear();
+  }
+}
+
+SIMILE_INLINE AllocatorStats CachingAllocator::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+SIMILE_INLINE std::size_t CachingAllocator::size_class(std::size_t bytes) {
+  if (bytes == 0) bytes = 1;
+  if (bytes <= 4096) return (bytes + alignment - 1) / alignment * alignment;
+  // 8 classes per power of two: step = 2^(floor(log2(bytes)) - 3).
+  int log2 = 63 - __builtin_clzll(static_cast<unsigned long long>(bytes));
+  std::size_t step = std::size_t{1} << (log2 - 3);
+  return (bytes + step - 1) / step * step;
+}
+
+}  // namespace simile

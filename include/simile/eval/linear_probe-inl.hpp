@@ -1,0 +1,154 @@
+#pragma once
+/// \file
+/// The definitions behind `simile/eval/linear_probe.hpp`: compiled once in `src/eval/linear_probe.cpp`, or included by that
+/// header in header-only mode (SIMILE_INLINE is then `inline`).
+
+#include "simile/eval/linear_probe.hpp"
+
+namespace simile::detail {
+
+SIMILE_INLINE double SoftmaxObjective::operator() (const VecD& theta, VecD& grad) {
+  const Index d = x.cols(), c = classes, n = x.rows();
+  Eigen::Map<const MatD> w(theta.data(), d, c);
+  Eigen::Map<const Eigen::RowVectorXd> b(theta.data() + d * c, c);
+  logits.resize(n, c);
+  logits.noalias() = x * w;
+  std::vector<double> part(static_cast<std::size_t>(std::max(1, parallel_chunks(n, 512))), 0.0);
+  parallel_chunked(0, n, 512, [&](int chunk, Index lo, Index hi) {
+    double acc = 0;
+    for (Index i = lo; i < hi; ++i) {
+      auto row = logits.row(i);
+      row += b;
+      double mx = row.maxCoeff();
+      double lse = mx + std::log((row.array() - mx).exp().sum());
+      acc += lse - row(y[static_cast<std::size_t>(i)]);
+      row = (row.array() - lse).exp();  // softmax probabilities
+      row(y[static_cast<std::size_t>(i)]) -= 1.0;
+      row /= double(n);  // now d loss / d logits
+    }
+    part[static_cast<std::size_t>(chunk)] = acc;
+  });
+  double loss = 0;
+  for (double p : part) loss += p;
+  loss /= double(n);
+  grad.resize(theta.size());
+  Eigen::Map<MatD> gw(grad.data(), d, c);
+  gw.noalias() = x.transpose() * logits;
+  gw += l2 * w;
+  Eigen::Map<Eigen::RowVectorXd>(grad.data() + d * c, c) = logits.colwise().sum();
+  return loss + 0.5 * l2 * w.squaredNorm();
+}
+
+SIMILE_INLINE MatD standardized(const Tensor<float>& f, const Eigen::RowVectorXd& mean, const Eigen::RowVectorXd& inv_std) {
+  MatD m = f.matrix().cast<double>();
+  m.rowwise() -= mean;
+  m.array().rowwise() *= inv_std.array();
+  return m;
+}
+
+SIMILE_INLINE double accuracy_of(const MatD& x, const VecD& theta, Index classes, std::span<const std::int64_t> y) {
+  const Index d = x.cols();
+  Eigen::Map<const MatD> w(theta.data(), d, classes);
+  Eigen::Map<const Eigen::RowVectorXd> b(theta.data() + d * classes, classes);
+  MatD logits = x * w;
+  Index correct = 0;
+  for (Index i = 0; i < x.rows(); ++i) {
+    Index best;
+    (logits.row(i) + b).maxCoeff(&best);
+    correct += best == y[static_cast<std::size_t>(i)];
+  }
+  return x.rows() ? double(correct) / double(x.rows()) : 0.0;
+}
+
+}  // namespace simile::detail
+
+namespace simile {
+
+SIMILE_INLINE LinearProbeResult linear_probe(const Tensor<float>& train, std::span<const std::int64_t> train_labels, const Tensor<float>& test, std::span<const std::int64_t> test_labels, const LinearProbeOptions& opt) {
+  check<ShapeError>(train.rank() == 2 && test.rank() == 2 && train.dim(1) == test.dim(1),
+                    "linear_probe: expected train [N, D] and test [M, D], got ", train.shape(), " and ", test.shape());
+  check<ShapeError>(static_cast<Index>(train_labels.size()) == train.dim(0) &&
+                        static_cast<Index>(test_labels.size()) == test.dim(0),
+                    "linear_probe: ", train_labels.size(), " train labels for ", train.dim(0), " rows, ",
+                    test_labels.size(), " test labels for ", test.dim(0), " rows");
+  check(train.dim(0) >= 1, "linear_probe: no training rows");
+  check(opt.l2 >= 0 && opt.max_iterations >= 1 && opt.tolerance > 0 && opt.history >= 1,
+        "linear_probe: bad options (l2 ", opt.l2, ", max_iterations ", opt.max_iterations, ", tolerance ",
+        opt.tolerance, ", history ", opt.history, ")");
+  const Index classes = detail::count_classes(train_labels, "linear_probe");
+  for (std::int64_t l : test_labels) check(l >= 0, "linear_probe: negative test label ", l);
+
+  Eigen::RowVectorXd mean = train.matrix().cast<double>().colwise().mean();
+  Eigen::RowVectorXd var = (train.matrix().cast<double>().rowwise() - mean).array().square().colwise().mean();
+  Eigen::RowVectorXd inv_std = (var.array() + 1e-12).rsqrt();
+  detail::MatD xtr = detail::standardized(train, mean, inv_std);
+  detail::MatD xte = detail::standardized(test, mean, inv_std);
+
+  detail::SoftmaxObjective f{xtr, train_labels, classes, opt.l2, {}};
+  const Index dim = (xtr.cols() + 1) * classes;
+  detail::VecD theta = detail::VecD::Zero(dim), grad, new_grad;
+  double loss = f(theta, grad);
+  std::deque<std::pair<detail::VecD, detail::VecD>> mem;  // (s, y) pairs
+  LinearProbeResult r;
+  int it = 0;
+  for (; it < opt.max_iterations; ++it) {
+    if (grad.lpNorm<Eigen::Infinity>() < opt.tolerance) {
+      r.converged = true;
+      break;
+    }
+    // Two-loop recursion: direction = -H grad.
+    detail::VecD q = grad;
+    std::vector<double> alpha(mem.size());
+    for (std::size_t j = mem.size(); j-- > 0;) {
+      const auto& [s, yv] = mem[j];
+      alpha[j] = s.dot(q) / yv.dot(s);
+      q -= alpha[j] * yv;
+    }
+    if (!mem.empty()) q *= mem.back().first.dot(mem.back().second) / mem.back().second.squaredNorm();
+    else q /= std::max(1.0, grad.norm());
+    for (std::size_t j = 0; j < mem.size(); ++j) {
+      const auto& [s, yv] = mem[j];
+      double beta = yv.dot(q) / yv.dot(s);
+      q += (alpha[j] - beta) * s;
+    }
+    detail::VecD dir = -q;
+    double slope = grad.dot(dir);
+    if (slope >= 0) {  // not a descent direction: restart from steepest descent
+      mem.clear();
+      dir = -grad / std::max(1.0, grad.norm());
+      slope = grad.dot(dir);
+    }
+    double step = 1.0, new_loss = 0;
+    detail::VecD next;
+    for (int ls = 0; ls < 40; ++ls, step *= 0.5) {
+      next = theta + step * dir;
+      new_loss = f(next, new_grad);
+      if (new_loss <= loss + 1e-4 * step * slope) break;
+    }
+    if (!(new_loss < loss)) {  // no progress possible at this precision
+      r.converged = true;
+      break;
+    }
+    detail::VecD s = next - theta, yv = new_grad - grad;
+    if (s.dot(yv) > 1e-12) {
+      mem.emplace_back(std::move(s), std::move(yv));
+      if (static_cast<int>(mem.size()) > opt.history) mem.pop_front();
+    }
+    bool flat = (loss - new_loss) <= 1e-10 * std::max(1.0, std::abs(loss));
+    theta = std::move(next);
+    grad = new_grad;
+    loss = new_loss;
+    if (flat) {
+      r.converged = true;
+      ++it;
+      break;
+    }
+  }
+  r.iterations = it;
+  r.final_loss = loss;
+  r.train_accuracy = detail::accuracy_of(xtr, theta, classes, train_labels);
+  r.test_accuracy = detail::accuracy_of(xte, theta, classes, test_labels);
+  return r;
+}
+
+}  // namespace simile

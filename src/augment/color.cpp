@@ -1,0 +1,2 @@
+// The compiled definitions of simile/augment/color.hpp.
+#include "simile/augment/color-inl.hpp"

@@ -1,0 +1,2 @@
+// The compiled definitions of simile/augment/geometry.hpp.
+#include "simile/augment/geometry-inl.hpp"

@@ -1,0 +1,2 @@
+// The compiled definitions of simile/data/csv.hpp.
+#include "simile/data/csv-inl.hpp"

@@ -1,0 +1,2 @@
+// The compiled definitions of simile/data/idx.hpp.
+#include "simile/data/idx-inl.hpp"

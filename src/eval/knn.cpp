@@ -1,0 +1,2 @@
+// The compiled definitions of simile/eval/knn.hpp.
+#include "simile/eval/knn-inl.hpp"

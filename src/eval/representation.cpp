@@ -1,0 +1,2 @@
+// The compiled definitions of simile/eval/representation.hpp.
+#include "simile/eval/representation-inl.hpp"

@@ -1,0 +1,2 @@
+// The compiled definitions of simile/io/detail/json.hpp.
+#include "simile/io/detail/json-inl.hpp"

@@ -39,6 +39,12 @@ const CLI::Validator finite_number(
     },
     "");
 
+// CLI::PositiveNumber and CLI::NonNegativeNumber print DBL_MAX in full; these say it plainly (finite_number,
+// checked first, has made sure stod succeeds).
+const CLI::Validator positive([](std::string& s) { return std::stod(s) > 0 ? std::string() : "must be > 0, got " + s; }, "");
+const CLI::Validator non_negative([](std::string& s) { return std::stod(s) >= 0 ? std::string() : "must be >= 0, got " + s; },
+                                  "");
+
 template <class T>
 CLI::Option* integer(CLI::App& app, const std::string& name, T& value, const std::string& help, std::int64_t lo,
                      std::int64_t hi) {
@@ -72,7 +78,7 @@ void add_common_options(CLI::App& app, Options& o) {
   integer(app, "--proj-hidden", o.proj_hidden, "projection head hidden width", 1, 1 << 16);
   integer(app, "--proj-out", o.proj_out, "projection head output width (z)", 1, 1 << 16);
   integer(app, "--knn-k", o.knn_k, "neighbours of the kNN evaluation", 1, 1'000'000);
-  number(app, "--knn-t", o.knn_t, "temperature of the kNN vote", CLI::PositiveNumber);
+  number(app, "--knn-t", o.knn_t, "temperature of the kNN vote", positive);
 }
 
 void add_train_options(CLI::App& app, Options& o) {
@@ -82,13 +88,13 @@ void add_train_options(CLI::App& app, Options& o) {
   integer(app, "--max-steps", o.max_steps, "stop after this many optimizer steps (0: no limit)", 0, big);
   integer(app, "--batch", o.batch, "images per batch (each gives two views)", 2, 1 << 20);
   choice(app, "--optimizer", o.optimizer, "optimizer:", optimizer_choices());
-  number(app, "--lr", o.lr, "base learning rate", CLI::PositiveNumber);
-  number(app, "--weight-decay", o.weight_decay, "weight decay", CLI::NonNegativeNumber);
+  number(app, "--lr", o.lr, "base learning rate", positive);
+  number(app, "--weight-decay", o.weight_decay, "weight decay", non_negative);
   app.add_option("--schedule", o.schedule, "constant, or cosine (linear warmup, then cosine decay to 0)")
       ->capture_default_str()
       ->check(CLI::IsMember({"constant", "cosine"}));
   integer(app, "--warmup-epochs", o.warmup_epochs, "warmup length for --schedule cosine", 0, 1'000'000);
-  number(app, "--temperature", o.temperature, "temperature of NT-Xent / InfoNCE / SupCon", CLI::PositiveNumber);
+  number(app, "--temperature", o.temperature, "temperature of NT-Xent / InfoNCE / SupCon", positive);
   integer(app, "--queue-size", o.queue_size, "MoCo: keys in the queue", 1, 1 << 24);
   number(app, "--ema", o.ema, "MoCo / BYOL: momentum of the target network (BYOL: its base value)", CLI::Range(0.0, 1.0));
   app.add_option("--checkpoint", o.checkpoint, "write checkpoints here (periodically and at the end)");

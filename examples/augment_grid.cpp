@@ -6,6 +6,7 @@
 //   augment_grid [--out grid.png] [--seed 1] [--count 8] [--views 7] [--scale 4] [--extra]
 //                [--data /usr/share/datasets/fashion-mnist]
 
+#include <CLI/CLI.hpp>
 #include <png.h>
 
 #include <cstdio>
@@ -29,36 +30,16 @@ struct Args {
   bool extra = false;
 };
 
-Args parse(int argc, char** argv) {
+Args parse(CLI::App& app, int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string k = argv[i];
-    auto value = [&]() -> std::string {
-      check<ValueError>(i + 1 < argc, "augment_grid: option ", k, " needs a value");
-      return argv[++i];
-    };
-    auto number = [&](long long lo, long long hi) {
-      std::string v = value();
-      char* end = nullptr;
-      long long n = std::strtoll(v.c_str(), &end, 10);
-      check<ValueError>(end && *end == '\0' && !v.empty() && n >= lo && n <= hi, "augment_grid: ", k, " '", v,
-                        "' must be an integer in [", lo, ", ", hi, "]");
-      return n;
-    };
-    if (k == "--out") a.out = value();
-    else if (k == "--data") a.data = value();
-    else if (k == "--seed") a.seed = static_cast<std::uint64_t>(number(0, 1LL << 62));
-    else if (k == "--count") a.count = number(1, 1000);
-    else if (k == "--views") a.views = static_cast<int>(number(1, 64));
-    else if (k == "--scale") a.scale = number(1, 16);
-    else if (k == "--extra") a.extra = true;
-    else if (k == "--help" || k == "-h") {
-      std::cout << "augment_grid [--out grid.png] [--seed 1] [--count 8] [--views 7] [--scale 4] [--extra] [--data DIR]\n";
-      std::exit(0);
-    } else {
-      check<ValueError>(false, "augment_grid: unknown option '", k, "' (try --help)");
-    }
-  }
+  app.add_option("--out", a.out, "PNG to write")->capture_default_str();
+  app.add_option("--data", a.data, "Fashion-MNIST folder")->capture_default_str()->check(CLI::ExistingDirectory);
+  app.add_option("--seed", a.seed, "seed of the views")->capture_default_str()->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 62));
+  app.add_option("--count", a.count, "images (rows)")->capture_default_str()->check(CLI::Range(Index{1}, Index{1000}));
+  app.add_option("--views", a.views, "views per image")->capture_default_str()->check(CLI::Range(1, 64));
+  app.add_option("--scale", a.scale, "pixels per image pixel")->capture_default_str()->check(CLI::Range(Index{1}, Index{16}));
+  app.add_flag("--extra", a.extra, "also rotation, blur, solarize and erasing");
+  app.parse(argc, argv);
   return a;
 }
 
@@ -137,10 +118,13 @@ int run(const Args& a) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  CLI::App app("A PNG contact sheet of augmented Fashion-MNIST views", "augment_grid");
   try {
-    return run(parse(argc, argv));
-  } catch (const simile::Error& e) {
-    std::cerr << e.what() << '\n';
-    return 2;
+    return run(parse(app, argc, argv));
+  } catch (const CLI::ParseError& e) {
+    return e.get_exit_code() == 0 ? app.exit(e) : (std::cerr << "augment_grid: " << e.what() << '\n', 2);
+  } catch (const std::exception& e) {
+    std::cerr << "augment_grid: " << e.what() << '\n';
+    return 1;
   }
 }

@@ -6,9 +6,11 @@
 // The encoder is a two-layer MLP with a tanh written as a Module; the loss is "alignment + uniformity"
 // (Wang & Isola 2020) written from ops: mean ||z1 - z2||^2 + log mean exp(-2 ||z_i - z_j||^2).
 
-#include <cstdio>
-#include <cstdlib>
+#include <CLI/CLI.hpp>
+
+#include <exception>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "simile/simile.hpp"
@@ -59,11 +61,13 @@ class AlignUniform : public Recipe<float> {
 int main(int argc, char** argv) {
   std::int64_t steps = 60;
   int threads = 2;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string a = argv[i];
-    if (a == "--steps") steps = std::atoll(argv[i + 1]);
-    else if (a == "--threads") threads = std::atoi(argv[i + 1]);
-    else return std::cerr << "unknown option " << a << "\n", 2;
+  CLI::App app("Trains a custom encoder, loss and recipe with simile's Trainer", "custom_recipe");
+  app.add_option("--steps", steps, "optimizer steps")->capture_default_str()->check(CLI::Range(1, 1'000'000));
+  app.add_option("--threads", threads, "threads")->capture_default_str()->check(CLI::Range(1, 1024));
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return e.get_exit_code() == 0 ? app.exit(e) : (std::cerr << "custom_recipe: " << e.what() << "\n", 2);
   }
   try {
     ImageDataset train = load_fashion_mnist(fashion_mnist_dir, "train");
@@ -80,9 +84,12 @@ int main(int argc, char** argv) {
     TrainResult r = trainer.fit();
     ThreadScope scope(threads);
     EvaluationReport e = evaluate_encoder(recipe.encoder(), train, test, {.label_fractions = false});
-    std::printf("{\"steps\": %lld, \"final_loss\": %.4f, \"linear_probe_accuracy\": %.4f, \"knn_accuracy\": %.4f}\n",
-                (long long)r.steps, r.final_loss, e.linear_probe_accuracy, e.knn_accuracy);
-  } catch (const Error& e) {
+    std::cout << nlohmann::ordered_json{{"steps", r.steps},
+                                        {"final_loss", r.final_loss},
+                                        {"linear_probe_accuracy", e.linear_probe_accuracy},
+                                        {"knn_accuracy", e.knn_accuracy}}
+              << std::endl;
+  } catch (const std::exception& e) {
     std::cerr << "custom_recipe: " << e.what() << "\n";
     return 1;
   }

@@ -5,9 +5,12 @@
 // Trains SmallConvNet + a projection head with NT-Xent on the 60k training images (labels unused),
 // then evaluates the frozen encoder: linear probe and kNN (k = 200, T = 0.1) on the 10k test images.
 
-#include <cstdio>
-#include <cstdlib>
+#include <CLI/CLI.hpp>
+
+#include <cmath>
+#include <exception>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "simile/simile.hpp"
@@ -19,13 +22,18 @@ int main(int argc, char** argv) {
   std::int64_t epochs = 100;
   int threads = 2;
   std::uint64_t seed = 0;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string a = argv[i];
-    if (a == "--budget-seconds") budget = std::atof(argv[i + 1]);
-    else if (a == "--epochs") epochs = std::atoll(argv[i + 1]);
-    else if (a == "--threads") threads = std::atoi(argv[i + 1]);
-    else if (a == "--seed") seed = std::strtoull(argv[i + 1], nullptr, 10);
-    else return std::cerr << "unknown option " << a << "\n", 2;
+  CLI::App app("SimCLR on Fashion-MNIST in a page of library code", "simclr_fashion_mnist");
+  app.add_option("--budget-seconds", budget, "stop training after this many seconds (0: no budget)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e8));
+  app.add_option("--epochs", epochs, "epochs (an upper bound with a budget)")->capture_default_str()->check(CLI::Range(1, 1'000'000));
+  app.add_option("--threads", threads, "threads")->capture_default_str()->check(CLI::Range(1, 1024));
+  app.add_option("--seed", seed, "seed of initialization, shuffling and augmentation")->capture_default_str()->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 62));
+  try {
+    app.parse(argc, argv);
+    if (!std::isfinite(budget)) throw CLI::ValidationError("--budget-seconds", "must be a finite number");
+  } catch (const CLI::ParseError& e) {
+    return e.get_exit_code() == 0 ? app.exit(e) : (std::cerr << "simclr_fashion_mnist: " << e.what() << "\n", 2);
   }
   try {
     ImageDataset train = load_fashion_mnist(fashion_mnist_dir, "train");
@@ -56,11 +64,14 @@ int main(int argc, char** argv) {
 
     ThreadScope scope(threads);
     EvaluationReport e = evaluate_encoder(simclr.encoder(), train, test, {.label_fractions = false});
-    std::printf("{\"steps\": %lld, \"seconds\": %.1f, \"samples_per_second\": %.0f, \"final_loss\": %.4f, "
-                "\"linear_probe_accuracy\": %.4f, \"knn_accuracy\": %.4f}\n",
-                (long long)r.steps, r.seconds, r.samples_per_second, r.final_loss, e.linear_probe_accuracy,
-                e.knn_accuracy);
-  } catch (const Error& e) {
+    std::cout << nlohmann::ordered_json{{"steps", r.steps},
+                                        {"seconds", r.seconds},
+                                        {"samples_per_second", r.samples_per_second},
+                                        {"final_loss", r.final_loss},
+                                        {"linear_probe_accuracy", e.linear_probe_accuracy},
+                                        {"knn_accuracy", e.knn_accuracy}}
+              << std::endl;
+  } catch (const std::exception& e) {
     std::cerr << "simclr_fashion_mnist: " << e.what() << "\n";
     return 1;
   }

@@ -14,18 +14,18 @@
 // the last line on stdout is JSON: {"test_accuracy": ..., "epochs": ..., "seconds": ..., "samples_per_second": ...}
 // (seconds and samples/s of training only). A missing data directory or a bad option prints a message and
 // exits with status 2 (1 for any other error).
+#include <CLI/CLI.hpp>
+
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <memory>
 #include <numeric>
+#include <nlohmann/json.hpp>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "simile/data.hpp"
@@ -51,57 +51,21 @@ struct Args {
   Index limit = 0;  ///< 0: all 60,000 training images
 };
 
-/// A bad command line: printed with the usage, exit status 2.
-struct UsageError : Error {
-  using Error::Error;
-};
-
-const char* const usage =
-    "usage: supervised_fashion_mnist [--epochs N] [--batch N] [--threads N] [--seed N] [--lr X] [--constant-lr] "
-    "[--data DIR] [--limit N]\n";
-
-long long parse_integer(std::string_view flag, const char* text, long long lo) {
-  char* end = nullptr;
-  errno = 0;
-  long long v = std::strtoll(text, &end, 10);
-  if (errno != 0 || end == text || *end != '\0' || v < lo)
-    throw UsageError(detail::str(flag, ": expected an integer >= ", lo, ", got \"", text, "\""));
-  return v;
-}
-
-Args parse_args(int argc, char** argv) {
+/// The command line, with the same ranges as the `simile` tool; a CLI11 error exits with 2.
+Args parse_args(CLI::App& app, int argc, char** argv) {
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view flag = argv[i];
-    if (flag == "--help" || flag == "-h") {
-      std::fputs(usage, stdout);
-      std::exit(0);
-    }
-    if (flag == "--constant-lr") {
-      a.cosine = false;
-      continue;
-    }
-    if (i + 1 >= argc) throw UsageError(detail::str("option ", flag, " needs a value (or is unknown)"));
-    const char* value = argv[++i];
-    if (flag == "--epochs") a.epochs = static_cast<int>(parse_integer(flag, value, 1));
-    else if (flag == "--batch") a.batch = parse_integer(flag, value, 2);
-    else if (flag == "--threads") a.threads = static_cast<int>(parse_integer(flag, value, 1));
-    else if (flag == "--seed") a.seed = static_cast<std::uint64_t>(parse_integer(flag, value, 0));
-    else if (flag == "--limit") a.limit = parse_integer(flag, value, 1);
-    else if (flag == "--data") a.data = value;
-    else if (flag == "--lr") {
-      char* end = nullptr;
-      a.lr = std::strtod(value, &end);
-      if (end == value || *end != '\0' || !(a.lr > 0))
-        throw UsageError(detail::str("--lr: expected a positive number, got \"", value, "\""));
-    } else {
-      throw UsageError(detail::str("unknown option ", flag));
-    }
-  }
-  std::error_code ec;
-  if (!std::filesystem::is_directory(a.data, ec))
-    throw UsageError(detail::str("--data: \"", a.data, "\" is not a directory (Fashion-MNIST's four IDX files, "
-                                 "Debian package dataset-fashion-mnist)"));
+  app.add_option("--epochs", a.epochs, "epochs")->capture_default_str()->check(CLI::Range(1, 1'000'000));
+  app.add_option("--batch", a.batch, "images per batch")->capture_default_str()->check(CLI::Range(Index{2}, Index{1} << 20));
+  app.add_option("--threads", a.threads, "threads")->capture_default_str()->check(CLI::Range(1, 1024));
+  app.add_option("--seed", a.seed, "seed")->capture_default_str()->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 62));
+  app.add_option("--lr", a.lr, "learning rate (positive)")->capture_default_str();
+  app.add_flag("--constant-lr", [&a](std::int64_t) { a.cosine = false; }, "keep the learning rate constant");
+  app.add_option("--data", a.data, "folder with Fashion-MNIST's four IDX files (Debian: dataset-fashion-mnist)")
+      ->capture_default_str()
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--limit", a.limit, "use only the first N training images")->check(CLI::Range(Index{1}, Index{1'000'000'000}));
+  app.parse(argc, argv);
+  if (!(std::isfinite(a.lr) && a.lr > 0)) throw CLI::ValidationError("--lr", "must be a positive finite number");
   return a;
 }
 
@@ -205,21 +169,29 @@ int run(const Args& args) {
   const double accuracy = double(correct) / double(test.size());
   std::fprintf(stderr, "test accuracy %.4f (%lld / %lld)\n", accuracy, static_cast<long long>(correct),
                static_cast<long long>(test.size()));
-  std::printf("{\"test_accuracy\": %.4f, \"epochs\": %d, \"seconds\": %.2f, \"samples_per_second\": %.1f}\n", accuracy,
-              args.epochs, train_seconds, double(train_samples) / train_seconds);
+  std::printf("%s\n", nlohmann::ordered_json{{"test_accuracy", accuracy},
+                                             {"epochs", args.epochs},
+                                             {"seconds", train_seconds},
+                                             {"samples_per_second", double(train_samples) / train_seconds}}
+                         .dump()
+                         .c_str());
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  CLI::App app("Supervised Fashion-MNIST: SmallConvNet + Linear(128, 10), cross-entropy, Adam",
+               "supervised_fashion_mnist");
   try {
-    return run(parse_args(argc, argv));
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "supervised_fashion_mnist: %s\n%s", e.what(), usage);
-    return 2;
+    return run(parse_args(app, argc, argv));
+  } catch (const CLI::ParseError& e) {
+    return e.get_exit_code() == 0 ? app.exit(e) : (std::fprintf(stderr, "supervised_fashion_mnist: %s\n", e.what()), 2);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "supervised_fashion_mnist: %s\n", e.what());
+    return 1;
+  } catch (...) {
+    std::fprintf(stderr, "supervised_fashion_mnist: unknown exception\n");
     return 1;
   }
 }

@@ -1,0 +1,170 @@
+// Declares the tool's options on CLI11 subcommands. Every number has a range: junk, out-of-range and
+// overflowing values are errors naming the option, never a silent default.
+
+#include "options.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <system_error>
+
+#include "registry.hpp"
+#include "simile/core/error.hpp"
+
+namespace simile::cli {
+namespace {
+
+// CLI11 reads integers with strtoll base 0 (`--epochs 010` would be 8, `0x10` 16) and lets NaN through
+// its ranges (NaN < min and NaN > max are both false). These two validators close the gaps; CLI::Range
+// then checks the bounds.
+const CLI::Validator decimal_integer(
+    [](std::string& s) -> std::string {
+      std::int64_t v = 0;
+      auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+      if (ec == std::errc::result_out_of_range) return "value " + s + " is too large";
+      if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return "'" + s + "' is not a decimal integer";
+      return {};
+    },
+    "");
+
+const CLI::Validator finite_number(
+    [](std::string& s) -> std::string {
+      double v = 0;
+      auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+      if (s.empty() || ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v))
+        return "'" + s + "' is not a finite number";
+      return {};
+    },
+    "");
+
+// CLI::PositiveNumber and CLI::NonNegativeNumber print DBL_MAX in full; these say it plainly (finite_number,
+// checked first, has made sure stod succeeds).
+const CLI::Validator positive([](std::string& s) { return std::stod(s) > 0 ? std::string() : "must be > 0, got " + s; }, "");
+const CLI::Validator non_negative([](std::string& s) { return std::stod(s) >= 0 ? std::string() : "must be >= 0, got " + s; },
+                                  "");
+
+template <class T>
+CLI::Option* integer(CLI::App& app, const std::string& name, T& value, const std::string& help, std::int64_t lo,
+                     std::int64_t hi) {
+  return app.add_option(name, value, help)->capture_default_str()->check(decimal_integer)->check(CLI::Range(lo, hi));
+}
+
+CLI::Option* number(CLI::App& app, const std::string& name, double& value, const std::string& help,
+                    const CLI::Validator& range) {
+  return app.add_option(name, value, help)->capture_default_str()->check(finite_number)->check(range);
+}
+
+CLI::Option* choice(CLI::App& app, const std::string& name, std::string& value, const std::string& help,
+                    const Choices& c) {
+  return app.add_option(name, value, help + c.help)->capture_default_str()->check(CLI::IsMember(c.names));
+}
+
+constexpr std::int64_t big = 1'000'000'000'000;  // steps, epochs: far beyond any run, far from overflow
+
+}  // namespace
+
+void add_common_options(CLI::App& app, Options& o) {
+  app.add_option("--data", o.data_dir, "folder with the Fashion-MNIST IDX files (gzip or plain)")
+      ->capture_default_str()
+      ->check(CLI::ExistingDirectory);
+  integer(app, "--limit", o.limit, "use only the first N training images (0: all)", 0, 1'000'000'000);
+  integer(app, "--threads", o.threads, "threads for training and evaluation", 1, 1024);
+  integer(app, "--seed", o.seed, "seed of initialization, shuffling and augmentation", 0,
+          std::numeric_limits<std::int64_t>::max());
+  choice(app, "--encoder", o.encoder, "encoder (a checkpoint's own for eval and embed):", encoder_choices());
+  choice(app, "--method", o.method, "method (a checkpoint's own for eval and embed):", method_choices());
+  integer(app, "--proj-hidden", o.proj_hidden, "projection head hidden width", 1, 1 << 16);
+  integer(app, "--proj-out", o.proj_out, "projection head output width (z)", 1, 1 << 16);
+  integer(app, "--knn-k", o.knn_k, "neighbours of the kNN evaluation", 1, 1'000'000);
+  number(app, "--knn-t", o.knn_t, "temperature of the kNN vote", positive);
+}
+
+void add_train_options(CLI::App& app, Options& o) {
+  number(app, "--budget-seconds", o.budget, "stop training after this many seconds (0: no budget)",
+         CLI::Range(0.0, 1e8));
+  integer(app, "--epochs", o.epochs, "epochs (with --budget-seconds an upper bound, default 1000)", 1, 1'000'000);
+  integer(app, "--max-steps", o.max_steps, "stop after this many optimizer steps (0: no limit)", 0, big);
+  integer(app, "--batch", o.batch, "images per batch (each gives two views)", 2, 1 << 20);
+  choice(app, "--optimizer", o.optimizer, "optimizer:", optimizer_choices());
+  number(app, "--lr", o.lr, "base learning rate", positive);
+  number(app, "--weight-decay", o.weight_decay, "weight decay", non_negative);
+  app.add_option("--schedule", o.schedule, "constant, or cosine (linear warmup, then cosine decay to 0)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"constant", "cosine"}));
+  integer(app, "--warmup-epochs", o.warmup_epochs, "warmup length for --schedule cosine", 0, 1'000'000);
+  number(app, "--temperature", o.temperature, "temperature of NT-Xent / InfoNCE / SupCon", positive);
+  integer(app, "--queue-size", o.queue_size, "MoCo: keys in the queue", 1, 1 << 24);
+  number(app, "--ema", o.ema, "MoCo / BYOL: momentum of the target network (BYOL: its base value)", CLI::Range(0.0, 1.0));
+  app.add_option("--checkpoint", o.checkpoint, "write checkpoints here (periodically and at the end)");
+  integer(app, "--checkpoint-every", o.checkpoint_every, "steps between checkpoints (0: only at the end)", 0, big);
+  app.add_option("--resume", o.resume, "continue the run saved in this checkpoint")->check(CLI::ExistingFile);
+  app.add_option("--export-embeddings", o.export_embeddings, "write the test set's representations h to this .npy");
+  app.add_option("--metrics", o.metrics, "append JSON-lines metrics to this file");
+  integer(app, "--log-every", o.log_every, "steps between progress lines", 1, big);
+  app.add_flag("--no-eval", o.no_eval, "skip the evaluation after training");
+  app.add_flag("--profile", o.profile, "print a table of time per op and phase (from the second step on)");
+}
+
+void add_eval_options(CLI::App& app, Options& o) {
+  app.add_option("--checkpoint", o.checkpoint, "checkpoint written by `simile train` to evaluate")
+      ->check(CLI::ExistingFile);
+  app.add_option("--baseline", o.baseline, "raw (pixels) or untrained (the encoder at initialization)")
+      ->check(CLI::IsMember({"raw", "untrained"}));
+}
+
+void add_embed_options(CLI::App& app, Options& o) {
+  app.add_option("--checkpoint", o.checkpoint, "checkpoint written by `simile train`")
+      ->required()
+      ->check(CLI::ExistingFile);
+  app.add_option("--out", o.out, "output .npy file: float32 [N, D], dataset order")->required();
+  app.add_option("--split", o.split, "which images to embed")->capture_default_str()->check(CLI::IsMember({"test", "train"}));
+}
+
+void check_train_options(const CLI::App& app, Options& o) {
+  // With a budget, the budget decides how long to train unless epochs are asked for as well.
+  if (o.budget > 0 && app.count("--epochs") == 0) o.epochs = 1000;
+}
+
+void check_eval_options(const Options& o) {
+  if (o.checkpoint.empty() == o.baseline.empty())
+    throw CLI::ValidationError("--checkpoint, --baseline", "give exactly one of them");
+}
+
+std::map<std::string, std::string> checkpoint_metadata(const Options& o) {
+  return {{"method", o.method},
+          {"encoder", o.encoder},
+          {"proj_hidden", std::to_string(o.proj_hidden)},
+          {"proj_out", std::to_string(o.proj_out)},
+          {"queue_size", std::to_string(o.queue_size)}};
+}
+
+void apply_checkpoint_metadata(Options& o, const std::map<std::string, std::string>& m) {
+  auto get = [&](const char* key) {
+    auto it = m.find(key);
+    check<IoError>(it != m.end(), "checkpoint metadata lacks '", key, "' (not written by `simile train`?)");
+    return it->second;
+  };
+  auto choice = [&](const char* key, const Choices& c) {
+    std::string v = get(key);
+    check<IoError>(std::find(c.names.begin(), c.names.end(), v) != c.names.end(), "checkpoint metadata '", key,
+                   "' is '", v, "', which this build of simile does not know");
+    return v;
+  };
+  auto positive = [&](const char* key) {
+    std::string v = get(key);
+    std::int64_t n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    check<IoError>(ec == std::errc() && end == v.data() + v.size() && n >= 1, "checkpoint metadata '", key, "' is '",
+                   v, "', expected a positive integer");
+    return n;
+  };
+  o.method = choice("method", method_choices());
+  o.encoder = choice("encoder", encoder_choices());
+  o.proj_hidden = positive("proj_hidden");
+  o.proj_out = positive("proj_out");
+  o.queue_size = positive("queue_size");
+}
+
+}  // namespace simile::cli

@@ -1,0 +1,54 @@
+#pragma once
+// The `simile` tool's options: one plain struct with every value, and the functions that declare them on
+// a CLI11 subcommand with their defaults, help text and range checks. A value outside its range, junk
+// (`--epochs 12x`) or an unknown option is a CLI11 error, reported by main with exit status 2.
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "simile/data/idx.hpp"
+
+namespace CLI {
+class App;
+}
+
+namespace simile::cli {
+
+struct Options {
+  // Every command: data, model and evaluation.
+  std::string data_dir = fashion_mnist_dir, method = "simclr", encoder = "smallconv";
+  std::int64_t limit = 0, proj_hidden = 128, proj_out = 64, knn_k = 200;
+  int threads = 2;
+  std::uint64_t seed = 0;
+  double knn_t = 0.1;
+
+  // train
+  std::string optimizer = "adam", schedule = "cosine", checkpoint, resume, export_embeddings, metrics;
+  std::int64_t epochs = 10, batch = 256, log_every = 50, queue_size = 4096, warmup_epochs = 0, max_steps = 0,
+               checkpoint_every = 0;
+  double budget = 0, lr = 1e-3, weight_decay = 1e-6, temperature = 0.5, ema = 0.99;
+  bool no_eval = false, profile = false;
+
+  // eval (checkpoint is shared with train and embed) and embed
+  std::string baseline, out, split = "test";
+};
+
+/// Data, model and evaluation options (every command).
+void add_common_options(CLI::App& app, Options& o);
+/// Training options; with --budget-seconds and no --epochs, the epochs become an upper bound of 1000.
+void add_train_options(CLI::App& app, Options& o);
+/// `eval`: --checkpoint or --baseline (exactly one, checked by `check_eval_options`).
+void add_eval_options(CLI::App& app, Options& o);
+void add_embed_options(CLI::App& app, Options& o);
+
+/// Checks across options that CLI11 cannot express; throws CLI::ValidationError (exit status 2).
+void check_train_options(const CLI::App& app, Options& o);
+void check_eval_options(const Options& o);
+
+/// Architecture options recorded in a checkpoint, so `eval` and `embed` rebuild the same model.
+std::map<std::string, std::string> checkpoint_metadata(const Options& o);
+/// Reads them back; a missing key or a bad value is an IoError naming the key.
+void apply_checkpoint_metadata(Options& o, const std::map<std::string, std::string>& metadata);
+
+}  // namespace simile::cli

@@ -1,6 +1,7 @@
 // SimCLR on Fashion-MNIST in a page of library code: the same run as `simile train --method simclr`.
 //
 //   simclr_fashion_mnist [--budget-seconds 300] [--epochs 100] [--threads 2] [--seed 0]
+//                        [--max-steps N] [--limit N]     (a smoke run: ctest runs it with tiny values)
 //
 // Trains SmallConvNet + a projection head with NT-Xent on the 60k training images (labels unused),
 // then evaluates the frozen encoder: linear probe and kNN (k = 200, T = 0.1) on the 10k test images.
@@ -22,6 +23,8 @@ int main(int argc, char** argv) {
   std::int64_t epochs = 100;
   int threads = 2;
   std::uint64_t seed = 0;
+  std::int64_t max_steps = 0;
+  Index limit = 0;
   CLI::App app("SimCLR on Fashion-MNIST in a page of library code", "simclr_fashion_mnist");
   app.add_option("--budget-seconds", budget, "stop training after this many seconds (0: no budget)")
       ->capture_default_str()
@@ -29,6 +32,12 @@ int main(int argc, char** argv) {
   app.add_option("--epochs", epochs, "epochs (an upper bound with a budget)")->capture_default_str()->check(CLI::Range(1, 1'000'000));
   app.add_option("--threads", threads, "threads")->capture_default_str()->check(CLI::Range(1, 1024));
   app.add_option("--seed", seed, "seed of initialization, shuffling and augmentation")->capture_default_str()->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 62));
+  app.add_option("--max-steps", max_steps, "stop after this many steps (0: no limit)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40));
+  app.add_option("--limit", limit, "use only the first N training and N test images (0: all)")
+      ->capture_default_str()
+      ->check(CLI::Range(Index{0}, Index{1} << 40));
   try {
     app.parse(argc, argv);
     if (!std::isfinite(budget)) throw CLI::ValidationError("--budget-seconds", "must be a finite number");
@@ -38,6 +47,15 @@ int main(int argc, char** argv) {
   try {
     ImageDataset train = load_fashion_mnist(fashion_mnist_dir, "train");
     ImageDataset test = load_fashion_mnist(fashion_mnist_dir, "test");
+    if (limit > 0) {
+      auto first = [limit](const ImageDataset& d) {
+        std::vector<Index> idx(static_cast<std::size_t>(std::min(limit, d.size())));
+        for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<Index>(i);
+        return subset(d, idx);
+      };
+      train = first(train);
+      test = first(test);
+    }
 
     // Two views of every image: random resized crop, flip, brightness/contrast jitter, noise.
     Pipeline augment;
@@ -57,7 +75,8 @@ int main(int argc, char** argv) {
     ImageViewSource source(Loader<ImageDataset>(train, {.batch_size = 256, .drop_last = true, .seed = seed}), views);
     optim::Adam<float> adam(simclr.model().parameters(), {.lr = 1e-3, .weight_decay = 1e-6});
     // Cosine decay of the learning rate over the run (no warmup).
-    TrainerOptions options{.epochs = epochs, .budget_seconds = budget, .threads = threads, .cosine_lr = true};
+    TrainerOptions options{
+        .epochs = epochs, .max_steps = max_steps, .budget_seconds = budget, .threads = threads, .cosine_lr = true};
     Trainer<float> trainer(simclr, source, adam, options);
     trainer.add_callback(std::make_shared<ProgressBar<float>>(100));
     TrainResult r = trainer.fit();

@@ -19,6 +19,7 @@
 #include <memory>
 #include <numeric>
 
+#include "simile/core/rng.hpp"
 #include "simile/losses/info_nce.hpp"
 #include "simile/sampling/momentum_queue.hpp"
 #include "simile/train/checkpoint.hpp"

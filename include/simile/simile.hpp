@@ -15,3 +15,4 @@
 #include "simile/optim.hpp"
 #include "simile/sampling.hpp"
 #include "simile/train.hpp"
+#include "simile/version.hpp"

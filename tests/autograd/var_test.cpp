@@ -173,7 +173,6 @@ TEST(Profiler, ChargesForwardAndBackwardToEachOp) {
   EXPECT_EQ(table.forward.at("scale").calls, 3);
   EXPECT_EQ(table.backward.at("matmul").calls, 3);
   EXPECT_EQ(table.other.at("phase").calls, 1);
-  EXPECT_GE(table.backward.at("matmul").seconds, 0.0);
   EXPECT_NE(table.format(3).find("| matmul |"), std::string::npos);
   // Outside a Profiler nothing is recorded.
   sum(x * 3.0).backward();

@@ -1,12 +1,16 @@
 // An outside program using simile through its installed headers only: a matrix product and its
 // backward pass checked against values computed by hand, a gradcheck of a small composite, and the
-// error a user gets for mismatched shapes. Exit status 0 only when every check holds.
+// error a user gets for mismatched shapes; and, from a second translation unit that includes the same
+// umbrella header (loss.cpp, so the program links only if simile's headers hold no ODR violation), a
+// loss. Exit status 0 only when every check holds.
 #include <simile/simile.hpp>
 
 #include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
+
+int consumer_loss_checks();  // loss.cpp
 
 namespace {
 
@@ -68,7 +72,9 @@ int main() {
     }
   }
 
-  std::printf("simile_consumer: %s (%d failure%s; gradcheck: %s)\n", failures ? "FAILED" : "ok", failures,
-              failures == 1 ? "" : "s", r.message().c_str());
+  failures += consumer_loss_checks();
+
+  std::printf("simile_consumer %s: %s (%d failure%s; gradcheck: %s)\n", simile::simile_version,
+              failures ? "FAILED" : "ok", failures, failures == 1 ? "" : "s", r.message().c_str());
   return failures == 0 ? 0 : 1;
 }

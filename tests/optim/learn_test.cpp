@@ -1,7 +1,7 @@
 // End-to-end checks that the autodiff, the layers and the optimizers learn together: logistic
-// regression on two Gaussian blobs and an MLP on XOR, each in a fraction of a second.
-
-#include <chrono>
+// regression on two Gaussian blobs and an MLP on XOR, each within a small fixed budget of optimizer steps
+// (counted, not timed: a wall-clock bound would fail on a loaded machine and pass a slow regression on a
+// fast one).
 
 #include "simile/nn.hpp"
 #include "simile/ops/softmax.hpp"
@@ -43,7 +43,6 @@ double accuracy_of_logits(const Tensor<double>& z, const std::vector<std::int64_
 
 TEST(Learn, LogisticRegressionSeparatesTwoBlobs) {
   const std::uint64_t seed = 2024;
-  auto t0 = std::chrono::steady_clock::now();
   Blobs train = blobs(200, seed), test = blobs(200, seed + 1);
   Rng rng(seed);
   nn::Linear<double> model(nn::LinearOptions{2, 1}, rng);
@@ -71,7 +70,7 @@ TEST(Learn, LogisticRegressionSeparatesTwoBlobs) {
   EXPECT_GT(w.at(0, 0), 0);
   EXPECT_GT(w.at(0, 1), 0);
   EXPECT_LT(std::abs(model.bias().value().item()), 0.5 * (w.at(0, 0) + w.at(0, 1)));
-  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 2.0);
+  EXPECT_EQ(opt.steps(), 100);  // learned within the budget
 }
 
 /// XOR: the four corners of the unit square, label = x0 xor x1. No linear model separates them.
@@ -80,7 +79,6 @@ const std::vector<std::int64_t> xor_labels = {0, 1, 1, 0};
 
 template <class MakeOpt>
 void learn_xor(std::uint64_t seed, MakeOpt make_opt, int steps) {
-  auto t0 = std::chrono::steady_clock::now();
   Rng rng(seed);
   nn::Sequential<double> mlp{std::make_shared<nn::Linear<double>>(nn::LinearOptions{2, 8}, rng),
                              std::make_shared<nn::Tanh<double>>(),
@@ -97,7 +95,7 @@ void learn_xor(std::uint64_t seed, MakeOpt make_opt, int steps) {
   }
   EXPECT_LT(loss_value, 0.05) << "seed " << seed;
   EXPECT_EQ(accuracy_of_logits(mlp(x).value(), xor_labels), 1.0) << "seed " << seed;
-  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 2.0);
+  EXPECT_EQ(opt.steps(), steps);  // learned within the budget
 }
 
 TEST(Learn, MlpLearnsXorWithAdam) {

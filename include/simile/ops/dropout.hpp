@@ -17,6 +17,7 @@
 #include "simile/autograd/var.hpp"
 #include "simile/core/parallel.hpp"
 #include "simile/core/rng.hpp"
+#include "simile/ops/unary.hpp"  // detail::elementwise_grain
 
 namespace simile {
 

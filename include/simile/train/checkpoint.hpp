@@ -16,10 +16,9 @@
 #include "simile/io/safetensors.hpp"
 #include "simile/nn/module.hpp"
 #include "simile/optim/optimizer.hpp"
+#include "simile/version.hpp"
 
 namespace simile {
-
-inline constexpr const char* simile_version = "0.1.0";
 
 namespace detail {
 inline bool is_counter_buffer(const std::string& name) {

@@ -6,7 +6,8 @@
 #
 # package:      `cmake --install` the simile build into <scratch>/prefix, then configure the consumer with
 #               CMAKE_PREFIX_PATH=<scratch>/prefix (find_package(simile CONFIG REQUIRED)), build, run.
-# subdirectory: configure the consumer with add_subdirectory(<src>), which must define simile::simile and
+# subdirectory: configure the consumer with add_subdirectory(<src>) and SIMILE_HEADER_ONLY=ON (so the two
+#               modes cover the compiled library and the header-only one), which must define simile::simile and
 #               add none of simile's tests, examples or benchmarks; build, run.
 cmake_minimum_required(VERSION 3.21)
 
@@ -64,9 +65,12 @@ if(MODE STREQUAL "package")
   if(NOT config_files)
     message(FATAL_ERROR "[package] simileConfig.cmake is missing from the installed tree")
   endif()
-  list(APPEND configure_args "-DCMAKE_PREFIX_PATH=${prefix}")
+  list(APPEND configure_args "-DCMAKE_PREFIX_PATH=${prefix}" "-DSIMILE_CONSUMER_EXPECT_TYPE=STATIC_LIBRARY")
 elseif(MODE STREQUAL "subdirectory")
   list(APPEND configure_args "-DSIMILE_SOURCE_DIR=${SIMILE_SOURCE_DIR}")
+  # The source-tree consumer takes simile header-only, so the two ways of getting it also cover both
+  # modes: the installed package is the compiled part, the subdirectory the interface-only target.
+  list(APPEND configure_args "-DSIMILE_HEADER_ONLY=ON" "-DSIMILE_CONSUMER_EXPECT_TYPE=INTERFACE_LIBRARY")
 else()
   message(FATAL_ERROR "simile_package_test: unknown MODE '${MODE}'")
 endif()

@@ -6,7 +6,6 @@
 //   augment_grid [--out grid.png] [--seed 1] [--count 8] [--views 7] [--scale 4] [--extra]
 //                [--data /usr/share/datasets/fashion-mnist]
 
-#include <CLI/CLI.hpp>
 #include <png.h>
 
 #include <cstdio>
@@ -16,6 +15,7 @@
 #include <vector>
 
 #include "simile/simile.hpp"
+#include "support/command_line.hpp"
 
 namespace {
 using namespace simile;
@@ -30,20 +30,17 @@ struct Args {
   bool extra = false;
 };
 
-Args parse(CLI::App& app, int argc, char** argv) {
-  Args a;
-  app.add_option("--out", a.out, "PNG to write")->capture_default_str();
-  app.add_option("--data", a.data, "Fashion-MNIST folder")->capture_default_str()->check(CLI::ExistingDirectory);
-  app.add_option("--seed", a.seed, "seed of the views")->capture_default_str()->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 62));
-  app.add_option("--count", a.count, "images (rows)")->capture_default_str()->check(CLI::Range(Index{1}, Index{1000}));
-  app.add_option("--views", a.views, "views per image")->capture_default_str()->check(CLI::Range(1, 64));
-  app.add_option("--scale", a.scale, "pixels per image pixel")->capture_default_str()->check(CLI::Range(Index{1}, Index{16}));
-  app.add_flag("--extra", a.extra, "also rotation, blur, solarize and erasing");
-  app.parse(argc, argv);
-  return a;
+/// The command line, with the same ranges as the `simile` tool (a bad value exits with status 2).
+void declare(examples::CommandLine& cli, Args& a) {
+  cli.option("--out", a.out, "PNG to write")
+      .option("--data", a.data, "Fashion-MNIST folder", /*existing_directory=*/true)
+      .option("--seed", a.seed, "seed of the views", 0, std::uint64_t{1} << 62)
+      .option("--count", a.count, "images (rows)", 1, 1000)
+      .option("--views", a.views, "views per image", 1, 64)
+      .option("--scale", a.scale, "pixels per image pixel", 1, 16)
+      .flag("--extra", a.extra, "also rotation, blur, solarize and erasing");
 }
 
-/// Writes an 8-bit grayscale PNG.
 void write_png(const std::string& path, const std::vector<std::uint8_t>& pixels, Index width, Index height) {
   std::FILE* f = std::fopen(path.c_str(), "wb");
   check<IoError>(f != nullptr, "write_png: cannot open '", path, "' for writing");
@@ -64,7 +61,7 @@ void write_png(const std::string& path, const std::vector<std::uint8_t>& pixels,
   check<IoError>(std::fclose(f) == 0, "write_png: closing '", path, "' failed");
 }
 
-int run(const Args& a) {
+void run(const Args& a) {
   ImageDataset data = load_fashion_mnist(a.data, "test");
   check<ValueError>(a.count <= data.size(), "augment_grid: --count ", a.count, " above the ", data.size(), " images");
   Pipeline p;
@@ -112,19 +109,13 @@ int run(const Args& a) {
             << ", labels";
   for (Index i : order) std::cout << ' ' << data.get(i).label;
   std::cout << '\n';
-  return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app("A PNG contact sheet of augmented Fashion-MNIST views", "augment_grid");
-  try {
-    return run(parse(app, argc, argv));
-  } catch (const CLI::ParseError& e) {
-    return e.get_exit_code() == 0 ? app.exit(e) : (std::cerr << "augment_grid: " << e.what() << '\n', 2);
-  } catch (const std::exception& e) {
-    std::cerr << "augment_grid: " << e.what() << '\n';
-    return 1;
-  }
+  examples::CommandLine cli("augment_grid", "A PNG contact sheet of augmented Fashion-MNIST views");
+  Args a;
+  declare(cli, a);
+  return cli.run(argc, argv, [&] { run(a); });
 }

@@ -6,14 +6,13 @@
 // The encoder is a two-layer MLP with a tanh written as a Module; the loss is "alignment + uniformity"
 // (Wang & Isola 2020) written from ops: mean ||z1 - z2||^2 + log mean exp(-2 ||z_i - z_j||^2).
 
-#include <CLI/CLI.hpp>
 
 #include <exception>
 #include <iostream>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "simile/simile.hpp"
+#include "support/command_line.hpp"
 
 using namespace simile;
 
@@ -61,15 +60,9 @@ class AlignUniform : public Recipe<float> {
 int main(int argc, char** argv) {
   std::int64_t steps = 60;
   int threads = 2;
-  CLI::App app("Trains a custom encoder, loss and recipe with simile's Trainer", "custom_recipe");
-  app.add_option("--steps", steps, "optimizer steps")->capture_default_str()->check(CLI::Range(1, 1'000'000));
-  app.add_option("--threads", threads, "threads")->capture_default_str()->check(CLI::Range(1, 1024));
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return e.get_exit_code() == 0 ? app.exit(e) : (std::cerr << "custom_recipe: " << e.what() << "\n", 2);
-  }
-  try {
+  examples::CommandLine cli("custom_recipe", "Trains a custom encoder, loss and recipe with simile's Trainer");
+  cli.option("--steps", steps, "optimizer steps", 1, 1'000'000).option("--threads", threads, "threads", 1, 1024);
+  return cli.run(argc, argv, [&] {
     ImageDataset train = load_fashion_mnist(fashion_mnist_dir, "train");
     ImageDataset test = load_fashion_mnist(fashion_mnist_dir, "test");
     Rng rng(0);
@@ -84,14 +77,9 @@ int main(int argc, char** argv) {
     TrainResult r = trainer.fit();
     ThreadScope scope(threads);
     EvaluationReport e = evaluate_encoder(recipe.encoder(), train, test, {.label_fractions = false});
-    std::cout << nlohmann::ordered_json{{"steps", r.steps},
-                                        {"final_loss", r.final_loss},
-                                        {"linear_probe_accuracy", e.linear_probe_accuracy},
-                                        {"knn_accuracy", e.knn_accuracy}}
-              << std::endl;
-  } catch (const std::exception& e) {
-    std::cerr << "custom_recipe: " << e.what() << "\n";
-    return 1;
-  }
-  return 0;
+    examples::print_json({{"steps", r.steps},
+                          {"final_loss", r.final_loss},
+                          {"linear_probe_accuracy", e.linear_probe_accuracy},
+                          {"knn_accuracy", e.knn_accuracy}});
+  });
 }

@@ -6,15 +6,11 @@
 // Trains SmallConvNet + a projection head with NT-Xent on the 60k training images (labels unused),
 // then evaluates the frozen encoder: linear probe and kNN (k = 200, T = 0.1) on the 10k test images.
 
-#include <CLI/CLI.hpp>
-
 #include <cmath>
-#include <exception>
-#include <iostream>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "simile/simile.hpp"
+#include "support/command_line.hpp"
 
 using namespace simile;
 
@@ -25,26 +21,14 @@ int main(int argc, char** argv) {
   std::uint64_t seed = 0;
   std::int64_t max_steps = 0;
   Index limit = 0;
-  CLI::App app("SimCLR on Fashion-MNIST in a page of library code", "simclr_fashion_mnist");
-  app.add_option("--budget-seconds", budget, "stop training after this many seconds (0: no budget)")
-      ->capture_default_str()
-      ->check(CLI::Range(0.0, 1e8));
-  app.add_option("--epochs", epochs, "epochs (an upper bound with a budget)")->capture_default_str()->check(CLI::Range(1, 1'000'000));
-  app.add_option("--threads", threads, "threads")->capture_default_str()->check(CLI::Range(1, 1024));
-  app.add_option("--seed", seed, "seed of initialization, shuffling and augmentation")->capture_default_str()->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 62));
-  app.add_option("--max-steps", max_steps, "stop after this many steps (0: no limit)")
-      ->capture_default_str()
-      ->check(CLI::Range(std::int64_t{0}, std::int64_t{1} << 40));
-  app.add_option("--limit", limit, "use only the first N training and N test images (0: all)")
-      ->capture_default_str()
-      ->check(CLI::Range(Index{0}, Index{1} << 40));
-  try {
-    app.parse(argc, argv);
-    if (!std::isfinite(budget)) throw CLI::ValidationError("--budget-seconds", "must be a finite number");
-  } catch (const CLI::ParseError& e) {
-    return e.get_exit_code() == 0 ? app.exit(e) : (std::cerr << "simclr_fashion_mnist: " << e.what() << "\n", 2);
-  }
-  try {
+  examples::CommandLine cli("simclr_fashion_mnist", "SimCLR on Fashion-MNIST in a page of library code");
+  cli.option("--budget-seconds", budget, "stop training after this many seconds (0: no budget)", 0.0, 1e8)
+      .option("--epochs", epochs, "epochs (an upper bound with a budget)", 1, 1'000'000)
+      .option("--threads", threads, "threads", 1, 1024)
+      .option("--seed", seed, "seed of initialization, shuffling and augmentation", 0, std::uint64_t{1} << 62)
+      .option("--max-steps", max_steps, "stop after this many steps (0: no limit)", 0, std::int64_t{1} << 40)
+      .option("--limit", limit, "use only the first N training and N test images (0: all)", 0, Index{1} << 40);
+  return cli.run(argc, argv, [&] {
     ImageDataset train = load_fashion_mnist(fashion_mnist_dir, "train");
     ImageDataset test = load_fashion_mnist(fashion_mnist_dir, "test");
     if (limit > 0) {
@@ -83,16 +67,11 @@ int main(int argc, char** argv) {
 
     ThreadScope scope(threads);
     EvaluationReport e = evaluate_encoder(simclr.encoder(), train, test, {.label_fractions = false});
-    std::cout << nlohmann::ordered_json{{"steps", r.steps},
-                                        {"seconds", r.seconds},
-                                        {"samples_per_second", r.samples_per_second},
-                                        {"final_loss", r.final_loss},
-                                        {"linear_probe_accuracy", e.linear_probe_accuracy},
-                                        {"knn_accuracy", e.knn_accuracy}}
-              << std::endl;
-  } catch (const std::exception& e) {
-    std::cerr << "simclr_fashion_mnist: " << e.what() << "\n";
-    return 1;
-  }
-  return 0;
+    examples::print_json({{"steps", r.steps},
+                          {"seconds", r.seconds},
+                          {"samples_per_second", r.samples_per_second},
+                          {"final_loss", r.final_loss},
+                          {"linear_probe_accuracy", e.linear_probe_accuracy},
+                          {"knn_accuracy", e.knn_accuracy}});
+  });
 }

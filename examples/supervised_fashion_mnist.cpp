@@ -14,8 +14,6 @@
 // the last line on stdout is JSON: {"test_accuracy": ..., "epochs": ..., "seconds": ..., "samples_per_second": ...}
 // (seconds and samples/s of training only). A missing data directory or a bad option prints a message and
 // exits with status 2 (1 for any other error).
-#include <CLI/CLI.hpp>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -24,11 +22,11 @@
 #include <cstdlib>
 #include <memory>
 #include <numeric>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "simile/data.hpp"
+#include "support/command_line.hpp"
 #include "simile/encoders.hpp"
 #include "simile/nn.hpp"
 #include "simile/ops.hpp"
@@ -46,27 +44,22 @@ struct Args {
   int threads = 2;
   std::uint64_t seed = 0;
   double lr = 2e-3;
-  bool cosine = true;  ///< decay the learning rate to 0 over the run
+  bool constant_lr = false;  ///< keep the learning rate constant (else cosine decay to 0 over the run)
   std::string data = fashion_mnist_dir;
   Index limit = 0;  ///< 0: all 60,000 training images
 };
 
-/// The command line, with the same ranges as the `simile` tool; a CLI11 error exits with 2.
-Args parse_args(CLI::App& app, int argc, char** argv) {
-  Args a;
-  app.add_option("--epochs", a.epochs, "epochs")->capture_default_str()->check(CLI::Range(1, 1'000'000));
-  app.add_option("--batch", a.batch, "images per batch")->capture_default_str()->check(CLI::Range(Index{2}, Index{1} << 20));
-  app.add_option("--threads", a.threads, "threads")->capture_default_str()->check(CLI::Range(1, 1024));
-  app.add_option("--seed", a.seed, "seed")->capture_default_str()->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 62));
-  app.add_option("--lr", a.lr, "learning rate (positive)")->capture_default_str();
-  app.add_flag("--constant-lr", [&a](std::int64_t) { a.cosine = false; }, "keep the learning rate constant");
-  app.add_option("--data", a.data, "folder with Fashion-MNIST's four IDX files (Debian: dataset-fashion-mnist)")
-      ->capture_default_str()
-      ->check(CLI::ExistingDirectory);
-  app.add_option("--limit", a.limit, "use only the first N training images")->check(CLI::Range(Index{1}, Index{1'000'000'000}));
-  app.parse(argc, argv);
-  if (!(std::isfinite(a.lr) && a.lr > 0)) throw CLI::ValidationError("--lr", "must be a positive finite number");
-  return a;
+/// The command line, with the same ranges as the `simile` tool (a bad value exits with status 2).
+void declare(examples::CommandLine& cli, Args& a) {
+  cli.option("--epochs", a.epochs, "epochs", 1, 1'000'000)
+      .option("--batch", a.batch, "images per batch", 2, Index{1} << 20)
+      .option("--threads", a.threads, "threads", 1, 1024)
+      .option("--seed", a.seed, "seed", 0, std::uint64_t{1} << 62)
+      .option("--lr", a.lr, "learning rate", 1e-12, 1e3)
+      .flag("--constant-lr", a.constant_lr, "keep the learning rate constant (default: cosine decay to 0)")
+      .option("--data", a.data, "folder with Fashion-MNIST's four IDX files (Debian: dataset-fashion-mnist)",
+              /*existing_directory=*/true)
+      .option("--limit", a.limit, "use only the first N training images (0: all)", 0, 1'000'000'000);
 }
 
 /// (x - mean) / std in place, x in [0, 1] from the loader.
@@ -89,7 +82,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-int run(const Args& args) {
+void run(const Args& args) {
   set_num_threads(args.threads);
   ImageDataset train = load_fashion_mnist(args.data, "train");
   ImageDataset test = load_fashion_mnist(args.data, "test");
@@ -120,7 +113,7 @@ int run(const Args& args) {
   const std::int64_t total_steps = std::int64_t(args.epochs) * std::int64_t(loader.num_batches());
   optim::WarmupCosineSchedule cosine;
   cosine.total_steps = std::max<std::int64_t>(1, total_steps - 1);  // the last step runs at lr 0
-  optim::LrScheduler<float> scheduler(optimizer, [&](std::int64_t step) { return args.cosine ? cosine(step) : 1.0; });
+  optim::LrScheduler<float> scheduler(optimizer, [&](std::int64_t step) { return args.constant_lr ? 1.0 : cosine(step); });
   std::int64_t step = 0;
   double train_seconds = 0;
   Index train_samples = 0;
@@ -169,29 +162,17 @@ int run(const Args& args) {
   const double accuracy = double(correct) / double(test.size());
   std::fprintf(stderr, "test accuracy %.4f (%lld / %lld)\n", accuracy, static_cast<long long>(correct),
                static_cast<long long>(test.size()));
-  std::printf("%s\n", nlohmann::ordered_json{{"test_accuracy", accuracy},
-                                             {"epochs", args.epochs},
-                                             {"seconds", train_seconds},
-                                             {"samples_per_second", double(train_samples) / train_seconds}}
-                         .dump()
-                         .c_str());
-  return 0;
+  examples::print_json({{"test_accuracy", accuracy},
+                        {"epochs", args.epochs},
+                        {"seconds", train_seconds},
+                        {"samples_per_second", double(train_samples) / train_seconds}});
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app("Supervised Fashion-MNIST: SmallConvNet + Linear(128, 10), cross-entropy, Adam",
-               "supervised_fashion_mnist");
-  try {
-    return run(parse_args(app, argc, argv));
-  } catch (const CLI::ParseError& e) {
-    return e.get_exit_code() == 0 ? app.exit(e) : (std::fprintf(stderr, "supervised_fashion_mnist: %s\n", e.what()), 2);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "supervised_fashion_mnist: %s\n", e.what());
-    return 1;
-  } catch (...) {
-    std::fprintf(stderr, "supervised_fashion_mnist: unknown exception\n");
-    return 1;
-  }
+  examples::CommandLine cli("supervised_fashion_mnist", "Supervised Fashion-MNIST: SmallConvNet + Linear(128, 10), cross-entropy, Adam");
+  Args a;
+  declare(cli, a);
+  return cli.run(argc, argv, [&] { run(a); });
 }

@@ -60,11 +60,18 @@ class AlignUniform : public Recipe<float> {
 int main(int argc, char** argv) {
   std::int64_t steps = 60;
   int threads = 2;
+  Index limit = 0;
   examples::CommandLine cli("custom_recipe", "Trains a custom encoder, loss and recipe with simile's Trainer");
-  cli.option("--steps", steps, "optimizer steps", 1, 1'000'000).option("--threads", threads, "threads", 1, 1024);
+  cli.option("--steps", steps, "optimizer steps", 1, 1'000'000)
+      .option("--threads", threads, "threads", 1, 1024)
+      .option("--limit", limit, "use only the first N training and N test images (0: all)", 0, Index{1} << 40);
   return cli.run(argc, argv, [&] {
     ImageDataset train = load_fashion_mnist(fashion_mnist_dir, "train");
     ImageDataset test = load_fashion_mnist(fashion_mnist_dir, "test");
+    if (limit > 0) {
+      train = first_samples(train, limit);
+      test = first_samples(test, limit);
+    }
     Rng rng(0);
     AlignUniform recipe(std::make_shared<TanhMlp>(784, 256, 64, rng));
     Pipeline augment;

@@ -32,13 +32,8 @@ int main(int argc, char** argv) {
     ImageDataset train = load_fashion_mnist(fashion_mnist_dir, "train");
     ImageDataset test = load_fashion_mnist(fashion_mnist_dir, "test");
     if (limit > 0) {
-      auto first = [limit](const ImageDataset& d) {
-        std::vector<Index> idx(static_cast<std::size_t>(std::min(limit, d.size())));
-        for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<Index>(i);
-        return subset(d, idx);
-      };
-      train = first(train);
-      test = first(test);
+      train = first_samples(train, limit);
+      test = first_samples(test, limit);
     }
 
     // Two views of every image: random resized crop, flip, brightness/contrast jitter, noise.

@@ -86,11 +86,7 @@ void run(const Args& args) {
   set_num_threads(args.threads);
   ImageDataset train = load_fashion_mnist(args.data, "train");
   ImageDataset test = load_fashion_mnist(args.data, "test");
-  if (args.limit > 0 && args.limit < train.size()) {
-    std::vector<Index> first(static_cast<std::size_t>(args.limit));
-    std::iota(first.begin(), first.end(), Index(0));
-    train = subset(train, first);
-  }
+  if (args.limit > 0) train = first_samples(train, args.limit);
 
   Rng rng(args.seed);
   auto encoder = std::make_shared<encoders::SmallConvNet<float>>(

@@ -136,11 +136,7 @@ Choices optimizer_choices() { return optimizers().choices(); }
 
 Data load_data(const Options& o) {
   Data d{load_fashion_mnist(o.data_dir, "train"), load_fashion_mnist(o.data_dir, "test")};
-  if (o.limit > 0 && o.limit < d.train.size()) {
-    std::vector<Index> idx(static_cast<std::size_t>(o.limit));
-    for (Index i = 0; i < o.limit; ++i) idx[static_cast<std::size_t>(i)] = i;
-    d.train = subset(d.train, idx);
-  }
+  if (o.limit > 0) d.train = first_samples(d.train, o.limit);
   return d;
 }
 

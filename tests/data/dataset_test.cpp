@@ -78,4 +78,19 @@ TEST(Dataset, StratifiedSubsetOfImages) {
 }
 
 }  // namespace
+TEST(Dataset, FirstSamplesKeepsTheHeadInOrder) {
+  Tensor<std::uint8_t> images = Tensor<std::uint8_t>::empty({5, 1, 2, 2});
+  for (Index i = 0; i < images.numel(); ++i) images.data()[i] = static_cast<std::uint8_t>(i);
+  ImageDataset d(images, {4, 3, 2, 1, 0});
+  ImageDataset head = first_samples(d, 2);
+  ASSERT_EQ(head.size(), 2);
+  EXPECT_EQ(head.labels(), (std::vector<std::int64_t>{4, 3}));
+  EXPECT_EQ(head.get(1).pixels[0], 4);  // image 1 starts at element 4
+  EXPECT_EQ(first_samples(d, 9).size(), 5);  // more than there are: all of them
+  EXPECT_EQ(first_samples(d, 0).size(), 0);
+  VectorDataset v(Tensor<float>::from({1, 2, 3, 4, 5, 6}, {3, 2}));
+  EXPECT_EQ(first_samples(v, 1).features().numel(), 2);
+  EXPECT_TRUE(throws_with<ValueError>([&] { first_samples(d, -1); }, {"first_samples", "-1"}));
+}
+
 }  // namespace simile

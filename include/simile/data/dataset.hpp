@@ -8,6 +8,7 @@
 #include <concepts>
 #include <cstdint>
 #include <map>
+#include <numeric>
 #include <span>
 #include <utility>
 #include <vector>
@@ -166,6 +167,16 @@ D stratified_subset(const D& d, double fraction, std::uint64_t seed) {
   check<ValueError>(d.has_labels(), "stratified_subset: the dataset has no labels");
   Split s = stratified_split(d.labels(), fraction, seed);
   return subset(d, s.kept);
+}
+
+/// The first `n` samples of `d` (copied), all of them when `n` >= `d.size()`: a smaller run on the same data.
+template <class D>
+  requires requires(const D& d, std::span<const Index> idx) { subset(d, idx); }
+D first_samples(const D& d, Index n) {
+  check<ValueError>(n >= 0, "first_samples: n ", n, " is negative");
+  std::vector<Index> idx(static_cast<std::size_t>(std::min(n, d.size())));
+  std::iota(idx.begin(), idx.end(), Index(0));
+  return subset(d, idx);
 }
 
 }  // namespace simile

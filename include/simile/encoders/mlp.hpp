@@ -57,3 +57,10 @@ class Mlp : public nn::LayerStack<Mlp<T>, T> {
 SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_ENCODERS_MLP)
 
 }  // namespace simile::encoders
+
+namespace simile {
+/// Base classes of the specializations above, compiled into the library too (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_ENCODERS_MLP_BASES(P, T) \
+  P template class nn::LayerStack<encoders::Mlp<T>, T>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_ENCODERS_MLP_BASES)
+}  // namespace simile

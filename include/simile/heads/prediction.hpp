@@ -50,3 +50,10 @@ class PredictionHead : public nn::LayerStack<PredictionHead<T>, T> {
 SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_HEADS_PREDICTION)
 
 }  // namespace simile::heads
+
+namespace simile {
+/// Base classes of the specializations above, compiled into the library too (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_HEADS_PREDICTION_BASES(P, T) \
+  P template class nn::LayerStack<heads::PredictionHead<T>, T>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_HEADS_PREDICTION_BASES)
+}  // namespace simile

@@ -54,3 +54,10 @@ class ProjectionHead : public nn::LayerStack<ProjectionHead<T>, T> {
 SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_HEADS_PROJECTION)
 
 }  // namespace simile::heads
+
+namespace simile {
+/// Base classes of the specializations above, compiled into the library too (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_HEADS_PROJECTION_BASES(P, T) \
+  P template class nn::LayerStack<heads::ProjectionHead<T>, T>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_HEADS_PROJECTION_BASES)
+}  // namespace simile

@@ -149,3 +149,11 @@ class BatchNorm2d : public simile::detail::BatchNormBase<BatchNorm2d<T>, T> {
 SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_NN_BATCH_NORM)
 
 }  // namespace simile::nn
+
+namespace simile {
+/// Base classes of the specializations above, compiled into the library too (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_NN_BATCH_NORM_BASES(P, T) \
+  P template class detail::BatchNormBase<nn::BatchNorm1d<T>, T>; \
+  P template class detail::BatchNormBase<nn::BatchNorm2d<T>, T>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_NN_BATCH_NORM_BASES)
+}  // namespace simile

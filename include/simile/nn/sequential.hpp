@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "simile/core/instantiate.hpp"
 #include "simile/nn/module.hpp"
 
 namespace simile::nn {
@@ -67,3 +68,11 @@ class Identity : public Cloneable<Identity<T>, T> {
 };
 
 }  // namespace simile::nn
+
+namespace simile {
+/// Base classes of the specializations above, compiled into the library too (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_NN_SEQUENTIAL(P, T) \
+  P template class nn::Sequential<T>; \
+  P template class nn::Identity<T>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_NN_SEQUENTIAL)
+}  // namespace simile

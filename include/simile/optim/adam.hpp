@@ -113,3 +113,13 @@ class AdamW : public simile::detail::AdamFamily<T, AdamWOptions, true> {
 SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_OPTIM_ADAM)
 
 }  // namespace simile::optim
+
+namespace simile {
+/// Base classes of the specializations above, compiled into the library too (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_OPTIM_ADAM_BASES(P, T) \
+  P template class optim::GroupedOptimizer<T, optim::AdamOptions>; \
+  P template class optim::GroupedOptimizer<T, optim::AdamWOptions>; \
+  P template class detail::AdamFamily<T, optim::AdamOptions, false>; \
+  P template class detail::AdamFamily<T, optim::AdamWOptions, true>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_OPTIM_ADAM_BASES)
+}  // namespace simile

@@ -129,3 +129,10 @@ class LARS : public GroupedOptimizer<T, LarsOptions> {
 SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_OPTIM_LARS)
 
 }  // namespace simile::optim
+
+namespace simile {
+/// Base classes of the specializations above, compiled into the library too (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_OPTIM_LARS_BASES(P, T) \
+  P template class optim::GroupedOptimizer<T, optim::LarsOptions>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_OPTIM_LARS_BASES)
+}  // namespace simile

@@ -85,3 +85,10 @@ class SGD : public GroupedOptimizer<T, SGDOptions> {
 SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_OPTIM_SGD)
 
 }  // namespace simile::optim
+
+namespace simile {
+/// Base classes of the specializations above, compiled into the library too (see core/instantiate.hpp).
+#define SIMILE_TEMPLATES_OPTIM_SGD_BASES(P, T) \
+  P template class optim::GroupedOptimizer<T, optim::SGDOptions>;
+SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_OPTIM_SGD_BASES)
+}  // namespace simile

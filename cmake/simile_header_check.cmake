@@ -1,6 +1,7 @@
 # simile_add_header_check(<target-name> <library-target>)
 #
-# Adds <target-name>, a target outside ALL that checks every public header include/simile/**/*.hpp on
+# Adds <target-name>, a target outside ALL that checks every public header include/simile/**/*.hpp (not
+# detail/ or *-inl.hpp) on
 # its own: for each header a generated one-line-per-include .cpp includes it twice (the second include
 # must be a no-op: include guard or #pragma once) and the compiler parses it with -fsyntax-only. A
 # header that leans on something its includer happened to include first fails here, by name.
@@ -14,6 +15,9 @@
 function(simile_add_header_check name library)
   file(GLOB_RECURSE headers CONFIGURE_DEPENDS RELATIVE ${PROJECT_SOURCE_DIR}/include
        ${PROJECT_SOURCE_DIR}/include/simile/*.hpp)
+  # The headers users include: not detail/ nor the *-inl.hpp definitions, which only simile's own headers
+  # and src/ include (the compiled part's build covers those).
+  list(FILTER headers EXCLUDE REGEX "(/detail/|-inl\\.hpp$)")
   list(SORT headers)
 
   # The flags go through a response file: file(GENERATE) may evaluate $<COMPILE_LANGUAGE:CXX>, which

@@ -2,7 +2,10 @@
 
 #include "commands.hpp"
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
+#include <filesystem>
 #include <cstdio>
 #include <iostream>
 
@@ -11,21 +14,63 @@
 #include "setup.hpp"
 
 namespace simile::cli {
+namespace {
 
-int train(const Options& o) {
+// SIGINT and SIGTERM ask the trainer to stop after the current step; it then writes its checkpoint as at
+// any other end, and `train` exits with 128 + the signal's number. A second signal ends the process at
+// once (the handler restores the default action).
+std::atomic<bool> stop_requested{false};
+volatile std::sig_atomic_t stop_signal = 0;
+
+extern "C" void request_stop(int sig) {
+  stop_signal = sig;
+  stop_requested.store(true);
+  std::signal(sig, SIG_DFL);
+}
+
+}  // namespace
+
+int train(Options o) {
+  if (!o.resume.empty() && !std::filesystem::exists(o.resume)) {
+    std::fprintf(stderr, "no checkpoint at %s yet: starting from the beginning\n", o.resume.c_str());
+    o.resume.clear();
+  }
+  TensorDict resume_from;
+  if (!o.resume.empty()) {
+    resume_from = load_safetensors(o.resume);
+    check_resume_options(o, o.resume, resume_from.metadata);
+  }
+  o.stop_requested = &stop_requested;
   std::unique_ptr<Run> run = make_run(o);
+  if (!o.no_eval) check_evaluation_options(o, run->data);
   Trainer<float>& trainer = *run->trainer;
   Recipe<float>& recipe = *run->model.recipe;
   trainer.add_callback(std::make_shared<ProgressBar<float>>(o.log_every));
-  if (!o.metrics.empty()) trainer.add_callback(std::make_shared<JsonLinesLog>(o.metrics, o.log_every));
   if (!o.resume.empty()) {
     trainer.load_checkpoint(o.resume);
     std::fprintf(stderr, "resumed from %s at step %lld (epoch %lld)\n", o.resume.c_str(), (long long)trainer.step(),
                  (long long)trainer.epoch() + 1);
   }
+  if (!o.metrics.empty())
+    trainer.add_callback(std::make_shared<JsonLinesLog>(o.metrics, o.log_every, o.checkpoint.empty() ? 0 : o.checkpoint_every,
+                                                        o.resume.empty() ? -1 : trainer.step()));
+  std::signal(SIGINT, request_stop);
+  std::signal(SIGTERM, request_stop);
   TrainResult r = trainer.fit();
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
   std::fprintf(stderr, "trained %lld steps in %.1fs (%.0f samples/s), stopped by %s\n", (long long)r.steps_this_run,
                r.seconds, r.samples_per_second, r.stop_reason.c_str());
+  if (r.stop_reason == "interrupted") {
+    int sig = static_cast<int>(stop_signal);
+    if (o.checkpoint.empty())
+      std::fprintf(stderr, "simile train: interrupted by signal %d at step %lld; no --checkpoint, nothing saved\n", sig,
+                   (long long)r.steps);
+    else
+      std::fprintf(stderr, "simile train: interrupted by signal %d; saved step %lld to %s (continue with --resume %s)\n",
+                   sig, (long long)r.steps, o.checkpoint.c_str(), o.checkpoint.c_str());
+    return 128 + sig;
+  }
   if (o.profile)
     std::fprintf(stderr, "time per step over %lld steps (forward: time until the op's output existed):\n%s",
                  (long long)trainer.profiled_steps(), trainer.profile().format(trainer.profiled_steps()).c_str());
@@ -58,6 +103,7 @@ int train(const Options& o) {
 
 int eval(Options o) {
   Data data = load_data(o);
+  check_evaluation_options(o, data);
   ThreadScope threads(o.threads);
   EvaluationReport e;
   std::string what;
@@ -71,13 +117,7 @@ int eval(Options o) {
                           evaluation_options(o));
     what = "raw pixels";
   } else {
-    TensorDict checkpoint;
-    if (!o.checkpoint.empty()) {
-      checkpoint = load_safetensors(o.checkpoint);
-      apply_checkpoint_metadata(o, checkpoint.metadata);
-    }
-    Model m = build_model(o);
-    if (!o.checkpoint.empty()) load_module(checkpoint, m.recipe->model());
+    Model m = o.checkpoint.empty() ? build_model(o) : load_checkpoint_model(o, o.checkpoint);
     MultiView v = views_for(o);
     e = evaluate_encoder(m.recipe->encoder(), data.train, data.test, evaluation_options(o), &v);
     what = o.checkpoint.empty() ? "untrained " + o.encoder : o.checkpoint;
@@ -89,10 +129,7 @@ int eval(Options o) {
 }
 
 int embed(Options o) {
-  TensorDict d = load_safetensors(o.checkpoint);
-  apply_checkpoint_metadata(o, d.metadata);
-  Model m = build_model(o);
-  load_module(d, m.recipe->model());
+  Model m = load_checkpoint_model(o, o.checkpoint);
   Data data = load_data(o);
   ThreadScope threads(o.threads);
   Tensor<float> h = simile::embed(m.recipe->encoder(), o.split == "test" ? data.test : data.train);

@@ -2,12 +2,15 @@
 //   simile train  --method simclr|moco|byol|... [options]       train, evaluate, print one JSON line
 //   simile eval   --checkpoint PATH | --baseline raw|untrained  evaluate an encoder or a baseline
 //   simile embed  --checkpoint PATH --out FILE.npy               export representations h
-// Exit status: 0 on success, 2 for a bad command line (CLI11's parse and validation errors), 1 for any other
-// failure; either way one line `simile <command>: <what>` on stderr. It uses only the public headers.
+// Exit status: 0 on success, 2 for a bad command line (CLI11's parse and validation errors, and options that
+// do not fit the data or a checkpoint), 1 for any other failure; either way one line `simile <command>: <what>`
+// on stderr. `train` interrupted by SIGINT / SIGTERM saves its checkpoint and exits with 128 + the signal.
+// It uses only the public headers.
 
 #include <CLI/CLI.hpp>
 
 #include <exception>
+#include <new>
 #include <iostream>
 #include <string>
 
@@ -32,8 +35,15 @@ int main(int argc, char** argv) {
 
   // Messages name the command when argv names one, also when parsing it failed.
   std::string who = "simile";
-  if (argc > 1 && (std::string(argv[1]) == "train" || std::string(argv[1]) == "eval" || std::string(argv[1]) == "embed"))
-    who += std::string(" ") + argv[1];
+  if (argc > 1) {
+    const std::string first = argv[1];
+    if (first == "train" || first == "eval" || first == "embed") {
+      who += " " + first;
+    } else if (!first.empty() && first[0] != '-') {
+      std::cerr << "simile: unknown command '" << first << "' (the commands are train, eval and embed; see simile --help)\n";
+      return 2;
+    }
+  }
   try {
     try {
       app.parse(argc, argv);
@@ -48,8 +58,14 @@ int main(int argc, char** argv) {
     if (train_cmd->parsed()) return train(o);
     if (eval_cmd->parsed()) return eval(o);
     return embed(o);
+  } catch (const BadArgument& e) {
+    std::cerr << who << ": " << e.what() << " (see " << who << " --help)\n";
+    return 2;
   } catch (const simile::Error& e) {
     std::cerr << who << ": " << e.what() << "\n";
+  } catch (const std::bad_alloc&) {
+    std::cerr << who << ": out of memory (std::bad_alloc): the data, --batch or the model's widths need more memory "
+                        "than this machine gives\n";
   } catch (const std::exception& e) {
     std::cerr << who << ": " << e.what() << "\n";
   } catch (...) {

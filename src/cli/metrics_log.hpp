@@ -2,42 +2,76 @@
 // `--metrics FILE`: one JSON object per line, appended: every --log-every steps
 // {"event":"step","step":..,"epoch":..,"loss":..,"lr":..,"seconds":..,"samples_per_second":..} and at
 // each epoch's end {"event":"epoch","epoch":..,"mean_loss":..,"step":..,"seconds":..}.
+//
+// The file is rewritten atomically (AtomicFile: a temporary file renamed over it), never appended to in
+// place, so a run killed mid-write leaves whole lines: at every checkpoint (so the log never lags behind
+// what a resume continues from), at each epoch's end, at the end and at least every 10 seconds. A resumed
+// run first drops the lines of steps after its checkpoint, which it trains again: each step is logged once.
 
+#include <chrono>
 #include <cstdint>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 #include "json.hpp"
+#include "simile/core/atomic_file.hpp"
 #include "simile/train/callbacks.hpp"
 
 namespace simile::cli {
 
 class JsonLinesLog : public Callback<float> {
  public:
-  JsonLinesLog(const std::string& path, std::int64_t every) : out_(path, std::ios::app), every_(every) {
-    check<IoError>(out_.good(), "--metrics: cannot open '", path, "' for writing");
+  /// Keeps the lines already in `path`; with `resumed_step` >= 0, only those of steps up to it.
+  /// `checkpoint_every` > 0: the steps at which the file is rewritten at the latest.
+  JsonLinesLog(std::string path, std::int64_t every, std::int64_t checkpoint_every, std::int64_t resumed_step = -1)
+      : path_(std::move(path)), every_(every), checkpoint_every_(checkpoint_every) {
+    std::ifstream in(path_);
+    std::string line;
+    while (std::getline(in, line)) {
+      Json j = Json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (j.is_discarded() || !j.is_object()) continue;  // a torn line of a killed writer
+      if (resumed_step >= 0 && j.value("step", std::int64_t{0}) > resumed_step) continue;
+      text_ += line + '\n';
+    }
+    save();  // fails now, not after an hour of training, when the file cannot be written
   }
   bool on_step_end(const StepInfo& s) override {
     if (s.step % every_ == 0 || s.step == s.total_steps)
-      write(Json{{"event", "step"}, {"step", s.step}, {"epoch", s.epoch}, {"loss", number(s.loss)}, {"lr", number(s.lr)},
-                 {"seconds", number(s.seconds)}, {"samples_per_second", number(s.samples_per_second)}});
+      add(Json{{"event", "step"}, {"step", s.step}, {"epoch", s.epoch}, {"loss", number(s.loss)}, {"lr", number(s.lr)},
+               {"seconds", number(s.seconds)}, {"samples_per_second", number(s.samples_per_second)}});
+    // Runs before the trainer writes a checkpoint at this step: the log is then on disk up to it.
+    const bool checkpoint = checkpoint_every_ > 0 && s.step % checkpoint_every_ == 0;
+    if (dirty_ && (checkpoint || std::chrono::steady_clock::now() - saved_ > std::chrono::seconds(10))) save();
     return false;
   }
   bool on_epoch_end(const EpochInfo& e) override {
-    write(Json{{"event", "epoch"}, {"epoch", e.epoch}, {"mean_loss", number(e.mean_loss)}, {"step", e.step},
-               {"seconds", number(e.seconds)}});
-    out_.flush();
+    add(Json{{"event", "epoch"}, {"epoch", e.epoch}, {"mean_loss", number(e.mean_loss)}, {"step", e.step},
+             {"seconds", number(e.seconds)}});
+    save();
     return false;
   }
-  void on_train_end(const StepInfo&) override { out_.flush(); }
+  void on_train_end(const StepInfo&) override {
+    if (dirty_) save();
+  }
 
  private:
-  void write(const Json& j) {
-    out_ << j.dump() << '\n';
-    check<IoError>(out_.good(), "--metrics: writing failed");
+  void add(const Json& j) {
+    text_ += j.dump();
+    text_ += '\n';
+    dirty_ = true;
   }
-  std::ofstream out_;
-  std::int64_t every_;
+  void save() {
+    AtomicFile f(path_, "--metrics");
+    f.write(text_.data(), text_.size());
+    f.commit();
+    dirty_ = false;
+    saved_ = std::chrono::steady_clock::now();
+  }
+  std::string path_, text_;
+  std::int64_t every_, checkpoint_every_;
+  bool dirty_ = false;
+  std::chrono::steady_clock::time_point saved_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace simile::cli

@@ -7,6 +7,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <limits>
 #include <system_error>
 
@@ -25,6 +26,9 @@ const CLI::Validator decimal_integer(
       auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
       if (ec == std::errc::result_out_of_range) return "value " + s + " is too large";
       if (s.empty() || ec != std::errc() || end != s.data() + s.size()) return "'" + s + "' is not a decimal integer";
+      // CLI11 would then read 010 as octal 8: a leading zero is refused rather than guessed.
+      if (s.size() > 1 && (s[0] == '0' || (s[0] == '-' && s[1] == '0')))
+        return "'" + s + "' has a leading zero (write it without)";
       return {};
     },
     "");
@@ -63,6 +67,22 @@ CLI::Option* choice(CLI::App& app, const std::string& name, std::string& value, 
 
 constexpr std::int64_t big = 1'000'000'000'000;  // steps, epochs: far beyond any run, far from overflow
 
+// An output file: its folder exists, and the path is not a folder or another non-regular file. Checked
+// when the command line is read, so that a typo does not surface after an hour of training.
+const CLI::Validator output_file(
+    [](std::string& s) -> std::string {
+      namespace fs = std::filesystem;
+      std::error_code ec;
+      if (s.empty()) return "empty path";
+      fs::path p(s);
+      fs::path folder = p.has_parent_path() ? p.parent_path() : fs::path(".");
+      if (!fs::is_directory(folder, ec)) return "folder '" + folder.string() + "' of '" + s + "' does not exist";
+      fs::file_status st = fs::status(p, ec);
+      if (fs::exists(st) && !fs::is_regular_file(st)) return "'" + s + "' exists and is not a regular file";
+      return {};
+    },
+    "FILE");
+
 }  // namespace
 
 void add_common_options(CLI::App& app, Options& o) {
@@ -75,8 +95,8 @@ void add_common_options(CLI::App& app, Options& o) {
           std::numeric_limits<std::int64_t>::max());
   choice(app, "--encoder", o.encoder, "encoder (a checkpoint's own for eval and embed):", encoder_choices());
   choice(app, "--method", o.method, "method (a checkpoint's own for eval and embed):", method_choices());
-  integer(app, "--proj-hidden", o.proj_hidden, "projection head hidden width", 1, 1 << 16);
-  integer(app, "--proj-out", o.proj_out, "projection head output width (z)", 1, 1 << 16);
+  integer(app, "--proj-hidden", o.proj_hidden, "projection head hidden width", 1, max_width);
+  integer(app, "--proj-out", o.proj_out, "projection head output width (z)", 1, max_width);
   integer(app, "--knn-k", o.knn_k, "neighbours of the kNN evaluation", 1, 1'000'000);
   number(app, "--knn-t", o.knn_t, "temperature of the kNN vote", positive);
 }
@@ -94,14 +114,18 @@ void add_train_options(CLI::App& app, Options& o) {
       ->capture_default_str()
       ->check(CLI::IsMember({"constant", "cosine"}));
   integer(app, "--warmup-epochs", o.warmup_epochs, "warmup length for --schedule cosine", 0, 1'000'000);
-  number(app, "--temperature", o.temperature, "temperature of NT-Xent / InfoNCE / SupCon", positive);
-  integer(app, "--queue-size", o.queue_size, "MoCo: keys in the queue", 1, 1 << 24);
+  number(app, "--temperature", o.temperature, "temperature of NT-Xent / InfoNCE / SupCon", CLI::Range(1e-3, 1e3));
+  integer(app, "--queue-size", o.queue_size, "MoCo: keys in the queue", 1, max_queue);
   number(app, "--ema", o.ema, "MoCo / BYOL: momentum of the target network (BYOL: its base value)", CLI::Range(0.0, 1.0));
-  app.add_option("--checkpoint", o.checkpoint, "write checkpoints here (periodically and at the end)");
+  app.add_option("--checkpoint", o.checkpoint, "write checkpoints here (periodically, at the end, on SIGINT/SIGTERM)")
+      ->check(output_file);
   integer(app, "--checkpoint-every", o.checkpoint_every, "steps between checkpoints (0: only at the end)", 0, big);
-  app.add_option("--resume", o.resume, "continue the run saved in this checkpoint")->check(CLI::ExistingFile);
-  app.add_option("--export-embeddings", o.export_embeddings, "write the test set's representations h to this .npy");
-  app.add_option("--metrics", o.metrics, "append JSON-lines metrics to this file");
+  app.add_option("--resume", o.resume,
+                 "continue the run saved in this checkpoint (when it is the --checkpoint path and does not exist "
+                 "yet: start from the beginning, so one command line both starts and restarts a run)");
+  app.add_option("--export-embeddings", o.export_embeddings, "write the test set's representations h to this .npy")
+      ->check(output_file);
+  app.add_option("--metrics", o.metrics, "append JSON-lines metrics to this file")->check(output_file);
   integer(app, "--log-every", o.log_every, "steps between progress lines", 1, big);
   app.add_flag("--no-eval", o.no_eval, "skip the evaluation after training");
   app.add_flag("--profile", o.profile, "print a table of time per op and phase (from the second step on)");
@@ -118,13 +142,24 @@ void add_embed_options(CLI::App& app, Options& o) {
   app.add_option("--checkpoint", o.checkpoint, "checkpoint written by `simile train`")
       ->required()
       ->check(CLI::ExistingFile);
-  app.add_option("--out", o.out, "output .npy file: float32 [N, D], dataset order")->required();
+  app.add_option("--out", o.out, "output .npy file: float32 [N, D], dataset order")->required()->check(output_file);
   app.add_option("--split", o.split, "which images to embed")->capture_default_str()->check(CLI::IsMember({"test", "train"}));
 }
 
 void check_train_options(const CLI::App& app, Options& o) {
   // With a budget, the budget decides how long to train unless epochs are asked for as well.
   if (o.budget > 0 && app.count("--epochs") == 0) o.epochs = 1000;
+  if (o.warmup_epochs >= o.epochs)
+    throw CLI::ValidationError("--warmup-epochs", std::to_string(o.warmup_epochs) + " must be below --epochs (" +
+                                                      std::to_string(o.epochs) + ")");
+  if (!o.resume.empty()) {
+    std::error_code ec;
+    const bool exists = std::filesystem::exists(o.resume, ec);
+    if (!exists && o.resume != o.checkpoint)
+      throw CLI::ValidationError("--resume", "'" + o.resume + "' does not exist");
+    if (exists && !std::filesystem::is_regular_file(o.resume, ec))
+      throw CLI::ValidationError("--resume", "'" + o.resume + "' is not a regular file");
+  }
 }
 
 void check_eval_options(const Options& o) {
@@ -140,31 +175,48 @@ std::map<std::string, std::string> checkpoint_metadata(const Options& o) {
           {"queue_size", std::to_string(o.queue_size)}};
 }
 
-void apply_checkpoint_metadata(Options& o, const std::map<std::string, std::string>& m) {
+Options checkpoint_options(const Options& o, const std::string& path, const std::map<std::string, std::string>& m) {
   auto get = [&](const char* key) {
     auto it = m.find(key);
-    check<IoError>(it != m.end(), "checkpoint metadata lacks '", key, "' (not written by `simile train`?)");
+    check<IoError>(it != m.end(), "'", path, "': checkpoint metadata lacks '", key, "' (not written by `simile train`?)");
     return it->second;
   };
   auto choice = [&](const char* key, const Choices& c) {
     std::string v = get(key);
-    check<IoError>(std::find(c.names.begin(), c.names.end(), v) != c.names.end(), "checkpoint metadata '", key,
-                   "' is '", v, "', which this build of simile does not know");
+    check<IoError>(std::find(c.names.begin(), c.names.end(), v) != c.names.end(), "'", path, "': checkpoint metadata '",
+                   key, "' is '", v, "', which this build of simile does not know");
     return v;
   };
-  auto positive = [&](const char* key) {
+  // The same ranges as the options that set them.
+  auto integer = [&](const char* key, std::int64_t hi) {
     std::string v = get(key);
     std::int64_t n = 0;
     auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    check<IoError>(ec == std::errc() && end == v.data() + v.size() && n >= 1, "checkpoint metadata '", key, "' is '",
-                   v, "', expected a positive integer");
+    check<IoError>(ec == std::errc() && end == v.data() + v.size() && n >= 1 && n <= hi, "'", path,
+                   "': checkpoint metadata '", key, "' is '", v, "', expected an integer in [1, ", hi, "]");
     return n;
   };
-  o.method = choice("method", method_choices());
-  o.encoder = choice("encoder", encoder_choices());
-  o.proj_hidden = positive("proj_hidden");
-  o.proj_out = positive("proj_out");
-  o.queue_size = positive("queue_size");
+  Options c = o;
+  c.method = choice("method", method_choices());
+  c.encoder = choice("encoder", encoder_choices());
+  c.proj_hidden = integer("proj_hidden", max_width);
+  c.proj_out = integer("proj_out", max_width);
+  c.queue_size = integer("queue_size", max_queue);
+  return c;
+}
+
+void check_resume_options(const Options& o, const std::string& path, const std::map<std::string, std::string>& m) {
+  Options c = checkpoint_options(o, path, m);
+  auto same = [&](const char* option, const auto& mine, const auto& theirs) {
+    if (mine != theirs)
+      throw BadArgument(detail::str(option, ": the run in '", path, "' was trained with ", option, " ", theirs,
+                                    ", this command asks for ", mine, " (resume with the same options)"));
+  };
+  same("--method", o.method, c.method);
+  same("--encoder", o.encoder, c.encoder);
+  same("--proj-hidden", o.proj_hidden, c.proj_hidden);
+  same("--proj-out", o.proj_out, c.proj_out);
+  if (o.method == "moco") same("--queue-size", o.queue_size, c.queue_size);
 }
 
 }  // namespace simile::cli

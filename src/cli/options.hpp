@@ -3,10 +3,12 @@
 // a CLI11 subcommand with their defaults, help text and range checks. A value outside its range, junk
 // (`--epochs 12x`) or an unknown option is a CLI11 error, reported by main with exit status 2.
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <string>
 
+#include "simile/core/error.hpp"
 #include "simile/data/idx.hpp"
 
 namespace CLI {
@@ -29,6 +31,7 @@ struct Options {
                checkpoint_every = 0;
   double budget = 0, lr = 1e-3, weight_decay = 1e-6, temperature = 0.5, ema = 0.99;
   bool no_eval = false, profile = false;
+  const std::atomic<bool>* stop_requested = nullptr;  ///< set by SIGINT / SIGTERM (see commands.cpp)
 
   // eval (checkpoint is shared with train and embed) and embed
   std::string baseline, out, split = "test";
@@ -46,9 +49,22 @@ void add_embed_options(CLI::App& app, Options& o);
 void check_train_options(const CLI::App& app, Options& o);
 void check_eval_options(const Options& o);
 
+/// A bad command line found after parsing (an option that does not fit the data or a checkpoint):
+/// exit status 2 like CLI11's own errors. The message starts with the option.
+class BadArgument : public Error {
+ public:
+  using Error::Error;
+};
+
+/// Largest projection width and MoCo queue, for options and checkpoint metadata alike.
+inline constexpr std::int64_t max_width = 8192, max_queue = 1 << 24;
+
 /// Architecture options recorded in a checkpoint, so `eval` and `embed` rebuild the same model.
 std::map<std::string, std::string> checkpoint_metadata(const Options& o);
-/// Reads them back; a missing key or a bad value is an IoError naming the key.
-void apply_checkpoint_metadata(Options& o, const std::map<std::string, std::string>& metadata);
+/// `o` with the architecture recorded in the checkpoint `path`; a missing key or a bad value is an
+/// IoError naming the file and the key.
+Options checkpoint_options(const Options& o, const std::string& path, const std::map<std::string, std::string>& metadata);
+/// `--resume`: the checkpoint's architecture must be the command's; else a BadArgument naming the option.
+void check_resume_options(const Options& o, const std::string& path, const std::map<std::string, std::string>& metadata);
 
 }  // namespace simile::cli

@@ -125,6 +125,7 @@ TrainerOptions trainer_options(const Options& o) {
   t.profile = o.profile;
   t.cosine_lr = o.schedule == "cosine";
   t.warmup_epochs = o.warmup_epochs;
+  t.stop_requested = o.stop_requested;
   return t;
 }
 
@@ -136,8 +137,39 @@ Choices optimizer_choices() { return optimizers().choices(); }
 
 Data load_data(const Options& o) {
   Data d{load_fashion_mnist(o.data_dir, "train"), load_fashion_mnist(o.data_dir, "test")};
-  if (o.limit > 0) d.train = first_samples(d.train, o.limit);
+  const Shape train = d.train.images().shape(), test = d.test.images().shape();
+  check<IoError>(train.rank() == test.rank() && std::equal(train.begin() + 1, train.end(), test.begin() + 1),
+                 "'", o.data_dir, "': the images of train-images-idx3-ubyte are ", train,
+                 ", those of t10k-images-idx3-ubyte ", test, ": their sizes differ");
+  if (o.limit > 0) {
+    if (o.limit > d.train.size())
+      throw BadArgument(detail::str("--limit: ", o.limit, " is more than the ", d.train.size(),
+                                    " training images in '", o.data_dir, "'"));
+    d.train = first_samples(d.train, o.limit);
+  }
   return d;
+}
+
+void check_evaluation_options(const Options& o, const Data& d) {
+  if (o.knn_k > d.train.size())
+    throw BadArgument(detail::str("--knn-k: ", o.knn_k, " neighbours, but the training set has ", d.train.size(),
+                                  " images"));
+}
+
+Model load_checkpoint_model(Options& o, const std::string& path) {
+  TensorDict d = load_safetensors(path);
+  o = checkpoint_options(o, path, d.metadata);
+  Model m = build_model(o);
+  try {
+    auto recipe = d.metadata.find("recipe");
+    check<IoError>(recipe != d.metadata.end() && recipe->second == m.recipe->name(), "metadata 'method' is '",
+                   o.method, "' but 'recipe' is '", recipe == d.metadata.end() ? std::string("?") : recipe->second,
+                   "'");
+    load_module(d, m.recipe->model());
+  } catch (const Error&) {
+    detail::rethrow_with_context("'" + path + "': ");
+  }
+  return m;
 }
 
 MultiView views_for(const Options&) {
@@ -158,6 +190,9 @@ Model build_model(const Options& o) {
 std::unique_ptr<Run> make_run(const Options& o) {
   auto run = std::make_unique<Run>();
   run->data = load_data(o);
+  if (o.batch > run->data.train.size())
+    throw BadArgument(detail::str("--batch: ", o.batch, " images a batch, but the training set has ",
+                                  run->data.train.size()));
   run->model = build_model(o);
   run->optimizer = optimizers().at(o.optimizer)(o, run->model.recipe->model());
   run->source = std::make_unique<ImageViewSource>(

@@ -13,7 +13,8 @@ namespace simile::cli {
 struct Data {
   ImageDataset train, test;
 };
-/// Fashion-MNIST from --data, the training set cut to --limit images.
+/// Fashion-MNIST from --data, the training set cut to --limit images. Train and test images of different
+/// sizes are an IoError; --limit beyond the training set a BadArgument.
 Data load_data(const Options& o);
 
 /// The Fashion-MNIST view pipeline: random resized crop, flip, brightness/contrast jitter, noise.
@@ -25,6 +26,9 @@ struct Model {
 };
 /// The encoder and recipe named by --encoder and --method (from the registries), initialized from --seed.
 Model build_model(const Options& o);
+/// The model saved in the checkpoint `path` by `simile train`: `o` takes the architecture recorded in it,
+/// then its weights are loaded. Every error names `path`.
+Model load_checkpoint_model(Options& o, const std::string& path);
 
 /// A training run: the data, model, optimizer, view source and trainer it owns. It does not move (the trainer
 /// holds references to the rest).
@@ -38,5 +42,7 @@ struct Run {
 std::unique_ptr<Run> make_run(const Options& o);
 
 EvaluationOptions evaluation_options(const Options& o);
+/// The evaluation's options must fit the data: --knn-k within the training set, else a BadArgument.
+void check_evaluation_options(const Options& o, const Data& d);
 
 }  // namespace simile::cli

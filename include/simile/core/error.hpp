@@ -51,6 +51,24 @@ std::string str(Args&&... args) {
   (os << ... << std::forward<Args>(args));
   return os.str();
 }
+
+/// Inside a `catch`: throws the simile exception in flight again, as the same type, with `context`
+/// (e.g. "Trainer::load_checkpoint: 'run.st': ") before its message. Anything else is rethrown as is.
+[[noreturn]] inline void rethrow_with_context(const std::string& context) {
+  try {
+    throw;
+  } catch (const ShapeError& e) {
+    throw ShapeError(context + e.what());
+  } catch (const ValueError& e) {
+    throw ValueError(context + e.what());
+  } catch (const IoError& e) {
+    throw IoError(context + e.what());
+  } catch (const NumericError& e) {
+    throw NumericError(context + e.what());
+  } catch (const Error& e) {
+    throw Error(context + e.what());
+  }
+}
 }  // namespace detail
 
 /// Throws `E` with the concatenation of `args` as its message when `cond` is false.

@@ -62,11 +62,17 @@ SIMILE_INLINE std::vector<std::int64_t> read_idx_labels(const std::string& path)
   return std::vector<std::int64_t>(t.begin(), t.end());
 }
 
-SIMILE_INLINE ImageDataset load_mnist_idx(const std::string& images_path, const std::string& labels_path) {
+SIMILE_INLINE ImageDataset load_mnist_idx(const std::string& images_path, const std::string& labels_path,
+                                          int classes) {
+  check<ValueError>(classes >= 1, "load_mnist_idx: classes ", classes, " must be at least 1");
   Tensor<std::uint8_t> images = read_idx_images(images_path);
+  check<IoError>(images.dim(0) > 0, "load_mnist_idx: '", images_path, "' holds no images");
   std::vector<std::int64_t> labels = read_idx_labels(labels_path);
   check<IoError>(static_cast<Index>(labels.size()) == images.dim(0), "load_mnist_idx: '", images_path, "' has ",
                  images.dim(0), " images but '", labels_path, "' has ", labels.size(), " labels");
+  for (std::size_t i = 0; i < labels.size(); ++i)
+    check<IoError>(labels[i] < classes, "load_mnist_idx: '", labels_path, "' label ", i, " is ", labels[i],
+                   ", expected 0..", classes - 1);
   return ImageDataset(images, std::move(labels));
 }
 

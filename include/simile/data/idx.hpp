@@ -50,8 +50,9 @@ inline Tensor<std::uint8_t> read_idx(const std::string& path) {
   return detail::read_idx_file(path, "read_idx", 0, "any");
 }
 
-/// An image dataset from an IDX image file and its IDX label file; the counts must agree.
-ImageDataset load_mnist_idx(const std::string& images_path, const std::string& labels_path);
+/// An image dataset from an IDX image file and its IDX label file: at least one image, as many labels
+/// as images, each label in [0, classes) (10 for MNIST and Fashion-MNIST). Else an IoError naming the file.
+ImageDataset load_mnist_idx(const std::string& images_path, const std::string& labels_path, int classes = 10);
 
 /// Fashion-MNIST (Xiao, Rasul, Vollgraf 2017) from `dir`: `split` is "train" (60000 images) or "test"
 /// (10000), 28x28 grayscale, labels 0..9. Files are `{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]`.

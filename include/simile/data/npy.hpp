@@ -10,11 +10,11 @@
 #include <cctype>
 #include <cstdint>
 #include <cstring>
-#include <fstream>
 #include <string>
 #include <type_traits>
 #include <vector>
 
+#include "simile/core/atomic_file.hpp"
 #include "simile/core/instantiate.hpp"
 #include "simile/core/tensor.hpp"
 #include "simile/data/file.hpp"
@@ -76,7 +76,8 @@ Tensor<T> read_npy(const std::string& path) {
   return t;
 }
 
-/// Writes `t` as an NPY version 1.0 file (C order, little-endian), header padded to 64 bytes.
+/// Writes `t` as an NPY version 1.0 file (C order, little-endian), header padded to 64 bytes; atomically
+/// (`core/atomic_file.hpp`): a failed write leaves the previous file as it was.
 template <class T>
 void write_npy(const std::string& path, const Tensor<T>& t) {
   check<ValueError>(t.defined(), "write_npy: undefined tensor for '", path, "'");
@@ -88,15 +89,13 @@ void write_npy(const std::string& path, const Tensor<T>& t) {
   dict.append((64 - total % 64) % 64, ' ');
   dict += '\n';
   check<IoError>(dict.size() < 65536, "write_npy: header of ", dict.size(), " bytes too long for '", path, "'");
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  check<IoError>(f.good(), "write_npy: cannot open '", path, "' for writing");
   unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, static_cast<unsigned char>(dict.size() & 0xFF),
                            static_cast<unsigned char>(dict.size() >> 8)};
-  f.write(reinterpret_cast<const char*>(pre), 10);
-  f.write(dict.data(), static_cast<std::streamsize>(dict.size()));
-  f.write(reinterpret_cast<const char*>(t.data()), static_cast<std::streamsize>(t.numel() * Index(sizeof(T))));
-  f.flush();
-  check<IoError>(f.good(), "write_npy: writing '", path, "' failed (disk full?)");
+  AtomicFile f(path, "write_npy");
+  f.write(pre, 10);
+  f.write(dict.data(), dict.size());
+  f.write(t.data(), static_cast<std::size_t>(t.numel()) * sizeof(T));
+  f.commit();
 }
 
 }  // namespace simile

@@ -63,42 +63,14 @@ namespace simile {
 SIMILE_INLINE void save_safetensors(const std::string& path, const TensorDict& dict) {
   std::uint64_t data_bytes = 0;
   std::string header = detail::safetensors_header(dict, data_bytes);
-  std::string tmp = path + ".tmp-" + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  check<IoError>(fd >= 0, "save_safetensors: cannot create '", tmp, "': ", std::strerror(errno), "; '", path,
-                 "' was left unchanged");
-  auto fail = [&](const char* what) {
-    int err = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw IoError(detail::str("save_safetensors: ", what, " '", tmp, "' failed: ", std::strerror(err),
-                              "; '", path, "' was left unchanged"));
-  };
-  auto write_all = [&](const void* p, std::size_t n) {
-    const char* c = static_cast<const char*>(p);
-    while (n) {
-      ssize_t w = ::write(fd, c, n);
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) fail("writing");
-      c += w, n -= static_cast<std::size_t>(w);
-    }
-  };
+  AtomicFile out(path, "save_safetensors");
   std::uint64_t n = header.size();
-  write_all(&n, 8);
-  write_all(header.data(), header.size());
+  out.write(&n, 8);
+  out.write(header.data(), header.size());
   for (const auto& [name, any] : dict.items())
-    std::visit([&](const auto& t) { write_all(t.data(), static_cast<std::size_t>(t.numel()) * sizeof(*t.data())); },
+    std::visit([&](const auto& t) { out.write(t.data(), static_cast<std::size_t>(t.numel()) * sizeof(*t.data())); },
                any);
-  if (::fsync(fd) != 0) fail("syncing");
-  if (::close(fd) != 0) {
-    ::unlink(tmp.c_str());
-    throw IoError(detail::str("save_safetensors: closing '", tmp, "' failed; '", path, "' was left unchanged"));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    throw IoError(detail::str("save_safetensors: renaming '", tmp, "' to '", path, "' failed: ", std::strerror(err)));
-  }
+  out.commit();
 }
 
 SIMILE_INLINE TensorDict load_safetensors(const std::string& path) {

@@ -5,8 +5,9 @@
 /// "data_offsets": [begin, end]}, ...}` padded with spaces to a multiple of 8, then the raw
 /// little-endian tensor bytes, contiguous and in header order.
 ///
-/// Saving is atomic: the file is written beside its destination under a temporary name, flushed to
-/// disk and renamed over it, so a crash or a full disk mid-write never destroys the previous file.
+/// Saving is atomic (`core/atomic_file.hpp`): the file is written beside its destination under a
+/// temporary name, flushed to disk and renamed over it, so a crash or a full disk mid-write never
+/// destroys the previous file.
 /// Loading validates everything (header length against the file size, JSON, dtypes, shapes, offsets
 /// covering the data exactly): a truncated or corrupted file is an `IoError` naming the file.
 
@@ -23,9 +24,7 @@
 #include <variant>
 #include <vector>
 
-#include <fcntl.h>
-#include <unistd.h>
-
+#include "simile/core/atomic_file.hpp"
 #include "simile/core/instantiate.hpp"
 #include "simile/core/tensor.hpp"
 #include "simile/io/detail/json.hpp"

@@ -114,7 +114,8 @@ class Optimizer {
     return out;
   }
   /// Restores a snapshot taken from an optimizer of the same kind over parameters of the same shapes
-  /// in the same groups. Throws ValueError (names, counts) or ShapeError (shapes) and then changes nothing.
+  /// in the same groups. Throws ValueError (names, counts), ShapeError (shapes) or NumericError (a slot
+  /// that is not finite, a negative second moment) and then changes nothing.
   void load_state(const OptimizerState<T>& s) {
     check(s.lr.size() == groups_.size(), name(), "::load_state: state has ", s.lr.size(), " groups, the optimizer ",
           groups_.size());
@@ -131,6 +132,10 @@ class Optimizer {
       check<ShapeError>(t.shape() == flat[k].shape(), name(), "::load_state: \"", key, "\" has shape ", t.shape(),
                         ", parameter ", k, " has shape ", flat[k].shape());
       check(!fresh[k].slots[j].defined(), name(), "::load_state: \"", key, "\" given twice");
+      check<NumericError>(t.array().isFinite().all(), name(), "::load_state: \"", key, "\" holds a NaN or infinity");
+      // Second moments (slots named `*_sq`, e.g. Adam's exp_avg_sq) are averages of squares.
+      check<NumericError>(slot.size() < 3 || slot.compare(slot.size() - 3, 3, "_sq") != 0 || (t.array() >= T(0)).all(),
+                          name(), "::load_state: \"", key, "\" holds a negative second moment");
       fresh[k].slots[j] = t.clone();
     }
     for (auto& [key, n] : s.counters) {

@@ -101,6 +101,7 @@ class MomentumQueue {
               (s.size == capacity() || s.head == s.size),
           "MomentumQueue::load_state: head ", s.head, " and size ", s.size, " inconsistent with capacity ",
           capacity());
+    check<NumericError>(s.buffer.array().isFinite().all(), "MomentumQueue::load_state: the buffer holds a NaN or infinity");
     s.buffer.copy_to(buffer_);
     head_ = s.head;
     size_ = s.size;

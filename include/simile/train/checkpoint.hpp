@@ -21,9 +21,25 @@
 namespace simile {
 
 namespace detail {
-inline bool is_counter_buffer(const std::string& name) {
-  const std::string suffix = "num_batches_tracked";
+inline bool ends_with(const std::string& name, const std::string& suffix) {
   return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+inline bool is_counter_buffer(const std::string& name) { return ends_with(name, "num_batches_tracked"); }
+
+/// The first element of `t` that is not finite, or -1.
+template <class T>
+Index first_non_finite(const Tensor<T>& t) {
+  for (Index i = 0; i < t.numel(); ++i)
+    if (!std::isfinite(t.data()[i])) return i;
+  return -1;
+}
+
+/// The first element of `t` below zero (NaN excluded), or -1.
+template <class T>
+Index first_negative(const Tensor<T>& t) {
+  for (Index i = 0; i < t.numel(); ++i)
+    if (t.data()[i] < T(0)) return i;
+  return -1;
 }
 }  // namespace detail
 
@@ -43,8 +59,9 @@ void save_module(TensorDict& dict, const nn::Module<T>& module, const std::strin
 }
 
 /// Copies every parameter and buffer of `module` from `dict` (names under `prefix`). Every one must be
-/// present with its shape and element type: an IoError or ShapeError names the first that is not, and
-/// then nothing has been changed.
+/// present with its shape and element type, hold finite values, and for batch norm's `running_var` and
+/// `num_batches_tracked` values >= 0: an IoError, ShapeError or NumericError names the first that does
+/// not, and then nothing has been changed.
 template <Real T>
 void load_module(const TensorDict& dict, nn::Module<T>& module, const std::string& prefix = "") {
   std::vector<std::pair<Tensor<T>, Tensor<T>>> copies;  // (source, destination), checked before any copy
@@ -54,6 +71,9 @@ void load_module(const TensorDict& dict, nn::Module<T>& module, const std::strin
     check<IoError>(any != nullptr, "load_module: checkpoint has no tensor '", key, "'");
     Tensor<T> src;
     if (auto* c = std::get_if<Tensor<std::int64_t>>(any); c && detail::is_counter_buffer(name)) {
+      Index bad = detail::first_negative(*c);
+      check<NumericError>(bad < 0, "load_module: tensor '", key, "' holds the negative count ",
+                          bad < 0 ? 0 : c->data()[bad]);
       src = c->template to<T>();
     } else {
       auto* t = std::get_if<Tensor<T>>(any);
@@ -63,6 +83,14 @@ void load_module(const TensorDict& dict, nn::Module<T>& module, const std::strin
     }
     check<ShapeError>(src.shape() == dst.shape(), "load_module: tensor '", key, "' has shape ", src.shape(),
                       ", the module expects ", dst.shape());
+    Index bad = detail::first_non_finite(src);
+    check<NumericError>(bad < 0, "load_module: tensor '", key, "' holds ", bad < 0 ? T(0) : src.data()[bad],
+                        " at element ", bad);
+    if (detail::ends_with(name, "running_var") || detail::is_counter_buffer(name)) {
+      bad = detail::first_negative(src);
+      check<NumericError>(bad < 0, "load_module: tensor '", key, "' holds the negative value ",
+                          bad < 0 ? T(0) : src.data()[bad], " at element ", bad);
+    }
     copies.emplace_back(src, dst);
   };
   for (const auto& [name, p] : module.named_parameters()) take(name, p.value());

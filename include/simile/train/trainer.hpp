@@ -4,11 +4,15 @@
 /// that makes the stacked views of batch b of epoch e) for a number of epochs, a step budget or a
 /// wall-clock budget, with an explicit thread count and seed. Each step: the source makes the batch's
 /// views, an `optim::LrScheduler` sets the learning rate, the recipe computes the loss, backward, the
-/// NaN/inf guard, the callbacks' `on_before_step` (clipping), the optimizer's step, the recipe's
-/// `after_step` (EMA targets), then the callbacks and periodic checkpoints.
+/// NaN/inf guard (loss, gradients), the callbacks' `on_before_step` (clipping), the optimizer's step and
+/// the guard on the parameters it wrote, the recipe's `after_step` (EMA targets), then the callbacks and
+/// periodic checkpoints.
 ///
 /// Checkpoints hold the model, the optimizer, the recipe's state, and the position (step, epoch, next
-/// batch, the schedule's horizon). Since views depend only on (seed, epoch, sample, view) and the batch
+/// batch, the schedule's horizon). They are written atomically (a failed or killed write leaves the
+/// previous checkpoint), never with a NaN or infinity in them (a diverged run stops with a NumericError
+/// and leaves the last good checkpoint), and checked on loading before anything changes: every tensor
+/// present with its shape, dtype and finite values, the position consistent. Since views depend only on (seed, epoch, sample, view) and the batch
 /// order only on (seed, epoch), a run resumed from a checkpoint continues exactly where it stopped:
 /// n steps in one go and k steps + resume + n - k steps give the same weights, bit for bit, at the
 /// same thread count.
@@ -21,6 +25,7 @@
 /// burst of load on a shared machine, from cutting a run to half its budget.)
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -57,6 +62,9 @@ struct TrainerOptions {
   bool check_gradients = true;       ///< NaN/inf guard on every gradient, not only on the loss
   std::map<std::string, std::string> metadata;  ///< extra checkpoint metadata (architecture, options)
   bool profile = false;  ///< time each op and phase from the second step on (see `Trainer::profile()`)
+  /// When set, checked after every step: once it holds true the run stops (stop reason "interrupted"),
+  /// writing its checkpoint as at any other end. A signal handler may set it (a lock-free atomic).
+  const std::atomic<bool>* stop_requested = nullptr;
 };
 
 struct TrainResult {
@@ -66,7 +74,7 @@ struct TrainResult {
   double seconds = 0;               ///< wall-clock time of this run
   double samples_per_second = 0;    ///< samples per second in this run (the views of a sample count once)
   double final_loss = 0;            ///< mean loss over the last epoch's steps (or the last 50 steps)
-  std::string stop_reason;          ///< "epochs", "max_steps", "budget" or "callback"
+  std::string stop_reason;          ///< "epochs", "max_steps", "budget", "callback" or "interrupted"
 };
 
 namespace detail {
@@ -128,12 +136,13 @@ class Trainer {
   /// Trains until the epochs, the step limit or the budget run out, or a callback says stop.
   TrainResult fit();
 
-  /// Writes the model, optimizer, recipe state and position to `path` (atomically).
+  /// Writes the model, optimizer, recipe state and position to `path` (atomically). A NaN or infinity
+  /// in any of them is a NumericError, and `path` is then left as it was.
   void save_checkpoint(const std::string& path) const;
 
   /// Restores what `save_checkpoint` wrote. The recipe, optimizer and data must be set up as in the
-  /// saved run (same architecture, parameter groups, seed); a mismatch is an Error and changes nothing
-  /// in the model.
+  /// saved run (same architecture, parameter groups, seed); a mismatch, a missing or non-finite tensor
+  /// or an inconsistent position is an Error naming `path`, and changes nothing in the model.
   void load_checkpoint(const std::string& path);
 
  private:
@@ -184,10 +193,19 @@ class Trainer {
   void fix_budget_horizon(Run& run, StepInfo& info);
 
   /// The position in checkpoints: step, epoch, next batch, the horizon and the data's seed.
+  struct Position {
+    std::int64_t step, epoch, batch, total_steps;
+  };
   void save_position(TensorDict& d) const;
-  void load_position(const TensorDict& d);
+  /// Reads and checks the position (counts >= 0, epochs and batches consistent with the steps and
+  /// the data); `apply_position` then moves the trainer there.
+  Position read_position(const TensorDict& d) const;
+  void apply_position(const Position& p);
 
   void check_gradients(const std::vector<std::pair<std::string, Var<T>>>& named) const;
+  /// After the optimizer's step: a parameter it made non-finite (a learning rate far too high) stops
+  /// the run before anything uses or saves it.
+  void check_parameters(const std::vector<std::pair<std::string, Var<T>>>& named) const;
 
   Recipe<T>& recipe_;
   ViewSource& source_;
@@ -223,6 +241,11 @@ void Trainer<T>::save_checkpoint(const std::string& path) const {
   save_optimizer(d, opt_);
   save_position(d);
   recipe_.save_state(d, "train.recipe.");
+  for (const auto& [name, any] : d.items())
+    if (const auto* t = std::get_if<Tensor<T>>(&any); t && detail::first_non_finite(*t) >= 0)
+      throw NumericError(simile::detail::str("Trainer::save_checkpoint: after step ", step_, " '", name,
+                                             "' holds a NaN or infinity (the run diverged); '", path,
+                                             "' was left as it was"));
   d.metadata = options_.metadata;
   d.metadata["recipe"] = recipe_.name();
   d.metadata["seed"] = std::to_string(source_.seed());
@@ -233,17 +256,24 @@ void Trainer<T>::save_checkpoint(const std::string& path) const {
 template <Real T>
 void Trainer<T>::load_checkpoint(const std::string& path) {
   TensorDict d = load_safetensors(path);
-  auto meta = d.metadata.find("recipe");
-  check<IoError>(meta != d.metadata.end() && meta->second == recipe_.name(), "Trainer::load_checkpoint: '", path,
-                 "' was written by recipe '", meta == d.metadata.end() ? std::string("?") : meta->second,
-                 "', this trainer runs '", recipe_.name(), "'");
-  auto seed = d.get<std::int64_t>("train.seed").item();
-  check(static_cast<std::uint64_t>(seed) == source_.seed(), "Trainer::load_checkpoint: '", path,
-        "' was trained with seed ", seed, ", the view source has seed ", source_.seed());
-  load_module(d, recipe_.model());
-  load_optimizer(d, opt_);
-  recipe_.load_state(d, "train.recipe.");
-  load_position(d);
+  try {
+    auto meta = d.metadata.find("recipe");
+    check<IoError>(meta != d.metadata.end() && meta->second == recipe_.name(), "was written by recipe '",
+                   meta == d.metadata.end() ? std::string("?") : meta->second, "', this trainer runs '",
+                   recipe_.name(), "'");
+    auto seed = d.get<std::int64_t>("train.seed").item();
+    check(static_cast<std::uint64_t>(seed) == source_.seed(), "was trained with seed ", seed,
+          ", the view source has seed ", source_.seed());
+    // Everything is checked before anything changes: each load_* validates first, then copies, and the
+    // position is checked before the model is touched.
+    const Position pos = read_position(d);
+    load_module(d, recipe_.model());
+    load_optimizer(d, opt_);
+    recipe_.load_state(d, "train.recipe.");
+    apply_position(pos);
+  } catch (const Error&) {
+    simile::detail::rethrow_with_context("Trainer::load_checkpoint: '" + path + "': ");
+  }
 }
 
 template <Real T>
@@ -291,6 +321,7 @@ void Trainer<T>::train_step(Run& run) {
     if (options_.check_gradients) check_gradients(run.named);
     for (auto& cb : callbacks_) cb->on_before_step(run.params);
     opt_.step();
+    if (options_.check_gradients) check_parameters(run.named);
   }
   {
     ProfileScope scope("recipe after_step (EMA, queue)");
@@ -313,6 +344,8 @@ void Trainer<T>::train_step(Run& run) {
   if (!options_.checkpoint_path.empty() && options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0)
     save_checkpoint(options_.checkpoint_path);
   run.result.stop_reason = stop_reason(stop, info.seconds, false);
+  if (run.result.stop_reason.empty() && options_.stop_requested && options_.stop_requested->load())
+    run.result.stop_reason = "interrupted";
   run.last = info;
 }
 
@@ -400,15 +433,27 @@ void Trainer<T>::save_position(TensorDict& d) const {
 }
 
 template <Real T>
-void Trainer<T>::load_position(const TensorDict& d) {
-  step_ = d.get<std::int64_t>("train.step").item();
-  epoch_ = d.get<std::int64_t>("train.epoch").item();
-  batch_ = static_cast<Index>(d.get<std::int64_t>("train.batch").item());
-  std::int64_t saved_total = d.get<std::int64_t>("train.total_steps").item();
+typename Trainer<T>::Position Trainer<T>::read_position(const TensorDict& d) const {
+  Position p{d.get<std::int64_t>("train.step").item(), d.get<std::int64_t>("train.epoch").item(),
+             d.get<std::int64_t>("train.batch").item(), d.get<std::int64_t>("train.total_steps").item()};
+  const Index per_epoch = source_.num_batches();
+  // Every finished epoch took at least one step; the next batch lies within an epoch of this data.
+  check<IoError>(p.step >= 0 && p.epoch >= 0 && p.batch >= 0 && p.epoch <= p.step && p.batch <= per_epoch &&
+                     p.step <= p.total_steps && p.total_steps <= (std::int64_t{1} << 50),
+                 "inconsistent position: step ", p.step, ", epoch ", p.epoch, ", batch ", p.batch, ", total_steps ",
+                 p.total_steps, " (with ", per_epoch, " batches an epoch)");
+  return p;
+}
+
+template <Real T>
+void Trainer<T>::apply_position(const Position& p) {
+  step_ = p.step;
+  epoch_ = p.epoch;
+  batch_ = static_cast<Index>(p.batch);
   // Resuming toward the same horizon keeps the schedule; asking for more epochs extends it.
   source_.set_epoch(static_cast<std::uint64_t>(epoch_));
-  set_horizon(options_.budget_seconds > 0 ? saved_total
-                                          : std::max(saved_total, planned_steps(source_.num_batches())));
+  set_horizon(options_.budget_seconds > 0 ? p.total_steps
+                                          : std::max(p.total_steps, planned_steps(source_.num_batches())));
   if (batch_ >= source_.num_batches()) ++epoch_, batch_ = 0;
 }
 
@@ -421,6 +466,15 @@ void Trainer<T>::check_gradients(const std::vector<std::pair<std::string, Var<T>
                                              batch_ + 1, "): the gradient of ", name,
                                              " holds a NaN or infinity (the loss was finite)"));
   }
+}
+
+template <Real T>
+void Trainer<T>::check_parameters(const std::vector<std::pair<std::string, Var<T>>>& named) const {
+  for (const auto& [name, p] : named)
+    if (!p.value().array().isFinite().all())
+      throw NumericError(simile::detail::str("Trainer: step ", step_ + 1, " (epoch ", epoch_ + 1, ", batch ",
+                                             batch_ + 1, "): the optimizer's step left a NaN or infinity in ", name,
+                                             " (learning rate ", opt_.lr(0), ": too high?)"));
 }
 
 /// The float and double specializations compiled into the library (see core/instantiate.hpp).

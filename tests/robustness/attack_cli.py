@@ -1,0 +1,646 @@
+#!/usr/bin/env python3
+"""Bad input against the `simile` tool, as an attacker would send it.
+
+Builds a tiny Fashion-MNIST-shaped data set and a few good checkpoints in a scratch folder, then runs the
+tool on hundreds of mutations of its flags, data files and checkpoints, on outputs that cannot be written
+and on runs that diverge. Every case must end in one of the expected ways:
+
+- no crash (a signal, or an exit status other than 0, 1 or 2) and no hang (a timeout);
+- a bad input is refused (exit status 2 for a bad command line, 1 otherwise), never silently accepted;
+- the refusal is one line on stderr, `simile <command>: ...`, that names the option or the file at fault;
+- an output that cannot be written leaves the previous file as it was, and no temporary file behind.
+
+Usage: attack_cli.py --simile PATH --work DIR [--jobs N] [--seed S] [--verbose]
+Prints one line per failed case and a summary; exits 1 when any case failed.
+"""
+
+import argparse
+import concurrent.futures
+import gzip
+import json
+import os
+import random
+import resource
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+
+TIMEOUT = 30  # seconds; a case that takes longer is a hang (each runs in well under a second)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Files
+
+
+def idx(magic_type, dims, payload):
+    return struct.pack(">I", (magic_type << 8) | len(dims)) + b"".join(struct.pack(">I", d) for d in dims) + payload
+
+
+def idx_images(rng, n, h=28, w=28):
+    return idx(0x08, [n, h, w], bytes(rng.randrange(256) for _ in range(n * h * w)))
+
+
+def idx_labels(n, classes=10):
+    return idx(0x08, [n], bytes(i % classes for i in range(n)))
+
+
+NAMES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+
+
+def write_dataset(folder, files):
+    os.makedirs(folder, exist_ok=True)
+    for key, content in files.items():
+        name = NAMES[key]
+        if isinstance(content, tuple):  # (suffix, bytes): e.g. (".gz", ...)
+            name += content[0]
+            content = content[1]
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(content)
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8 : 8 + n])
+    return header, raw[8 + n :]
+
+
+def write_safetensors(path, header, data, raw_header=None):
+    h = raw_header if raw_header is not None else json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + data)
+
+
+def set_tensor(header, data, name, values_bytes):
+    """Returns data with tensor `name`'s bytes replaced (same length)."""
+    b, e = header[name]["data_offsets"]
+    assert len(values_bytes) == e - b
+    return data[:b] + values_bytes + data[e:]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Cases
+
+
+class Case:
+    """One run of the tool. expect: "bad" (must be refused), "bad2" (refused with status 2), "ok" (must
+    succeed) or "any" (either, but no crash, hang or unnamed error). `names`: a string the error line must
+    contain. `keep`: {path: bytes} files that must be unchanged afterwards. `check`: an extra predicate."""
+
+    def __init__(self, name, args, expect, names=None, keep=None, fsize=None, check=None, cwd=None):
+        self.name, self.args, self.expect, self.names = name, args, expect, names
+        self.keep, self.fsize, self.check, self.cwd = keep or {}, fsize, check, cwd
+
+
+def run_case(simile, case):
+    def limits():
+        if case.fsize is not None:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
+            resource.setrlimit(resource.RLIMIT_FSIZE, (case.fsize, case.fsize))
+
+    try:
+        p = subprocess.run([simile] + case.args, capture_output=True, timeout=TIMEOUT, preexec_fn=limits,
+                           stdin=subprocess.DEVNULL, cwd=case.cwd)
+    except subprocess.TimeoutExpired:
+        return "hang", f"no exit within {TIMEOUT}s"
+    err = p.stderr.decode(errors="replace").strip().splitlines()
+    last = err[-1] if err else ""
+    rc = p.returncode
+    if rc < 0 or rc not in (0, 1, 2):
+        return "crash", f"status {rc}: {last}"
+    for path, content in case.keep.items():
+        now = open(path, "rb").read() if os.path.exists(path) else None
+        if now != content:
+            return "lost", f"{path} was changed or removed (status {rc}: {last})"
+    for path in case.keep:
+        folder, base = os.path.split(path)
+        stray = [f for f in os.listdir(folder or ".") if f.startswith(base + ".tmp")]
+        if stray:
+            return "lost", f"temporary files left: {stray}"
+    if rc == 0:
+        if case.expect in ("bad", "bad2"):
+            return "accepted", f"status 0; stdout {p.stdout.decode(errors='replace').strip()[:200]}"
+    else:
+        if case.expect == "ok":
+            return "failed", f"status {rc}: {last}"
+        if case.expect == "bad2" and rc != 2:
+            return "status", f"status {rc}, expected 2: {last}"
+        if not last.startswith("simile"):
+            return "unnamed", f"last stderr line does not start with 'simile <command>:': {last!r}"
+        names = [case.names] if isinstance(case.names, str) else case.names or []
+        if names and not any(n in last for n in names):
+            return "unnamed", f"error does not name {' or '.join(map(repr, names))}: {last}"
+    if case.check:
+        problem = case.check(p)
+        if problem:
+            return "check", problem
+    return None, ""
+
+
+def flag_cases(g, base, ckpt):
+    cases = []
+    junk_int = ["", "abc", "12x", "1.5", "1e3", "0x10", "010", "nan", "inf", "9223372036854775808",
+                "-9223372036854775809", "18446744073709551617", "99999999999999999999999", " 5", "5 ", "+ 5"]
+    junk_real = ["", "abc", "0.5x", "nan", "NaN", "inf", "-inf", "1e400", "-1e400", "0x1p3z", "1,5", "--"]
+    int_ranges = {
+        "--limit": ["-5", "-1", "1000000001"],
+        "--threads": ["0", "-1", "100000"],
+        "--seed": ["-1", "18446744073709551616"],
+        "--proj-hidden": ["0", "-3", "1000000000"],
+        "--proj-out": ["0", "1000000000"],
+        "--knn-k": ["0", "-1"],
+        "--epochs": ["0", "-1", "4611686018427387904"],
+        "--max-steps": ["-1", "9223372036854775807"],
+        "--batch": ["0", "1", "-1", "1000000000"],
+        "--warmup-epochs": ["-1"],
+        "--queue-size": ["0", "-1", "1099511627776"],
+        "--checkpoint-every": ["-1"],
+        "--log-every": ["0", "-1"],
+    }
+    real_ranges = {
+        "--knn-t": ["0", "-0.1"],
+        "--budget-seconds": ["-1", "1e300"],
+        "--lr": ["0", "-0.001"],
+        "--weight-decay": ["-1"],
+        "--temperature": ["0", "-0.5", "1e-30"],
+        "--ema": ["1.5", "-0.1"],
+    }
+    for opt, values in int_ranges.items():
+        for v in junk_int + values:
+            cases.append(Case(f"flag {opt}={v!r}", base + [opt, v], "bad2", names=opt))
+    for opt, values in real_ranges.items():
+        for v in junk_real + values:
+            cases.append(Case(f"flag {opt}={v!r}", base + [opt, v], "bad2", names=opt))
+    for opt in ["--method", "--encoder", "--optimizer", "--schedule"]:
+        for v in ["", "nope", "SIMCLR", "simclr "]:
+            cases.append(Case(f"flag {opt}={v!r}", base + [opt, v], "bad2", names=opt))
+    for opt in list(int_ranges) + list(real_ranges) + ["--method", "--data", "--checkpoint", "--metrics"]:
+        cases.append(Case(f"flag {opt} without a value", base + [opt], "bad2", names=opt))
+    nowhere = os.path.join(g, "no", "such", "dir")
+    cases += [
+        Case("no command", [], "bad2"),
+        Case("unknown command", ["fit"], "bad2", names="fit"),
+        Case("unknown option", base + ["--epoch", "3"], "bad2", names="--epoch"),
+        Case("repeated option", base + ["--batch", "16", "--batch", "32"], "bad2", names="--batch"),
+        Case("stray argument", base + ["extra"], "bad2", names="extra"),
+        Case("--data missing", base + ["--data", nowhere], "bad2", names="--data"),
+        Case("--data a file", base + ["--data", ckpt], "bad2", names="--data"),
+        Case("--resume missing", base + ["--resume", nowhere], "bad2", names="--resume"),
+        Case("--checkpoint in a missing folder", base + ["--checkpoint", nowhere + "/c.st"], "bad2", names="--checkpoint"),
+        Case("--checkpoint a folder", base + ["--checkpoint", g], "bad2", names="--checkpoint"),
+        Case("--metrics in a missing folder", base + ["--metrics", nowhere + "/m.jsonl"], "bad2", names="--metrics"),
+        Case("--metrics a folder", base + ["--metrics", g], "bad2", names="--metrics"),
+        Case("--export-embeddings in a missing folder", base + ["--export-embeddings", nowhere + "/e.npy"], "bad",
+             names="--export-embeddings"),
+        Case("--export-embeddings a folder", base + ["--export-embeddings", g], "bad2", names="--export-embeddings"),
+        Case("--batch above the data", base + ["--limit", "20", "--batch", "32"], "bad2", names="--batch"),
+        Case("--limit above the data", base + ["--limit", "100000"], "bad2", names="--limit"),
+        Case("--warmup-epochs above --epochs", base + ["--epochs", "2", "--warmup-epochs", "5"], "bad2",
+             names="--warmup-epochs"),
+        Case("--knn-k above the training set", ["eval", "--data", g, "--baseline", "raw", "--knn-k", "100000"], "bad2",
+             names="--knn-k"),
+        Case("eval with both", ["eval", "--data", g, "--baseline", "raw", "--checkpoint", ckpt], "bad2"),
+        Case("eval with neither", ["eval", "--data", g], "bad2"),
+        Case("eval --baseline junk", ["eval", "--data", g, "--baseline", "cooked"], "bad2", names="--baseline"),
+        Case("embed without --out", ["embed", "--data", g, "--checkpoint", ckpt], "bad2", names="--out"),
+        Case("embed --split junk", ["embed", "--data", g, "--checkpoint", ckpt, "--out", "x.npy", "--split", "dev"],
+             "bad2", names="--split"),
+        Case("embed --out in a missing folder", ["embed", "--data", g, "--checkpoint", ckpt, "--out", nowhere + "/x.npy"],
+             "bad2", names="--out"),
+        Case("embed --out a folder", ["embed", "--data", g, "--checkpoint", ckpt, "--out", g], "bad2", names="--out"),
+        # A learning rate that makes the weights overflow in one step is stopped by the NaN guard.
+        Case("--lr 1e300", base + ["--lr", "1e300"], "bad", names="learning rate"),
+        # Good command lines stay good.
+        Case("good train", base, "ok"),
+        Case("good eval raw", ["eval", "--data", g, "--baseline", "raw", "--knn-k", "5"], "ok"),
+        Case("good eval checkpoint", ["eval", "--data", g, "--checkpoint", ckpt, "--knn-k", "5"], "ok"),
+    ]
+    return cases
+
+
+def data_cases(rng, root, good_files, run_args):
+    """Mutations of the IDX files; `run_args(folder)` is the command that reads them."""
+    cases = []
+    n = 0
+
+    def case(name, key, content, expect="bad", files=None, names=None):
+        nonlocal n
+        n += 1
+        folder = os.path.join(root, f"data{n:03d}")
+        files = dict(files or good_files)
+        if key is not None:
+            files[key] = content
+        write_dataset(folder, files)
+        cases.append(Case(f"data: {name}", run_args(folder), expect, names=names or NAMES[key]))
+        return folder
+
+    img = good_files["train_images"]
+    lab = good_files["train_labels"]
+    for k in [0, 1, 3, 4, 7, 8, 12, 15, 16, 17, 100, len(img) // 2, len(img) - 1]:
+        case(f"train images truncated to {k} bytes", "train_images", img[:k])
+    for k in [0, 4, 8, len(lab) - 1]:
+        case(f"train labels truncated to {k} bytes", "train_labels", lab[:k])
+    case("train images with 1 extra byte", "train_images", img + b"\0")
+    case("train images with 1000 extra bytes", "train_images", img + bytes(1000))
+    for t in [0x09, 0x0B, 0x0C, 0x0D, 0x0E, 0x00, 0xFF]:
+        case(f"train images of IDX type {t:#x}", "train_images", img[:2] + bytes([t]) + img[3:])
+    for nd in [0, 1, 2, 4, 6, 255]:
+        case(f"train images with {nd} dimensions", "train_images", img[:3] + bytes([nd]) + img[4:])
+    case("train images with magic 0xFFFF", "train_images", b"\xff\xff" + img[2:])
+    count = len(lab) - 8
+    for dims, label in [([0xFFFFFFFF, 28, 28], "2^32-1 images"), ([count, 0xFFFF, 0xFFFF], "65535x65535 pixels"),
+                        ([count * 2, 28, 28], "twice the images"), ([count, 28, 0], "0 columns"),
+                        ([count, 0, 28], "0 rows"), ([0x10000000, 0x10000000, 0x10], "a product past 2^64")]:
+        case(f"train images header claiming {label}", "train_images", idx(0x08, dims, img[16:]))
+    case("train images: 0 images", "train_images", idx(0x08, [0, 28, 28], b""), files={
+        **good_files, "train_labels": idx(0x08, [0], b"")})
+    case("train images: 32x32 while the test set is 28x28", "train_images",
+         idx_images(rng, count, 32, 32), names=None)
+    case("test images: 20x20 while the train set is 28x28", "test_images",
+         idx_images(rng, len(good_files["test_labels"]) - 8, 20, 20))
+    for value in [10, 11, 200, 255]:
+        case(f"train label {value} (10 classes)", "train_labels", lab[:8] + bytes([value]) + lab[9:])
+        case(f"test label {value} (10 classes)", "test_labels",
+             good_files["test_labels"][:8] + bytes([value]) + good_files["test_labels"][9:])
+    case("train labels: one fewer than images", "train_labels", idx(0x08, [count - 1], lab[8:-1]))
+    case("train labels: the image file", "train_labels", img)
+    case("train images: the label file", "train_images", lab)
+    case("train labels as int32", "train_labels", idx(0x0C, [count], bytes(4 * count)))
+    for i in range(20):
+        b = bytearray(img)
+        at = rng.randrange(16)
+        b[at] ^= 1 << rng.randrange(8)
+        case(f"train images header bit flip #{i} at byte {at}", "train_images", bytes(b))
+    # gzip
+    gz = gzip.compress(img, mtime=0)
+    case("gzip train images", "train_images", (".gz", gz), expect="ok")
+    for k in [2, 10, 18, 30, len(gz) // 2, len(gz) - 9, len(gz) - 8, len(gz) - 4, len(gz) - 1]:
+        case(f"gzip train images truncated to {k} of {len(gz)} bytes", "train_images", (".gz", gz[:k]))
+    b = bytearray(gz)
+    b[-8] ^= 0xFF
+    case("gzip train images with a bad CRC", "train_images", (".gz", bytes(b)))
+    b = bytearray(gz)
+    b[-2] ^= 0x01
+    case("gzip train images with a bad length", "train_images", (".gz", bytes(b)))
+    for i in range(12):
+        b = bytearray(gz)
+        at = rng.randrange(10, len(gz) - 8)
+        b[at] ^= 1 << rng.randrange(8)
+        case(f"gzip train images, deflate bit flip #{i} at byte {at}", "train_images", (".gz", bytes(b)))
+    case("gzip with trailing garbage", "train_images", (".gz", gz + b"garbage!"))
+    case("gzip of a truncated IDX", "train_images", (".gz", gzip.compress(img[:-100], mtime=0)))
+    case("gzip of 2^32-1 images", "train_images",
+         (".gz", gzip.compress(idx(0x08, [0xFFFFFFF0, 28, 28], bytes(1 << 20)), mtime=0)))
+    case("gzip magic only", "train_images", (".gz", b"\x1f\x8b"))
+    # Files that are not regular files.
+    for kind in ["folder", "fifo", "dev_zero", "dangling", "loop"]:
+        n += 1
+        folder = os.path.join(root, f"data{n:03d}")
+        write_dataset(folder, good_files)
+        target = os.path.join(folder, NAMES["train_images"])
+        os.remove(target)
+        if kind == "folder":
+            os.mkdir(target)
+        elif kind == "fifo":
+            os.mkfifo(target)
+        elif kind == "dev_zero":
+            os.symlink("/dev/zero", target)
+        elif kind == "dangling":
+            os.symlink(os.path.join(folder, "nothing"), target)
+        else:
+            os.symlink(target, target)
+        cases.append(Case(f"data: train images are a {kind}", run_args(folder), "bad", names=NAMES["train_images"]))
+    return cases
+
+
+def checkpoint_cases(rng, root, g, ckpts, base_train):
+    """Mutations of checkpoints written by `simile train`. ckpts: {method: path}."""
+    cases = []
+    n = 0
+
+    def commands(path, method):
+        t = base_train(method) + ["--resume", path, "--checkpoint", path + ".out"]
+        return {
+            "eval": ["eval", "--data", g, "--checkpoint", path, "--knn-k", "5"],
+            "resume": t,
+            "embed": ["embed", "--data", g, "--checkpoint", path, "--out", path + ".npy"],
+        }
+
+    def add(name, content, expect="bad", method="simclr", which=("eval", "resume"), names=None):
+        nonlocal n
+        n += 1
+        path = os.path.join(root, f"ckpt{n:03d}.st")
+        if callable(content):
+            content(path)
+        else:
+            with open(path, "wb") as f:
+                f.write(content)
+        for w, args in commands(path, method).items():
+            if w in which:
+                cases.append(Case(f"checkpoint ({method}, {w}): {name}", args, expect, names=names or path))
+
+    raw = open(ckpts["simclr"], "rb").read()
+    hlen = struct.unpack("<Q", raw[:8])[0]
+    header, data = read_safetensors(ckpts["simclr"])
+    add("good", raw, expect="ok", which=("eval", "resume", "embed"))
+    for k in sorted({0, 4, 7, 8, 9, 8 + hlen // 2, 8 + hlen - 1, 8 + hlen, 8 + hlen + 1, len(raw) // 2, len(raw) - 4,
+                     len(raw) - 1}):
+        add(f"truncated to {k} of {len(raw)} bytes", raw[:k], which=("eval", "resume", "embed"))
+    add("1 extra byte", raw + b"\0")
+    for v in [0, 1, hlen - 1, hlen + 1, len(raw), 1 << 40, (1 << 63) + 8, (1 << 64) - 1]:
+        add(f"header length {v}", struct.pack("<Q", v) + raw[8:])
+    for i in range(40):
+        b = bytearray(raw)
+        at = rng.randrange(8, 8 + hlen)
+        b[at] = rng.choice(b'{}[]:,"0123456789-e.x \\\x00\xff')
+        add(f"header byte {at} replaced #{i}", bytes(b), expect="any")
+    for i in range(6):
+        b = bytearray(raw)
+        at = rng.randrange(8 + hlen, len(raw))
+        b[at] ^= 1 << rng.randrange(8)
+        add(f"data bit flip #{i} at byte {at}", bytes(b), expect="any")
+
+    def edited(edit, expect="bad", method="simclr", which=("eval", "resume"), name=None, names=None):
+        src_header, src_data = read_safetensors(ckpts[method])
+        h = json.loads(json.dumps(src_header))
+        d = edit(h, src_data)
+        add(name, lambda p: write_safetensors(p, h, src_data if d is None else d), expect=expect, method=method,
+            which=which, names=names)
+
+    weights = [k for k in header if k != "__metadata__" and not k.startswith("train.") and header[k]["dtype"] == "F32"]
+    first = weights[0]
+    running_var = next(k for k in header if k.endswith("running_var"))
+    counter = next(k for k in header if k.endswith("num_batches_tracked"))
+    nb = header[first]["data_offsets"][1] - header[first]["data_offsets"][0]
+    numel = nb // 4
+
+    def put(name, fmt, values):
+        def edit(h, d):
+            b, e = h[name]["data_offsets"]
+            count = (e - b) // struct.calcsize(fmt)
+            vals = (values * count)[:count]
+            return d[:b] + struct.pack(f"<{count}{fmt}", *vals) + d[e:]
+        return edit
+
+    def put_first(name, fmt, value):
+        def edit(h, d):
+            b, _ = h[name]["data_offsets"]
+            s = struct.calcsize(fmt)
+            return d[:b] + struct.pack(f"<{fmt}", value) + d[b + s:]
+        return edit
+
+    edited(put_first(first, "f", float("nan")), name=f"NaN in {first}", which=("eval", "resume", "embed"))
+    edited(put_first(first, "f", float("inf")), name=f"+inf in {first}")
+    edited(put_first(weights[-1], "f", float("-inf")), name=f"-inf in {weights[-1]}")
+    edited(put(running_var, "f", [-1.0]), name=f"negative {running_var}", which=("eval", "resume", "embed"))
+    edited(put(running_var, "f", [float("nan")]), name=f"NaN {running_var}")
+    edited(put(counter, "q", [-7]), name=f"negative {counter}")
+    opt_state = [k for k in header if k.startswith("train.optim.") and k.endswith("exp_avg_sq")]
+    if opt_state:
+        edited(put(opt_state[0], "f", [-1.0]), name=f"negative {opt_state[0]}", which=("resume",))
+        edited(put(opt_state[0], "f", [float("nan")]), name=f"NaN {opt_state[0]}", which=("resume",))
+    for key, values in [("train.step", [-5]), ("train.step", [1 << 62]), ("train.epoch", [-(10 ** 12)]),
+                        ("train.epoch", [-1]), ("train.epoch", [1 << 62]), ("train.batch", [-1]),
+                        ("train.batch", [1 << 40]), ("train.total_steps", [-3]), ("train.total_steps", [0]),
+                        ("train.optim.steps", [-1]), ("train.seed", [12345])]:
+        if key in header:
+            edited(put(key, "q", values), name=f"{key} = {values[0]}", which=("resume",))
+    if "train.optim.lr" in header:
+        edited(put("train.optim.lr", "d", [float("nan")]), name="optimizer lr NaN", which=("resume",))
+        edited(put("train.optim.lr", "d", [-1.0]), name="optimizer lr -1", which=("resume",))
+    step_keys = [k for k in header if k.startswith("train.optim.") and k.endswith(".step")]
+    if step_keys:
+        edited(put(step_keys[0], "q", [-4]), name=f"{step_keys[0]} = -4", which=("resume",))
+
+    # Header structure.
+    def dtype(name, to):
+        def edit(h, d):
+            h[name]["dtype"] = to
+        return edit
+
+    for to in ["F64", "I64", "U8", "BF16", "F16", "x", ""]:
+        edited(dtype(first, to), name=f"{first} as dtype {to!r}")
+
+    def shape(name, s):
+        def edit(h, d):
+            h[name]["shape"] = s
+        return edit
+
+    sh = header[first]["shape"]
+    for s, label in [([numel + 1], "one more element"), ([1] + sh, "an extra axis of 1"), (sh[::-1], "reversed"),
+                     ([-1] + sh[1:], "negative"), ([(1 << 62) + 1, numel], "product wrapping to the true size"),
+                     ([1 << 32, 1 << 32], "product 2^64"), ([1.5], "a fraction"), (["3"], "a string"),
+                     ([1] * 9, "rank 9"), ([], "scalar")]:
+        edited(shape(first, s), name=f"{first} with shape {label}")
+
+    def offsets(name, o):
+        def edit(h, d):
+            h[name]["data_offsets"] = o
+        return edit
+
+    b, e = header[first]["data_offsets"]
+    for o, label in [([e, b], "swapped"), ([b, e + 4], "4 bytes long"), ([b + 4, e + 4], "shifted"),
+                     ([-4, e], "negative"), ([b, (1 << 64) + e], "past 2^64"), ([b], "one number"),
+                     ([str(b), str(e)], "strings")]:
+        edited(offsets(first, o), name=f"{first} offsets {label}")
+
+    def drop(name):
+        def edit(h, d):
+            del h[name]
+        return edit
+
+    edited(drop(first), name=f"{first} missing", names=None)
+    edited(drop("train.step"), name="train.step missing", which=("resume",))
+
+    def meta(key, value):
+        def edit(h, d):
+            if value is None:
+                h["__metadata__"].pop(key, None)
+            else:
+                h["__metadata__"][key] = value
+        return edit
+
+    for key, value in [("proj_hidden", "128abc"), ("proj_hidden", "-1"), ("proj_hidden", "0"),
+                       ("proj_hidden", "99999999999999999999"), ("proj_hidden", "4000000000"), ("proj_hidden", ""),
+                       ("proj_out", "6.4e1"), ("queue_size", "1e9"), ("method", "nope"), ("encoder", "vgg"),
+                       ("encoder", "mlp"), ("method", "byol"), ("recipe", "byol"), ("method", None),
+                       ("encoder", None), ("proj_out", None), ("method", 3), ("method", ["simclr"])]:
+        edited(meta(key, value), name=f"metadata {key} = {value!r}", which=("eval", "resume", "embed"))
+
+    def whole_meta(value):
+        def edit(h, d):
+            h["__metadata__"] = value
+        return edit
+
+    edited(whole_meta("x"), name="metadata a string")
+    edited(whole_meta(None), name="metadata null")
+
+    # Raw-text edits: duplicate names, nesting, non-JSON.
+    text = raw[8 : 8 + hlen].decode()
+    entry = f'"{first}":' + json.dumps(header[first], separators=(",", ":"))
+    if entry in text:
+        dup = text.replace(entry, entry + "," + entry, 1).encode()
+        add(f"{first} twice", lambda p: write_safetensors(p, None, data, raw_header=dup))
+    deep = b'{"a":' + b"[" * 100000 + b"]" * 100000 + b"}"
+    add("a header nested 100000 deep", lambda p: write_safetensors(p, None, data, raw_header=deep))
+    add("a header of invalid UTF-8", lambda p: write_safetensors(p, None, data, raw_header=b'{"\xff\xfe":1}'))
+    add("a header that is a JSON array", lambda p: write_safetensors(p, None, data, raw_header=b"[1,2,3]"))
+    add("a header with a NUL", lambda p: write_safetensors(p, None, data, raw_header=b'{"x"\x00:1}'))
+    add("an empty header object", lambda p: write_safetensors(p, None, b"", raw_header=b"{}"))
+    add("an IDX file", open(os.path.join(g, NAMES["train_images"]), "rb").read())
+    add("a gzip file", gzip.compress(raw, mtime=0))
+
+    # Another method's checkpoint, and MoCo's queue.
+    edited(lambda h, d: None, method="moco", expect="ok", which=("eval", "resume"), name="good moco")
+    qkeys = [k for k in json.load(open(ckpts["moco"] + ".keys")) if "queue" in k]
+    for k in qkeys:
+        src_header, _ = read_safetensors(ckpts["moco"])
+        fmt = "q" if src_header[k]["dtype"] == "I64" else "f"
+        for v in ([-1, 1 << 40] if fmt == "q" else [float("nan")]):
+            edited(put(k, fmt, [v]), method="moco", name=f"{k} = {v}", which=("resume",))
+    add("a simclr checkpoint resumed as moco", raw, method="moco", which=("resume",))
+
+    # Paths that are not regular files.
+    for kind in ["fifo", "folder", "dev_zero"]:
+        n += 1
+        path = os.path.join(root, f"ckpt{n:03d}.st")
+        if kind == "fifo":
+            os.mkfifo(path)
+        elif kind == "folder":
+            os.mkdir(path)
+        else:
+            os.symlink("/dev/zero", path)
+        for w, args in commands(path, "simclr").items():
+            cases.append(Case(f"checkpoint ({w}) that is a {kind}", args, "bad", names=path))
+    return cases
+
+
+def output_cases(root, g, base):
+    """Outputs that cannot be written must leave the previous file, and no temporary file."""
+    cases = []
+    ck = os.path.join(root, "out", "previous.st")
+    npy = os.path.join(root, "out", "previous.npy")
+    os.makedirs(os.path.dirname(ck), exist_ok=True)
+    previous_ck = open(os.path.join(root, "simclr.st"), "rb").read()
+    previous_npy = b"\x93NUMPY previous file" * 10
+
+    def prepare():
+        # Each case restores its files first (cases run in sequence within this group).
+        with open(ck, "wb") as f:
+            f.write(previous_ck)
+        with open(npy, "wb") as f:
+            f.write(previous_npy)
+
+    class Restoring(Case):
+        pass
+
+    cases += [
+        Restoring("write failure: checkpoint past a 4 KB file size limit",
+                  base + ["--checkpoint", ck, "--checkpoint-every", "1"], "bad", names=ck, keep={ck: previous_ck},
+                  fsize=4096),
+        Restoring("write failure: embed --out past a 2 KB file size limit",
+                  ["embed", "--data", g, "--checkpoint", os.path.join(root, "simclr.st"), "--out", npy], "bad",
+                  names=npy, keep={npy: previous_npy}, fsize=2048),
+        Restoring("write failure: --export-embeddings past a 2 KB limit",
+                  base + ["--export-embeddings", npy], "bad", names=npy, keep={npy: previous_npy}, fsize=2048),
+        Restoring("a diverging run (--lr 1e38) keeps the last good checkpoint",
+                  base[:-2] + ["--max-steps", "4", "--lr", "1e38", "--checkpoint", ck, "--checkpoint-every", "1"],
+                  "bad", keep={}, check=None),
+    ]
+    for c in cases:
+        c.prepare = prepare
+    diverge = cases[-1]
+
+    def still_good(_p):
+        r = subprocess.run([args.simile, "eval", "--data", g, "--checkpoint", ck, "--knn-k", "5"],
+                           capture_output=True, timeout=TIMEOUT)
+        if r.returncode != 0:
+            return "the checkpoint left by the diverged run does not load: " + r.stderr.decode().strip()[-300:]
+        return None
+
+    diverge.check = still_good
+    return cases
+
+
+def main():
+    global args
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--simile", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--verbose", action="store_true")
+    args = ap.parse_args()
+    rng = random.Random(args.seed)
+    root = os.path.abspath(args.work)
+    shutil.rmtree(root, ignore_errors=True)
+    os.makedirs(root)
+
+    g = os.path.join(root, "good")
+    train_n, test_n = 96, 48
+    good_files = {"train_images": idx_images(rng, train_n), "train_labels": idx_labels(train_n),
+                  "test_images": idx_images(rng, test_n), "test_labels": idx_labels(test_n)}
+    write_dataset(g, good_files)
+
+    def base_train(method="simclr"):
+        return ["train", "--data", g, "--method", method, "--batch", "16", "--threads", "1", "--knn-k", "5",
+                "--queue-size", "32", "--max-steps", "1", "--no-eval"]
+
+    ckpts = {}
+    for method in ["simclr", "moco"]:
+        path = os.path.join(root, f"{method}.st")
+        r = subprocess.run([args.simile] + base_train(method)[:-3] + ["--max-steps", "2", "--no-eval",
+                                                                      "--checkpoint", path],
+                           capture_output=True, timeout=120)
+        if r.returncode != 0:
+            sys.exit(f"cannot make the good {method} checkpoint: {r.stderr.decode()}")
+        ckpts[method] = path
+        json.dump(list(read_safetensors(path)[0]), open(path + ".keys", "w"))
+
+    cases = flag_cases(g, base_train(), ckpts["simclr"])
+    cases += data_cases(rng, root, good_files,
+                        lambda folder: ["eval", "--data", folder, "--baseline", "raw", "--knn-k", "5"])
+    # The same files through `train` (which reads only what it trains on, then the test set to evaluate).
+    train_data = data_cases(random.Random(args.seed + 1), os.path.join(root, "t"), good_files,
+                            lambda folder: base_train()[:2] + [folder] + base_train()[3:-1])
+    cases += train_data[::3]
+    cases += checkpoint_cases(rng, root, g, ckpts, base_train)
+    outputs = output_cases(root, g, base_train())
+
+    failures = {}
+    done = 0
+
+    def record(case, result):
+        nonlocal done
+        done += 1
+        kind, detail = result
+        if kind:
+            failures.setdefault(kind, []).append((case.name, detail))
+            print(f"FAIL [{kind}] {case.name}: {detail}", flush=True)
+        elif args.verbose:
+            print(f"ok   {case.name}", flush=True)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        for case, result in zip(cases, pool.map(lambda c: run_case(args.simile, c), cases)):
+            record(case, result)
+    for case in outputs:  # in sequence: they share their files
+        case.prepare()
+        record(case, run_case(args.simile, case))
+
+    total = len(cases) + len(outputs)
+    print(f"{total} cases: {total - sum(len(v) for v in failures.values())} as expected" +
+          "".join(f", {len(v)} {k}" for k, v in sorted(failures.items())))
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()

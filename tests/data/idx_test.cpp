@@ -141,6 +141,21 @@ TEST(Idx, MissingFileAndCountMismatch) {
   EXPECT_TRUE(throws_with<ValueError>([&] { load_fashion_mnist(fashion_mnist_dir, "valid"); }, {"valid"}));
 }
 
+TEST(Idx, LabelsOutsideTheClassesAndEmptySetsAreRefused) {
+  TempDir dir;
+  testing::write_bytes(dir.file("img"), idx_images(3, 2, 2));
+  Bytes labels = idx_labels(3);
+  labels.back() = 10;  // Fashion-MNIST has classes 0..9
+  testing::write_bytes(dir.file("lab"), labels);
+  EXPECT_TRUE(throws_with<IoError>([&] { load_mnist_idx(dir.file("img"), dir.file("lab")); },
+                                   {"load_mnist_idx", dir.file("lab"), "label 2 is 10", "0..9"}));
+  EXPECT_EQ(load_mnist_idx(dir.file("img"), dir.file("lab"), 11).labels()[2], 10);
+  testing::write_bytes(dir.file("img0"), idx_images(0, 2, 2));
+  testing::write_bytes(dir.file("lab0"), idx_labels(0));
+  EXPECT_TRUE(throws_with<IoError>([&] { load_mnist_idx(dir.file("img0"), dir.file("lab0")); },
+                                   {dir.file("img0"), "no images"}));
+}
+
 TEST(Idx, RealFashionMnist) {
   std::string dir = fashion_mnist_dir;
   if (!std::filesystem::exists(dir + "/train-images-idx3-ubyte.gz")) GTEST_SKIP() << "no Fashion-MNIST in " << dir;

@@ -1,4 +1,5 @@
 #include <cmath>
+#include <limits>
 
 #include "simile/nn.hpp"
 #include "simile/optim.hpp"
@@ -290,6 +291,14 @@ TEST(OptimizerState, LoadStateRejectsMismatches) {
   bad = good;
   bad.lr.push_back(0.1);
   EXPECT_TRUE(throws_with<ValueError>([&] { opt.load_state(bad); }, {"2 groups", "optimizer 1"}));
+  bad = good;
+  bad.tensors[0].second = good.tensors[0].second.clone();
+  bad.tensors[0].second.data()[1] = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_TRUE(throws_with<NumericError>([&] { opt.load_state(bad); }, {"Adam::load_state", "0.exp_avg", "NaN"}));
+  bad = good;
+  bad.tensors[1].second = good.tensors[1].second.clone();
+  bad.tensors[1].second.data()[0] = -1e-3;  // exp_avg_sq: an average of squares
+  EXPECT_TRUE(throws_with<NumericError>([&] { opt.load_state(bad); }, {"0.exp_avg_sq", "negative second moment"}));
   bad = good;
   bad.counters[0].first = "0.epoch";
   EXPECT_TRUE(throws_with<ValueError>([&] { opt.load_state(bad); }, {"unknown counter", "0.epoch"}));

@@ -66,6 +66,11 @@ TEST(MomentumQueue, StateRoundTrip) {
   EXPECT_TRUE(tensors_near(b.keys_in_order(), a.keys_in_order(), 0, 0));
   MomentumQueue<float> c(3, 2);
   EXPECT_TRUE(throws_with<ShapeError>([&] { c.load_state(a.state()); }, {"load_state", "[4, 2]", "[3, 2]"}));
+  MomentumQueueState<float> poisoned = a.state();
+  poisoned.buffer = poisoned.buffer.clone();
+  poisoned.buffer.data()[3] = INFINITY;
+  EXPECT_TRUE(throws_with<NumericError>([&] { b.load_state(poisoned); }, {"load_state", "NaN or infinity"}));
+  EXPECT_TRUE(tensors_near(b.keys_in_order(), a.keys_in_order(), 0, 0));  // unchanged
   EXPECT_TRUE(throws_with<ValueError>([] { MomentumQueue<float>(0, 2); }, {"MomentumQueue", "capacity 0"}));
   EXPECT_TRUE(throws_with<ShapeError>([&] { a.enqueue(Tensor<float>::ones({2, 3})); }, {"enqueue", "[2, 3]"}));
 }

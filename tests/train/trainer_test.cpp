@@ -1,7 +1,10 @@
 #include "support/testing.hpp"
 
 #include "support/fashion.hpp"
+#include "data/files.hpp"
 
+#include <atomic>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -42,9 +45,9 @@ struct TrainRun {
   ImageViewSource source;
   optim::Adam<float> opt;
   Trainer<float> trainer;
-  TrainRun(const ImageDataset& data, TrainerOptions o)
+  TrainRun(const ImageDataset& data, TrainerOptions o, double lr = 1e-3)
       : source(Loader<ImageDataset>(data, {.batch_size = 32, .seed = 9}), MultiView::same(pipeline(), 2)),
-        opt(recipe->model().parameters(), {.lr = 1e-3}),
+        opt(recipe->model().parameters(), {.lr = lr}),
         trainer(*recipe, source, opt, o) {}
 };
 
@@ -130,6 +133,119 @@ TEST(Trainer, CheckpointsRoundTripAndRejectDamage) {
   EXPECT_TRUE(throws_with<IoError>([&] { other.trainer.load_checkpoint(ckpt); }, {ckpt}));
   EXPECT_TRUE(testing::tensors_near(other.recipe->model().state_dict()[0].second, before, 0, 0));
   fs::remove(ckpt);
+}
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST(Trainer, ADivergedRunStopsAndLeavesTheLastGoodCheckpoint) {
+  ImageDataset data = fashion(128);
+  if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
+  testing::TempDir dir;
+  const std::string ckpt = dir.file("run.st");
+  TrainRun good(data, {.epochs = 1, .max_steps = 1, .threads = 1, .checkpoint_path = ckpt});
+  good.trainer.fit();
+  const std::string before = file_bytes(ckpt);
+  // Adam moves each weight by about lr on its first step: 1e38 overflows float at once.
+  TrainRun diverging(data, {.epochs = 1, .threads = 1, .checkpoint_path = ckpt, .checkpoint_every = 1}, 1e38);
+  EXPECT_TRUE(throws_with<NumericError>([&] { diverging.trainer.fit(); },
+                                        {"step 1", "optimizer's step left a NaN or infinity", "learning rate"}));
+  EXPECT_EQ(file_bytes(ckpt), before);
+  // Saving weights that are not finite is refused, whoever asks.
+  auto params = diverging.recipe->model().named_parameters();
+  EXPECT_TRUE(throws_with<NumericError>([&] { diverging.trainer.save_checkpoint(ckpt); },
+                                        {"save_checkpoint", "NaN or infinity", ckpt, "left as it was"}));
+  EXPECT_EQ(file_bytes(ckpt), before);
+  for (const auto& f : fs::directory_iterator(fs::path(ckpt).parent_path()))
+    EXPECT_EQ(f.path().filename().string().find(".tmp-"), std::string::npos) << f.path();
+}
+
+TEST(Trainer, LoadingRefusesDamagedValuesAndPositionsNamingTheFile) {
+  ImageDataset data = fashion(96);
+  if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
+  testing::TempDir dir;
+  const std::string ckpt = dir.file("good.st");
+  TrainRun run(data, {.epochs = 1, .max_steps = 2, .threads = 1, .checkpoint_path = ckpt});
+  run.trainer.fit();
+  const TensorDict good = load_safetensors(ckpt);
+  auto damaged = [&](const std::string& name, auto edit) {
+    TensorDict d = good;
+    edit(d);
+    std::string path = dir.file(name + ".st");
+    save_safetensors(path, d);
+    return path;
+  };
+  auto set_int = [](const char* key, std::int64_t v) {
+    return [=](TensorDict& d) { d.set(key, Tensor<std::int64_t>::scalar(v)); };
+  };
+  TrainRun other(data, {.epochs = 1, .threads = 1});
+  const Tensor<float> before = other.recipe->model().state_dict()[0].second.clone();
+  auto refused = [&](const std::string& path, std::vector<std::string> parts) {
+    parts.insert(parts.begin(), "'" + path + "'");
+    EXPECT_TRUE(throws_with<Error>([&] { other.trainer.load_checkpoint(path); }, parts));
+    EXPECT_TRUE(testing::tensors_near(other.recipe->model().state_dict()[0].second, before, 0, 0));
+    EXPECT_EQ(other.trainer.step(), 0);
+  };
+  refused(damaged("nan", [](TensorDict& d) {
+            Tensor<float> w = d.get<float>("encoder.1.weight").clone();
+            w.data()[5] = NAN;
+            d.set("encoder.1.weight", w);
+          }),
+          {"encoder.1.weight", "nan", "element 5"});
+  refused(damaged("moment", [](TensorDict& d) {
+            Tensor<float> v = d.get<float>("train.optim.0.exp_avg_sq").clone();
+            v.data()[0] = -1;
+            d.set("train.optim.0.exp_avg_sq", v);
+          }),
+          {"negative second moment"});
+  refused(damaged("epoch", set_int("train.epoch", -1'000'000'000'000)), {"inconsistent position", "epoch -1000000000000"});
+  refused(damaged("step", set_int("train.step", std::int64_t{1} << 62)), {"inconsistent position"});
+  refused(damaged("batch", set_int("train.batch", 1 << 30)), {"inconsistent position", "3 batches an epoch"});
+  refused(damaged("total", set_int("train.total_steps", 1)), {"inconsistent position", "total_steps 1"});
+  refused(damaged("missing", [](TensorDict& d) {
+            TensorDict e;
+            for (const auto& [n, t] : d.items())
+              if (n != "train.step") std::visit([&](const auto& x) { e.set(n, x); }, t);
+            e.metadata = d.metadata;
+            d = e;
+          }),
+          {"train.step"});
+  other.trainer.load_checkpoint(ckpt);  // the undamaged file still loads
+  EXPECT_EQ(other.trainer.step(), 2);
+}
+
+TEST(Trainer, BatchNormStatisticsAreChecked) {
+  Rng rng(1);
+  nn::BatchNorm1d<float> bn(nn::BatchNormOptions{.num_features = 3});
+  TensorDict d;
+  save_module(d, bn);
+  TensorDict bad = d;
+  bad.set("running_var", Tensor<float>::from({1, -0.5f, 1}, {3}));
+  EXPECT_TRUE(throws_with<NumericError>([&] { load_module(bad, bn); }, {"running_var", "negative value -0.5", "element 1"}));
+  bad = d;
+  bad.set("num_batches_tracked", Tensor<std::int64_t>::scalar(-3));
+  EXPECT_TRUE(throws_with<NumericError>([&] { load_module(bad, bn); }, {"num_batches_tracked", "negative count -3"}));
+  load_module(d, bn);
+}
+
+TEST(Trainer, AStopRequestEndsTheRunAfterTheStepAndSavesIt) {
+  ImageDataset data = fashion(128);
+  if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
+  testing::TempDir dir;
+  std::atomic<bool> stop{false};
+  struct StopAt : Callback<float> {
+    std::atomic<bool>* flag;
+    explicit StopAt(std::atomic<bool>* f) : flag(f) {}
+    bool on_step_end(const StepInfo& s) override { return s.step == 3 ? (flag->store(true), false) : false; }
+  };
+  TrainRun run(data, {.epochs = 5, .threads = 1, .checkpoint_path = dir.file("run.st"), .stop_requested = &stop});
+  run.trainer.add_callback(std::make_shared<StopAt>(&stop));
+  TrainResult r = run.trainer.fit();
+  EXPECT_EQ(r.stop_reason, "interrupted");
+  EXPECT_EQ(r.steps, 3);
+  EXPECT_EQ(load_safetensors(dir.file("run.st")).get<std::int64_t>("train.step").item(), 3);
 }
 
 /// Wraps a recipe and poisons its loss from a given step on.

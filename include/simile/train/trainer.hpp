@@ -256,6 +256,13 @@ void Trainer<T>::save_checkpoint(const std::string& path) const {
 template <Real T>
 void Trainer<T>::load_checkpoint(const std::string& path) {
   TensorDict d = load_safetensors(path);
+  // A file that fails a check part-way (the model loaded, the optimizer's state refused) must change
+  // nothing: the state before is kept aside and put back.
+  nn::NamedTensors<T> model_before = recipe_.model().state_dict();
+  for (auto& [name, t] : model_before) t = t.clone();
+  const optim::OptimizerState<T> opt_before = opt_.state();
+  TensorDict recipe_before;
+  recipe_.save_state(recipe_before, "");
   try {
     auto meta = d.metadata.find("recipe");
     check<IoError>(meta != d.metadata.end() && meta->second == recipe_.name(), "was written by recipe '",
@@ -264,14 +271,15 @@ void Trainer<T>::load_checkpoint(const std::string& path) {
     auto seed = d.get<std::int64_t>("train.seed").item();
     check(static_cast<std::uint64_t>(seed) == source_.seed(), "was trained with seed ", seed,
           ", the view source has seed ", source_.seed());
-    // Everything is checked before anything changes: each load_* validates first, then copies, and the
-    // position is checked before the model is touched.
     const Position pos = read_position(d);
     load_module(d, recipe_.model());
     load_optimizer(d, opt_);
     recipe_.load_state(d, "train.recipe.");
     apply_position(pos);
   } catch (const Error&) {
+    recipe_.model().load_state_dict(model_before);
+    opt_.load_state(opt_before);
+    recipe_.load_state(recipe_before, "");
     simile::detail::rethrow_with_context("Trainer::load_checkpoint: '" + path + "': ");
   }
 }

@@ -11,6 +11,8 @@
 #include <limits>
 #include <system_error>
 
+#include <unistd.h>
+
 #include "registry.hpp"
 #include "simile/core/error.hpp"
 
@@ -63,6 +65,15 @@ CLI::Option* number(CLI::App& app, const std::string& name, double& value, const
 CLI::Option* choice(CLI::App& app, const std::string& name, std::string& value, const std::string& help,
                     const Choices& c) {
   return app.add_option(name, value, help + c.help)->capture_default_str()->check(CLI::IsMember(c.names));
+}
+
+// MoCo's queue is allocated up front: its size must fit the machine, not only the option's range.
+std::string queue_too_large(const Options& o) {
+  const double queue_bytes = double(o.queue_size) * double(o.proj_out) * sizeof(float);
+  const double memory = double(::sysconf(_SC_PHYS_PAGES)) * double(::sysconf(_SC_PAGESIZE));
+  if (o.method != "moco" || memory <= 0 || queue_bytes <= memory / 2) return {};
+  return detail::str(o.queue_size, " keys of ", o.proj_out, " floats (--proj-out) take ", queue_bytes / 1e9,
+                     " GB, more than half of this machine's ", memory / 1e9, " GB");
 }
 
 constexpr std::int64_t big = 1'000'000'000'000;  // steps, epochs: far beyond any run, far from overflow
@@ -149,6 +160,7 @@ void add_embed_options(CLI::App& app, Options& o) {
 void check_train_options(const CLI::App& app, Options& o) {
   // With a budget, the budget decides how long to train unless epochs are asked for as well.
   if (o.budget > 0 && app.count("--epochs") == 0) o.epochs = 1000;
+  if (std::string why = queue_too_large(o); !why.empty()) throw CLI::ValidationError("--queue-size", why);
   if (o.warmup_epochs >= o.epochs)
     throw CLI::ValidationError("--warmup-epochs", std::to_string(o.warmup_epochs) + " must be below --epochs (" +
                                                       std::to_string(o.epochs) + ")");
@@ -202,6 +214,8 @@ Options checkpoint_options(const Options& o, const std::string& path, const std:
   c.proj_hidden = integer("proj_hidden", max_width);
   c.proj_out = integer("proj_out", max_width);
   c.queue_size = integer("queue_size", max_queue);
+  if (std::string why = queue_too_large(c); !why.empty())
+    throw IoError(detail::str("'", path, "': checkpoint metadata 'queue_size': ", why));
   return c;
 }
 

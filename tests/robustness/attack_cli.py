@@ -203,6 +203,9 @@ def flag_cases(g, base, ckpt):
              names="--export-embeddings"),
         Case("--export-embeddings a folder", base + ["--export-embeddings", g], "bad2", names="--export-embeddings"),
         Case("--batch above the data", base + ["--limit", "20", "--batch", "32"], "bad2", names="--batch"),
+        Case("a MoCo queue larger than the machine",
+             ["train", "--data", g, "--method", "moco", "--queue-size", "16777216", "--proj-out", "8192", "--no-eval"],
+             "bad2", names="--queue-size"),
         Case("--limit above the data", base + ["--limit", "100000"], "bad2", names="--limit"),
         Case("--warmup-epochs above --epochs", base + ["--epochs", "2", "--warmup-epochs", "5"], "bad2",
              names="--warmup-epochs"),
@@ -475,6 +478,12 @@ def checkpoint_cases(rng, root, g, ckpts, base_train):
                        ("encoder", "mlp"), ("method", "byol"), ("recipe", "byol"), ("method", None),
                        ("encoder", None), ("proj_out", None), ("method", 3), ("method", ["simclr"])]:
         edited(meta(key, value), name=f"metadata {key} = {value!r}", which=("eval", "resume", "embed"))
+
+    def huge_queue(h, d):
+        # Each value within its range, but a MoCo queue of 2^24 x 8192 floats (512 GB): refused before allocating.
+        h["__metadata__"].update({"method": "moco", "recipe": "moco", "queue_size": "16777216", "proj_out": "8192"})
+
+    edited(huge_queue, name="metadata of a 512 GB MoCo queue", which=("eval", "embed"))
 
     def whole_meta(value):
         def edit(h, d):

@@ -130,7 +130,18 @@ void add_train_options(CLI::App& app, Options& o) {
   number(app, "--ema", o.ema, "MoCo / BYOL: momentum of the target network (BYOL: its base value)", CLI::Range(0.0, 1.0));
   app.add_option("--checkpoint", o.checkpoint, "write checkpoints here (periodically, at the end, on SIGINT/SIGTERM)")
       ->check(output_file);
-  integer(app, "--checkpoint-every", o.checkpoint_every, "steps between checkpoints (0: only at the end)", 0, big);
+  app.add_option("--checkpoint-every", o.checkpoint_every_text,
+                 "steps between checkpoints, or 'epoch' for one at each epoch's end (0: only at the end)")
+      ->capture_default_str()
+      ->check(CLI::Validator(
+          [&o](std::string& s) -> std::string {
+            if (s == "epoch") return o.checkpoint_every = 0, o.checkpoint_each_epoch = true, std::string();
+            if (std::string why = decimal_integer(s); !why.empty()) return why + " or 'epoch'";
+            o.checkpoint_every = std::stoll(s);
+            if (o.checkpoint_every < 0 || o.checkpoint_every > big) return "must be in [0, " + std::to_string(big) + "] or 'epoch'";
+            return std::string();
+          },
+          "N|epoch"));
   app.add_option("--resume", o.resume,
                  "continue the run saved in this checkpoint (when it is the --checkpoint path and does not exist "
                  "yet: start from the beginning, so one command line both starts and restarts a run)");

@@ -26,11 +26,12 @@ struct Options {
   double knn_t = 0.1;
 
   // train
-  std::string optimizer = "adam", schedule = "cosine", checkpoint, resume, export_embeddings, metrics;
+  std::string optimizer = "adam", schedule = "cosine", checkpoint, resume, export_embeddings, metrics,
+              checkpoint_every_text = "0";  // --checkpoint-every as given: N or "epoch"
   std::int64_t epochs = 10, batch = 256, log_every = 50, queue_size = 4096, warmup_epochs = 0, max_steps = 0,
                checkpoint_every = 0;
   double budget = 0, lr = 1e-3, weight_decay = 1e-6, temperature = 0.5, ema = 0.99;
-  bool no_eval = false, profile = false;
+  bool no_eval = false, profile = false, checkpoint_each_epoch = false;
   const std::atomic<bool>* stop_requested = nullptr;  ///< set by SIGINT / SIGTERM (see commands.cpp)
 
   // eval (checkpoint is shared with train and embed) and embed

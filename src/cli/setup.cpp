@@ -121,6 +121,7 @@ TrainerOptions trainer_options(const Options& o) {
   t.threads = o.threads;
   t.checkpoint_path = o.checkpoint;
   t.checkpoint_every = o.checkpoint_every;
+  t.checkpoint_each_epoch = o.checkpoint_each_epoch;
   t.metadata = checkpoint_metadata(o);
   t.profile = o.profile;
   t.cosine_lr = o.schedule == "cosine";

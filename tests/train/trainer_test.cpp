@@ -248,6 +248,28 @@ TEST(Trainer, AStopRequestEndsTheRunAfterTheStepAndSavesIt) {
   EXPECT_EQ(load_safetensors(dir.file("run.st")).get<std::int64_t>("train.step").item(), 3);
 }
 
+TEST(Trainer, CheckpointsAtEachEpochsEnd) {
+  ImageDataset data = fashion(96);  // 3 batches of 32 an epoch
+  if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
+  testing::TempDir dir;
+  const std::string ckpt = dir.file("run.st");
+  struct Peek : Callback<float> {
+    std::string path;
+    std::vector<std::int64_t> saved;  // the checkpoint's step as each step ends
+    bool on_step_end(const StepInfo&) override {
+      saved.push_back(fs::exists(path) ? load_safetensors(path).get<std::int64_t>("train.step").item() : -1);
+      return false;
+    }
+  };
+  auto peek = std::make_shared<Peek>();
+  peek->path = ckpt;
+  TrainRun run(data, {.epochs = 3, .threads = 1, .checkpoint_path = ckpt, .checkpoint_each_epoch = true});
+  run.trainer.add_callback(peek);
+  run.trainer.fit();
+  EXPECT_EQ(peek->saved, (std::vector<std::int64_t>{-1, -1, -1, 3, 3, 3, 6, 6, 6}));
+  EXPECT_EQ(load_safetensors(ckpt).get<std::int64_t>("train.step").item(), 9);
+}
+
 /// Wraps a recipe and poisons its loss from a given step on.
 struct Poisoned : SimClr<float> {
   int calls = 0, from;

@@ -59,6 +59,7 @@ struct TrainerOptions {
   std::int64_t warmup_epochs = 0;  ///< with cosine_lr: warmup over total * warmup_epochs / epochs steps
   std::string checkpoint_path;       ///< where checkpoints go (empty: none)
   std::int64_t checkpoint_every = 0; ///< steps between checkpoints (0: only at the end)
+  bool checkpoint_each_epoch = false;  ///< also a checkpoint at the end of every epoch
   bool check_gradients = true;       ///< NaN/inf guard on every gradient, not only on the loss
   std::map<std::string, std::string> metadata;  ///< extra checkpoint metadata (architecture, options)
   bool profile = false;  ///< time each op and phase from the second step on (see `Trainer::profile()`)
@@ -366,6 +367,8 @@ bool Trainer<T>::end_epoch(Run& run) {
   bool stop = false;
   for (auto& cb : callbacks_) stop = cb->on_epoch_end(e) || stop;
   if (stop && run.result.stop_reason.empty()) run.result.stop_reason = "callback";
+  // After the callbacks, so that what they record of the epoch is never behind the checkpoint.
+  if (!options_.checkpoint_path.empty() && options_.checkpoint_each_epoch) save_checkpoint(options_.checkpoint_path);
   if (run.epoch_steps > 0) run.result.final_loss = e.mean_loss;
   return true;
 }

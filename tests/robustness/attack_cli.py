@@ -14,55 +14,20 @@ Usage: attack_cli.py --simile PATH --work DIR [--jobs N] [--seed S] [--verbose]
 Prints one line per failed case and a summary; exits 1 when any case failed.
 """
 
-import argparse
 import concurrent.futures
 import gzip
 import json
 import os
 import random
 import resource
-import shutil
 import signal
 import struct
 import subprocess
 import sys
 
+from common import NAMES, arguments, idx, idx_images, tiny_fashion, write_dataset
+
 TIMEOUT = 30  # seconds; a case that takes longer is a hang (each runs in well under a second)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Files
-
-
-def idx(magic_type, dims, payload):
-    return struct.pack(">I", (magic_type << 8) | len(dims)) + b"".join(struct.pack(">I", d) for d in dims) + payload
-
-
-def idx_images(rng, n, h=28, w=28):
-    return idx(0x08, [n, h, w], bytes(rng.randrange(256) for _ in range(n * h * w)))
-
-
-def idx_labels(n, classes=10):
-    return idx(0x08, [n], bytes(i % classes for i in range(n)))
-
-
-NAMES = {
-    "train_images": "train-images-idx3-ubyte",
-    "train_labels": "train-labels-idx1-ubyte",
-    "test_images": "t10k-images-idx3-ubyte",
-    "test_labels": "t10k-labels-idx1-ubyte",
-}
-
-
-def write_dataset(folder, files):
-    os.makedirs(folder, exist_ok=True)
-    for key, content in files.items():
-        name = NAMES[key]
-        if isinstance(content, tuple):  # (suffix, bytes): e.g. (".gz", ...)
-            name += content[0]
-            content = content[1]
-        with open(os.path.join(folder, name), "wb") as f:
-            f.write(content)
 
 
 def read_safetensors(path):
@@ -78,13 +43,6 @@ def write_safetensors(path, header, data, raw_header=None):
     h += b" " * (-len(h) % 8)
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(h)) + h + data)
-
-
-def set_tensor(header, data, name, values_bytes):
-    """Returns data with tensor `name`'s bytes replaced (same length)."""
-    b, e = header[name]["data_offsets"]
-    assert len(values_bytes) == e - b
-    return data[:b] + values_bytes + data[e:]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -582,22 +540,14 @@ def output_cases(root, g, base):
 
 def main():
     global args
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--simile", required=True)
-    ap.add_argument("--work", required=True)
-    ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--verbose", action="store_true")
-    args = ap.parse_args()
-    rng = random.Random(args.seed)
-    root = os.path.abspath(args.work)
-    shutil.rmtree(root, ignore_errors=True)
-    os.makedirs(root)
 
+    def options(ap):
+        ap.add_argument("--jobs", type=int, default=2, help="cases run at once")
+        ap.add_argument("--verbose", action="store_true", help="print every case")
+
+    args, rng, root = arguments(__doc__, options)
     g = os.path.join(root, "good")
-    train_n, test_n = 96, 48
-    good_files = {"train_images": idx_images(rng, train_n), "train_labels": idx_labels(train_n),
-                  "test_images": idx_images(rng, test_n), "test_labels": idx_labels(test_n)}
+    good_files = tiny_fashion(rng, 96, 48)
     write_dataset(g, good_files)
 
     def base_train(method="simclr"):

@@ -10,31 +10,16 @@ the run saves its checkpoint and exits with 128 + the signal, and resuming it en
 Usage: kill_resume.py --simile PATH --work DIR [--seed S] [--kills N]
 """
 
-import argparse
 import json
 import os
-import random
-import shutil
 import signal
-import struct
 import subprocess
 import sys
 import time
 
+from common import arguments, tiny_fashion, write_dataset
+
 TIMEOUT = 120
-
-
-def idx(dims, payload):
-    return struct.pack(">I", 0x800 | len(dims)) + b"".join(struct.pack(">I", d) for d in dims) + payload
-
-
-def write_data(folder, rng):
-    os.makedirs(folder, exist_ok=True)
-    for split, n in (("train", 96), ("t10k", 32)):
-        with open(os.path.join(folder, f"{split}-images-idx3-ubyte"), "wb") as f:
-            f.write(idx([n, 28, 28], bytes(rng.randrange(256) for _ in range(n * 784))))
-        with open(os.path.join(folder, f"{split}-labels-idx1-ubyte"), "wb") as f:
-            f.write(idx([n], bytes(i % 10 for i in range(n))))
 
 
 def command(simile, data, method, ckpt, metrics, steps):
@@ -61,18 +46,10 @@ def check_clean(folder, problems, what):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--simile", required=True)
-    ap.add_argument("--work", required=True)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--kills", type=int, default=12, help="SIGKILLs per method")
-    args = ap.parse_args()
-    rng = random.Random(args.seed)
-    root = os.path.abspath(args.work)
-    shutil.rmtree(root, ignore_errors=True)
-    os.makedirs(root)
+    args, rng, root = arguments(__doc__, lambda ap: ap.add_argument("--kills", type=int, default=12,
+                                                                   help="SIGKILLs per method"))
     data = os.path.join(root, "data")
-    write_data(data, rng)
+    write_dataset(data, tiny_fashion(rng, 96, 32))
     steps = 40
     problems = []
 

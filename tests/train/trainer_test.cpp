@@ -154,7 +154,6 @@ TEST(Trainer, ADivergedRunStopsAndLeavesTheLastGoodCheckpoint) {
                                         {"step 1", "optimizer's step left a NaN or infinity", "learning rate"}));
   EXPECT_EQ(file_bytes(ckpt), before);
   // Saving weights that are not finite is refused, whoever asks.
-  auto params = diverging.recipe->model().named_parameters();
   EXPECT_TRUE(throws_with<NumericError>([&] { diverging.trainer.save_checkpoint(ckpt); },
                                         {"save_checkpoint", "NaN or infinity", ckpt, "left as it was"}));
   EXPECT_EQ(file_bytes(ckpt), before);

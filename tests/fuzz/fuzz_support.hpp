@@ -1,0 +1,61 @@
+#pragma once
+/// \file
+/// What every fuzz target shares. The readers take paths, so each input is written to a file in a folder
+/// of this process (under $TMPDIR, else /dev/shm, else /tmp; removed at exit) and read back. The expected
+/// answer to any input is a result or a `simile::Error`; anything else escapes `run` and libFuzzer reports
+/// it (another exception aborts, as do a crash, a leak, undefined behaviour, a timeout and an allocation
+/// over -malloc_limit_mb).
+
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "simile/core/allocator.hpp"
+#include "simile/core/error.hpp"
+
+namespace simile::fuzz {
+
+inline const std::filesystem::path& scratch_dir() {
+  static const std::filesystem::path dir = [] {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::path base = "/tmp";
+    if (const char* t = std::getenv("TMPDIR"); t && *t) base = t;
+    else if (fs::is_directory("/dev/shm", ec)) base = "/dev/shm";
+    fs::path d = base / ("simile_fuzz_" + std::to_string(::getpid()));
+    fs::create_directories(d);
+    std::atexit([] {
+      std::error_code ignored;
+      std::filesystem::remove_all(scratch_dir(), ignored);
+    });
+    return d;
+  }();
+  return dir;
+}
+
+/// Writes `data` to `<scratch>/<name>` and returns the path.
+inline std::string write_input(const std::uint8_t* data, std::size_t size, const char* name = "input") {
+  std::string path = (scratch_dir() / name).string();
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
+  return path;
+}
+
+/// Runs `f`, accepting a `simile::Error` as the answer to bad input. The tensor cache is emptied after
+/// each input so that its blocks go back to the heap, where AddressSanitizer watches them.
+template <class F>
+int run(F&& f) {
+  try {
+    f();
+  } catch (const simile::Error&) {
+  }
+  CachingAllocator::instance().empty_cache();
+  return 0;
+}
+
+}  // namespace simile::fuzz

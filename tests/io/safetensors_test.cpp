@@ -106,14 +106,19 @@ std::string raw_safetensors(std::string header, std::size_t data) {
   std::string out(reinterpret_cast<const char*>(&n), 8);
   return out + header + std::string(data, '\0');
 }
+// One header entry: "name":{"dtype":..,"shape":..,"data_offsets":[begin,end]} (strings: bad ones too).
+std::string entry(const std::string& name, const std::string& dtype, const std::string& shape, const std::string& begin,
+                  const std::string& end) {
+  return "\"" + name + R"(":{"dtype":")" + dtype + R"(","shape":)" + shape + R"(,"data_offsets":[)" + begin + "," +
+         end + "]}";
+}
 
 // Found by hand and by the fuzz targets (tests/fuzz): each of these once loaded, crashed or hung.
 TEST(Safetensors, DuplicateTensorNamesAreRejected) {
   TempDir dir;
   std::string p = dir.file("dup.safetensors");
-  write_bytes(p, raw_safetensors(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
-                                 R"("w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
-                                 8));
+  write_bytes(
+      p, raw_safetensors("{" + entry("w", "F32", "[1]", "0", "4") + "," + entry("w", "F32", "[1]", "4", "8") + "}", 8));
   EXPECT_TRUE(throws_with<IoError>([&] { load_safetensors(p); }, {"load_safetensors", p, "duplicate key \"w\""}));
   write_bytes(p, raw_safetensors(R"({"__metadata__":{"seed":"1","seed":"2"}})", 0));
   EXPECT_TRUE(throws_with<IoError>([&] { load_safetensors(p); }, {"load_safetensors", p, "duplicate key \"seed\""}));
@@ -123,12 +128,12 @@ TEST(Safetensors, ShapesWhoseByteCountWrapsAreRejected) {
   TempDir dir;
   std::string p = dir.file("wrap.safetensors");
   // 2^62 x 4 float32 is 2^66 bytes: 0 modulo 2^64, which matched the empty data range.
-  write_bytes(p, raw_safetensors(R"({"w":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,0]}})", 0));
+  write_bytes(p, raw_safetensors("{" + entry("w", "F32", "[4611686018427387904,4]", "0", "0") + "}", 0));
   EXPECT_TRUE(throws_with<IoError>([&] { load_safetensors(p); }, {"load_safetensors", p, "'w'", "needs more than"}));
-  write_bytes(p, raw_safetensors(R"({"w":{"dtype":"I64","shape":[3037000500,3037000500],"data_offsets":[0,8]}})", 8));
+  write_bytes(p, raw_safetensors("{" + entry("w", "I64", "[3037000500,3037000500]", "0", "8") + "}", 8));
   EXPECT_TRUE(throws_with<IoError>([&] { load_safetensors(p); }, {p, "needs more than the 8 data bytes"}));
   // A zero anywhere makes the tensor empty, whatever the other dimensions.
-  write_bytes(p, raw_safetensors(R"({"w":{"dtype":"U8","shape":[9223372036854775807,0],"data_offsets":[0,0]}})", 0));
+  write_bytes(p, raw_safetensors("{" + entry("w", "U8", "[9223372036854775807,0]", "0", "0") + "}", 0));
   EXPECT_EQ(load_safetensors(p).get<std::uint8_t>("w").numel(), 0);
 }
 
@@ -136,7 +141,7 @@ TEST(Safetensors, OffsetsAndNumbersAreStrict) {
   TempDir dir;
   std::string p = dir.file("num.safetensors");
   auto with_end = [&](const std::string& end) {
-    write_bytes(p, raw_safetensors(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,)" + end + "]}}", 8));
+    write_bytes(p, raw_safetensors("{" + entry("w", "F32", "[2]", "0", end) + "}", 8));
   };
   with_end("18446744073709551615");  // beyond int64
   EXPECT_TRUE(throws_with<IoError>([&] { load_safetensors(p); }, {p, "bad data offset"}));
@@ -148,7 +153,7 @@ TEST(Safetensors, OffsetsAndNumbersAreStrict) {
   }
   with_end("8");
   EXPECT_EQ(load_safetensors(p).get<float>("w").numel(), 2);
-  write_bytes(p, raw_safetensors(R"({"w":{"dtype":"F32","shape":[1e999],"data_offsets":[0,8]}})", 8));
+  write_bytes(p, raw_safetensors("{" + entry("w", "F32", "[1e999]", "0", "8") + "}", 8));
   EXPECT_TRUE(throws_with<IoError>([&] { load_safetensors(p); }, {p, "out of the range of a double"}));
 }
 
@@ -167,9 +172,8 @@ TEST(Safetensors, AnEmptyTensorMayShareTheOffsetOfTheNext) {
   TempDir dir;
   std::string p = dir.file("empty.safetensors");
   // Listed after the tensor that starts where it does: valid, and once rejected as an overlap.
-  write_bytes(p, raw_safetensors(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
-                                 R"("z":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}})",
-                                 8));
+  write_bytes(
+      p, raw_safetensors("{" + entry("w", "F32", "[2]", "0", "8") + "," + entry("z", "F32", "[0]", "0", "0") + "}", 8));
   TensorDict d = load_safetensors(p);
   EXPECT_EQ(d.size(), 2u);
   EXPECT_EQ(d.get<float>("z").numel(), 0);
@@ -182,9 +186,7 @@ TEST(Safetensors, ManyTensorsLoadInLinearTime) {
   std::string header = "{";
   const int n = 100000;
   for (int i = 0; i < n; ++i)
-    header += (i ? "," : "") + std::string("\"t") + std::to_string(i) +
-              R"(":{"dtype":"U8","shape":[1],"data_offsets":[)" + std::to_string(i) + "," + std::to_string(i + 1) +
-              "]}";
+    header += (i ? "," : "") + entry("t" + std::to_string(i), "U8", "[1]", std::to_string(i), std::to_string(i + 1));
   write_bytes(p, raw_safetensors(header + "}", n));
   TensorDict d = load_safetensors(p);
   EXPECT_EQ(d.size(), std::size_t(n));

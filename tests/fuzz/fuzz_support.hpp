@@ -7,6 +7,7 @@
 /// over -malloc_limit_mb).
 
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -44,6 +45,22 @@ inline std::string write_input(const std::uint8_t* data, std::size_t size, const
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   f.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
   return path;
+}
+
+/// Writes `data` gzip-compressed (one member, level 1) to `<scratch>/<name>` and returns the path: mutated
+/// bytes seldom form a valid deflate stream, so this reaches what a reader does with valid gzip input.
+inline std::string write_gzip_input(const std::uint8_t* data, std::size_t size, const char* name = "input.gz") {
+  z_stream z{};
+  deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);  // 15 + 16: a gzip wrapper
+  std::string out(deflateBound(&z, static_cast<uLong>(size)) + 32, '\0');
+  z.next_in = const_cast<Bytef*>(data);
+  z.avail_in = static_cast<uInt>(size);
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return write_input(reinterpret_cast<const std::uint8_t*>(out.data()), out.size(), name);
 }
 
 /// Runs `f`, accepting a `simile::Error` as the answer to bad input. The tensor cache is emptied after

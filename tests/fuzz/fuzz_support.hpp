@@ -21,22 +21,34 @@
 
 namespace simile::fuzz {
 
-inline const std::filesystem::path& scratch_dir() {
-  static const std::filesystem::path dir = [] {
+/// The folder of this process, created on first use and removed when the process exits normally
+/// (libFuzzer exits through exit() at the end of -max_total_time or -runs).
+class ScratchDir {
+ public:
+  ScratchDir() {
     namespace fs = std::filesystem;
     std::error_code ec;
     fs::path base = "/tmp";
     if (const char* t = std::getenv("TMPDIR"); t && *t) base = t;
     else if (fs::is_directory("/dev/shm", ec)) base = "/dev/shm";
-    fs::path d = base / ("simile_fuzz_" + std::to_string(::getpid()));
-    fs::create_directories(d);
-    std::atexit([] {
-      std::error_code ignored;
-      std::filesystem::remove_all(scratch_dir(), ignored);
-    });
-    return d;
-  }();
-  return dir;
+    path_ = base / ("simile_fuzz_" + std::to_string(::getpid()));
+    fs::create_directories(path_);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  ~ScratchDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline const std::filesystem::path& scratch_dir() {
+  static const ScratchDir dir;
+  return dir.path();
 }
 
 /// Writes `data` to `<scratch>/<name>` and returns the path.

@@ -1,5 +1,7 @@
 #include "simile/data/idx.hpp"
 
+#include <sys/stat.h>
+
 #include <filesystem>
 #include <set>
 
@@ -128,6 +130,70 @@ TEST(Idx, CorruptedAndTruncatedGzipStreams) {
   flipped[gz.size() - 6] ^= 0xFF;  // inside the CRC32 trailer
   testing::write_bytes(dir.file("crc.gz"), flipped);
   EXPECT_TRUE(throws_with<IoError>([&] { read_idx_images(dir.file("crc.gz")); }, {dir.file("crc.gz"), "corrupted"}));
+}
+
+// FileReader, under every reader of the data layer: a gzip file is verified to its end.
+TEST(Idx, GzipIsVerifiedToTheEnd) {
+  TempDir dir;
+  Bytes plain = idx_images(3, 4, 4);
+  testing::write_gzip(dir.file("ok.gz"), plain);
+  Bytes gz = testing::read_bytes(dir.file("ok.gz"));
+  expect_images(read_idx_images(dir.file("ok.gz")), 3, 4, 4);
+  auto write = [&](const std::string& name, const Bytes& b) {
+    testing::write_bytes(dir.file(name), b);
+    return dir.file(name);
+  };
+  // Without its 8-byte CRC/length trailer, or half of it: every data byte is there, the check is not.
+  for (std::size_t cut : {8, 4, 1}) {
+    std::string p = write("cut" + std::to_string(cut) + ".gz", Bytes(gz.begin(), gz.end() - static_cast<long>(cut)));
+    EXPECT_TRUE(throws_with<IoError>([&] { read_idx_images(p); }, {"read_idx_images", p, "truncated", "trailer"}))
+        << cut;
+  }
+  Bytes length = gz;
+  length[gz.size() - 4] ^= 1;  // ISIZE, the length modulo 2^32
+  std::string p = write("length.gz", length);
+  EXPECT_TRUE(throws_with<IoError>([&] { read_idx_images(p); }, {p, "corrupted", "incorrect length check"}));
+  Bytes junk = gz;
+  for (char c : std::string("junk")) junk.push_back(static_cast<unsigned char>(c));
+  p = write("junk.gz", junk);
+  EXPECT_TRUE(throws_with<IoError>([&] { read_idx_images(p); }, {p, "after the end of its gzip stream"}));
+  // Concatenated members are one stream, as gzip(1) reads them.
+  testing::write_gzip(dir.file("head.gz"), Bytes(plain.begin(), plain.begin() + 10));
+  testing::write_gzip(dir.file("tail.gz"), Bytes(plain.begin() + 10, plain.end()));
+  Bytes two = testing::read_bytes(dir.file("head.gz"));
+  Bytes tail = testing::read_bytes(dir.file("tail.gz"));
+  two.insert(two.end(), tail.begin(), tail.end());
+  expect_images(read_idx_images(write("two.gz", two)), 3, 4, 4);
+}
+
+TEST(Idx, GzipHeaderClaimingMoreThanItsStreamIsNotAllocated) {
+  TempDir dir;
+  Bytes b;  // 300 x 10 x 10 images claimed (30000 bytes, within deflate's 1032:1 of the file), 16 present
+  put_be32(b, idx_images_magic);
+  put_be32(b, 300);
+  put_be32(b, 10);
+  put_be32(b, 10);
+  b.resize(b.size() + 16, 0);
+  testing::write_gzip(dir.file("claims.gz"), b);
+  ASSERT_GT(std::filesystem::file_size(dir.file("claims.gz")) * 1032, 30000u);
+  AllocatorStats before = CachingAllocator::instance().stats();
+  EXPECT_TRUE(throws_with<IoError>([&] { read_idx_images(dir.file("claims.gz")); },
+                                   {dir.file("claims.gz"), "truncated", "expected 30000 bytes", "got 16"}));
+  AllocatorStats after = CachingAllocator::instance().stats();  // no tensor storage was asked for
+  EXPECT_EQ(after.system_allocations + after.cache_hits, before.system_allocations + before.cache_hits);
+}
+
+TEST(Idx, NonRegularFilesAreRefusedWithoutBlocking) {
+  TempDir dir;
+  std::string fifo = dir.file("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_TRUE(throws_with<IoError>([&] { read_idx_images(fifo); }, {"read_idx_images", fifo, "not a regular file"}));
+  EXPECT_TRUE(throws_with<IoError>([&] { read_npy<float>(fifo); }, {"read_npy", fifo, "not a regular file"}));
+  EXPECT_TRUE(throws_with<IoError>([&] { read_cifar({fifo}); }, {"read_cifar", fifo, "not a regular file"}));
+  EXPECT_TRUE(throws_with<IoError>([&] { read_csv(fifo); }, {"read_csv", fifo, "not a regular file"}));
+  EXPECT_TRUE(throws_with<IoError>([&] { read_text_lines(fifo); }, {"read_text_lines", fifo, "not a regular file"}));
+  std::string folder = dir.file("");
+  EXPECT_TRUE(throws_with<IoError>([&] { read_idx_labels(folder); }, {"read_idx_labels", folder, "a directory"}));
 }
 
 TEST(Idx, MissingFileAndCountMismatch) {

@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <sys/stat.h>
+
 #include "simile/io.hpp"
 
 namespace simile {
@@ -95,6 +97,109 @@ TEST(Safetensors, TruncatedAndCorruptedFilesAreRejected) {
   write_bytes(p, wrong);
   EXPECT_TRUE(throws_with<IoError>([&] { load_safetensors(p); }, {p, "needs"}));
   EXPECT_TRUE(throws_with<IoError>([&] { load_safetensors(dir.file("missing")); }, {"cannot open"}));
+}
+
+// A safetensors file from a header written by hand (padded to 8 bytes) and `data` bytes.
+std::string raw_safetensors(std::string header, std::size_t data) {
+  while (header.size() % 8) header += ' ';
+  std::uint64_t n = header.size();
+  std::string out(reinterpret_cast<const char*>(&n), 8);
+  return out + header + std::string(data, '\0');
+}
+// One header entry: "name":{"dtype":..,"shape":..,"data_offsets":[begin,end]} (strings: bad ones too).
+std::string entry(const std::string& name, const std::string& dtype, const std::string& shape, const std::string& begin,
+                  const std::string& end) {
+  return "\"" + name + R"(":{"dtype":")" + dtype + R"(","shape":)" + shape + R"(,"data_offsets":[)" + begin + "," +
+         end + "]}";
+}
+
+// Found by hand and by the fuzz targets (tests/fuzz): each of these once loaded, crashed or hung.
+TEST(Safetensors, DuplicateTensorNamesAreRejected) {
+  TempDir dir;
+  std::string p = dir.file("dup.safetensors");
+  write_bytes(
+      p, raw_safetensors("{" + entry("w", "F32", "[1]", "0", "4") + "," + entry("w", "F32", "[1]", "4", "8") + "}", 8));
+  EXPECT_TRUE(throws_with<IoError>([&] { load_safetensors(p); }, {"load_safetensors", p, "duplicate key \"w\""}));
+  write_bytes(p, raw_safetensors(R"({"__metadata__":{"seed":"1","seed":"2"}})", 0));
+  EXPECT_TRUE(throws_with<IoError>([&] { load_safetensors(p); }, {"load_safetensors", p, "duplicate key \"seed\""}));
+}
+
+TEST(Safetensors, ShapesWhoseByteCountWrapsAreRejected) {
+  TempDir dir;
+  std::string p = dir.file("wrap.safetensors");
+  // 2^62 x 4 float32 is 2^66 bytes: 0 modulo 2^64, which matched the empty data range.
+  write_bytes(p, raw_safetensors("{" + entry("w", "F32", "[4611686018427387904,4]", "0", "0") + "}", 0));
+  EXPECT_TRUE(throws_with<IoError>([&] { load_safetensors(p); }, {"load_safetensors", p, "'w'", "needs more than"}));
+  write_bytes(p, raw_safetensors("{" + entry("w", "I64", "[3037000500,3037000500]", "0", "8") + "}", 8));
+  EXPECT_TRUE(throws_with<IoError>([&] { load_safetensors(p); }, {p, "needs more than the 8 data bytes"}));
+  // A zero anywhere makes the tensor empty, whatever the other dimensions.
+  write_bytes(p, raw_safetensors("{" + entry("w", "U8", "[9223372036854775807,0]", "0", "0") + "}", 0));
+  EXPECT_EQ(load_safetensors(p).get<std::uint8_t>("w").numel(), 0);
+}
+
+TEST(Safetensors, OffsetsAndNumbersAreStrict) {
+  TempDir dir;
+  std::string p = dir.file("num.safetensors");
+  auto with_end = [&](const std::string& end) {
+    write_bytes(p, raw_safetensors("{" + entry("w", "F32", "[2]", "0", end) + "}", 8));
+  };
+  with_end("18446744073709551615");  // beyond int64
+  EXPECT_TRUE(throws_with<IoError>([&] { load_safetensors(p); }, {p, "bad data offset"}));
+  with_end("8e0");
+  EXPECT_TRUE(throws_with<IoError>([&] { load_safetensors(p); }, {p, "bad data offset"}));
+  for (std::string junk : {"8abc", "+8", "08", "8.", "8e", "-", "0x8", "8 8"}) {
+    with_end(junk);
+    EXPECT_TRUE(throws_with<IoError>([&] { load_safetensors(p); }, {"load_safetensors", p, "malformed JSON"})) << junk;
+  }
+  with_end("8");
+  EXPECT_EQ(load_safetensors(p).get<float>("w").numel(), 2);
+  write_bytes(p, raw_safetensors("{" + entry("w", "F32", "[1e999]", "0", "8") + "}", 8));
+  EXPECT_TRUE(throws_with<IoError>([&] { load_safetensors(p); }, {p, "out of the range of a double"}));
+}
+
+TEST(Safetensors, DeepNestingAndEscapes) {
+  TempDir dir;
+  std::string p = dir.file("deep.safetensors");
+  write_bytes(p, raw_safetensors(std::string(100000, '[') + std::string(100000, ']'), 0));
+  EXPECT_TRUE(throws_with<IoError>([&] { load_safetensors(p); }, {p, "nesting too deep"}));
+  write_bytes(p, raw_safetensors(R"({"__metadata__":{"smile":"\ud83d\ude00 \u00e9"}})", 0));
+  EXPECT_EQ(load_safetensors(p).metadata.at("smile"), "\xF0\x9F\x98\x80 \xC3\xA9");
+  write_bytes(p, raw_safetensors(R"({"__metadata__":{"half":"\ud83d"}})", 0));
+  EXPECT_TRUE(throws_with<IoError>([&] { load_safetensors(p); }, {p, "lone high surrogate"}));
+}
+
+TEST(Safetensors, AnEmptyTensorMayShareTheOffsetOfTheNext) {
+  TempDir dir;
+  std::string p = dir.file("empty.safetensors");
+  // Listed after the tensor that starts where it does: valid, and once rejected as an overlap.
+  write_bytes(
+      p, raw_safetensors("{" + entry("w", "F32", "[2]", "0", "8") + "," + entry("z", "F32", "[0]", "0", "0") + "}", 8));
+  TensorDict d = load_safetensors(p);
+  EXPECT_EQ(d.size(), 2u);
+  EXPECT_EQ(d.get<float>("z").numel(), 0);
+}
+
+TEST(Safetensors, ManyTensorsLoadInLinearTime) {
+  // Each name used to be looked up by a scan of those before it: 10^6 names in a 60 MB header took hours.
+  TempDir dir;
+  std::string p = dir.file("many.safetensors");
+  std::string header = "{";
+  const int n = 100000;
+  for (int i = 0; i < n; ++i)
+    header += (i ? "," : "") + entry("t" + std::to_string(i), "U8", "[1]", std::to_string(i), std::to_string(i + 1));
+  write_bytes(p, raw_safetensors(header + "}", n));
+  TensorDict d = load_safetensors(p);
+  EXPECT_EQ(d.size(), std::size_t(n));
+  EXPECT_EQ(d.get<std::uint8_t>("t99999").numel(), 1);
+}
+
+TEST(Safetensors, NonRegularFilesAreRefusedWithoutBlocking) {
+  TempDir dir;
+  std::string fifo = dir.file("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_TRUE(throws_with<IoError>([&] { load_safetensors(fifo); }, {"load_safetensors", fifo, "not a regular file"}));
+  EXPECT_TRUE(
+      throws_with<IoError>([&] { load_safetensors(dir.path.string()); }, {dir.path.string(), "not a regular file"}));
 }
 
 TEST(Safetensors, AFailedSaveLeavesThePreviousFile) {

@@ -47,8 +47,8 @@ SIMILE_INLINE Tensor<std::uint8_t> read_idx_file(const std::string& path, const 
   if (!in.compressed() && in.file_size() != 4 + 4ull * ndims + count)
     in.fail("has ", in.file_size(), " bytes, but its header ", shape, " needs ", 4 + 4ull * ndims + count,
             " (", 4 + 4ull * ndims, " header + ", count, " data)");
-  Tensor<std::uint8_t> t = Tensor<std::uint8_t>::empty(shape);
-  in.read_exact(t.data(), static_cast<std::size_t>(count), "IDX data");
+  Tensor<std::uint8_t> t;
+  in.read_into(count, "IDX data", [&] { return (t = Tensor<std::uint8_t>::empty(shape)).data(); });
   in.expect_end("the IDX data");
   return t;
 }

@@ -70,8 +70,8 @@ Tensor<T> read_npy(const std::string& path) {
   if (!in.compressed() && in.file_size() != h.data_offset + bytes)
     in.fail("has ", in.file_size(), " bytes, but its header (shape ", h.shape, ", '", h.descr, "') needs ",
             h.data_offset + bytes);
-  Tensor<T> t = Tensor<T>::empty(h.shape);
-  in.read_exact(t.data(), static_cast<std::size_t>(bytes), "NPY data");
+  Tensor<T> t;
+  in.read_into(bytes, "NPY data", [&] { return (t = Tensor<T>::empty(h.shape)).data(); });
   in.expect_end("the NPY data");
   return t;
 }

@@ -3,14 +3,15 @@
 /// The definitions behind `simile/io/safetensors.hpp`: compiled once in `src/io/safetensors.cpp`, or included by that
 /// header in header-only mode (SIMILE_INLINE is then `inline`).
 
+#include <sys/stat.h>
+
 #include "simile/io/safetensors.hpp"
 
 namespace simile {
 
 SIMILE_INLINE const AnyTensor* TensorDict::find(const std::string& name) const {
-  for (const auto& [n, v] : items_)
-    if (n == name) return &v;
-  return nullptr;
+  auto it = index_.find(name);
+  return it == index_.end() ? nullptr : &items_[it->second].second;
 }
 
 }  // namespace simile
@@ -30,7 +31,9 @@ SIMILE_INLINE std::string safetensors_header(const TensorDict& dict, std::uint64
     h += "}";
   }
   data_bytes = 0;
-  for (const auto& [name, any] : dict.items()) {
+  for (const auto& item : dict.items()) {
+    const std::string& name = item.first;  // not a structured binding: Clang 15 cannot capture one
+    const AnyTensor& any = item.second;
     check<IoError>(name != "__metadata__", "save_safetensors: '__metadata__' is not a valid tensor name");
     std::visit(
         [&](const auto& t) {
@@ -74,19 +77,37 @@ SIMILE_INLINE void save_safetensors(const std::string& path, const TensorDict& d
 }
 
 SIMILE_INLINE TensorDict load_safetensors(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  check<IoError>(in.good(), "load_safetensors: cannot open '", path, "'");
-  const std::uint64_t size = static_cast<std::uint64_t>(in.tellg());
-  in.seekg(0);
   auto bad = [&](auto&&... what) { return IoError(detail::str("load_safetensors: '", path, "': ", what...)); };
+  // O_NONBLOCK: opening a FIFO for reading must not wait for a writer; only regular files are read.
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw IoError(detail::str("load_safetensors: cannot open '", path, "': ", std::strerror(errno)));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw bad("cannot stat: ", std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) throw bad("not a regular file");
+  const auto size = static_cast<std::uint64_t>(st.st_size);
+  auto read_at = [&](void* dst, std::uint64_t bytes, std::uint64_t offset, const auto&... what) {
+    auto* out = static_cast<char*>(dst);
+    while (bytes > 0) {
+      ssize_t got = ::pread(fd, out, static_cast<std::size_t>(std::min<std::uint64_t>(bytes, 1 << 30)),
+                            static_cast<off_t>(offset));
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) throw bad("reading ", what..., " failed: ", std::strerror(errno));
+      if (got == 0) throw bad("ends early while reading ", what..., " (the file shrank?)");
+      out += got, offset += static_cast<std::uint64_t>(got), bytes -= static_cast<std::uint64_t>(got);
+    }
+  };
+
   if (size < 8) throw bad("file of ", size, " bytes is too short for a header");
   std::uint64_t n = 0;
-  in.read(reinterpret_cast<char*>(&n), 8);
+  read_at(&n, 8, 0, "the header length");
   if (n > size - 8) throw bad("header length ", n, " exceeds the file (", size, " bytes): truncated or not safetensors");
   if (n > (std::uint64_t{100} << 20)) throw bad("header length ", n, " is implausibly large");
   std::string header(n, '\0');
-  in.read(header.data(), static_cast<std::streamsize>(n));
-  if (!in) throw bad("could not read the header");
+  read_at(header.data(), n, 8, "the header");
   detail::JsonValue root = detail::JsonReader(header, "load_safetensors: '" + path + "' header").parse();
   if (root.kind != detail::JsonValue::Kind::object) throw bad("header is not a JSON object");
   const std::uint64_t data_size = size - 8 - n;
@@ -98,7 +119,7 @@ SIMILE_INLINE TensorDict load_safetensors(const std::string& path) {
   };
   std::vector<Entry> entries;
   TensorDict dict;
-  for (const auto& [name, v] : root.object) {
+  for (const auto& [name, v] : root.object) {  // keys are unique: the JSON reader rejects repeats
     if (name == "__metadata__") {
       if (v.kind != detail::JsonValue::Kind::object) throw bad("__metadata__ is not an object");
       for (const auto& [k, m] : v.object) {
@@ -118,9 +139,20 @@ SIMILE_INLINE TensorDict load_safetensors(const std::string& path) {
     std::size_t es = detail::dtype_size(e.dtype);
     if (!es) throw bad("tensor '", name, "' has unsupported dtype ", e.dtype);
     if (sh->array.size() > static_cast<std::size_t>(Shape::max_rank)) throw bad("tensor '", name, "' has rank above ", Shape::max_rank);
+    bool empty = false;
     for (const auto& d : sh->array) {
       if (!d.is_integer || d.integer < 0) throw bad("tensor '", name, "' has a bad dimension");
       e.shape.push_back(d.integer);
+      empty = empty || d.integer == 0;
+    }
+    // The byte count, compared by division before each product so that it cannot wrap around 2^64.
+    std::uint64_t bytes = empty ? 0 : es;
+    for (int i = 0; i < e.shape.rank() && bytes > 0; ++i) {
+      auto d = static_cast<std::uint64_t>(e.shape[i]);
+      if (bytes > data_size / d)
+        throw bad("tensor '", name, "' of shape ", e.shape, " and dtype ", e.dtype, " needs more than the ", data_size,
+                  " data bytes of the file");
+      bytes *= d;
     }
     for (const auto& o : off->array)
       if (!o.is_integer || o.integer < 0) throw bad("tensor '", name, "' has a bad data offset");
@@ -129,15 +161,18 @@ SIMILE_INLINE TensorDict load_safetensors(const std::string& path) {
     if (e.end < e.begin || e.end > data_size)
       throw bad("tensor '", name, "' data [", e.begin, ", ", e.end, ") lies outside the ", data_size,
                 " data bytes: truncated or corrupted");
-    if (e.end - e.begin != static_cast<std::uint64_t>(e.shape.numel()) * es)
-      throw bad("tensor '", name, "' of shape ", e.shape, " and dtype ", e.dtype, " needs ",
-                static_cast<std::uint64_t>(e.shape.numel()) * es, " bytes, the file gives ", e.end - e.begin);
+    if (e.end - e.begin != bytes)
+      throw bad("tensor '", name, "' of shape ", e.shape, " and dtype ", e.dtype, " needs ", bytes,
+                " bytes, the file gives ", e.end - e.begin);
     entries.push_back(std::move(e));
   }
-  // The data must be covered exactly, without holes or overlaps.
+  // The data must be covered exactly, without holes or overlaps. Ties on `begin` (an empty tensor at the
+  // start of another) are ordered by `end`, so that the empty one comes first.
   std::vector<const Entry*> sorted;
   for (const auto& e : entries) sorted.push_back(&e);
-  std::sort(sorted.begin(), sorted.end(), [](const Entry* a, const Entry* b) { return a->begin < b->begin; });
+  std::sort(sorted.begin(), sorted.end(), [](const Entry* a, const Entry* b) {
+    return a->begin != b->begin ? a->begin < b->begin : a->end < b->end;
+  });
   std::uint64_t at = 0;
   for (const Entry* e : sorted) {
     if (e->begin != at) throw bad("tensor '", e->name, "' starts at ", e->begin, ", expected ", at, " (hole or overlap)");
@@ -146,9 +181,7 @@ SIMILE_INLINE TensorDict load_safetensors(const std::string& path) {
   if (at != data_size) throw bad("tensors cover ", at, " of ", data_size, " data bytes");
 
   auto read_into = [&](auto tensor, const Entry& e) {
-    in.seekg(static_cast<std::streamoff>(8 + n + e.begin));
-    in.read(reinterpret_cast<char*>(tensor.data()), static_cast<std::streamsize>(e.end - e.begin));
-    if (!in) throw bad("could not read tensor '", e.name, "'");
+    read_at(tensor.data(), e.end - e.begin, 8 + n + e.begin, "tensor '", e.name, "'");
     dict.set(e.name, tensor);
   };
   for (const auto& e : entries) {

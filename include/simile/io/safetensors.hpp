@@ -20,6 +20,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -42,8 +43,8 @@ class TensorDict {
   template <Element T>
   void set(const std::string& name, const Tensor<T>& t) {
     check(t.defined(), "TensorDict::set: tensor '", name, "' is undefined");
-    for (auto& [n, v] : items_)
-      if (n == name) return void(v = t);
+    auto [it, added] = index_.try_emplace(name, items_.size());
+    if (!added) return void(items_[it->second].second = t);
     items_.emplace_back(name, AnyTensor(t));
   }
   bool contains(const std::string& name) const { return find(name) != nullptr; }
@@ -78,6 +79,7 @@ class TensorDict {
 
  private:
   std::vector<std::pair<std::string, AnyTensor>> items_;
+  std::unordered_map<std::string, std::size_t> index_;  // name -> position in items_ (a file may hold 10^6 names)
 };
 
 namespace detail {

@@ -43,9 +43,10 @@ SIMILE_INLINE JsonValue JsonReader::value(int depth) {
       if (peek() != '"') fail("expected a key");
       std::string key = string_lit();
       expect(':');
-      v.object.emplace_back(std::move(key), value(depth + 1));
+      v.object.push_back({std::move(key), value(depth + 1)});
       if (peek() == ',') { ++pos_; continue; }
       expect('}');
+      check_unique_keys(v);
       return v;
     }
   }
@@ -71,6 +72,30 @@ SIMILE_INLINE JsonValue JsonReader::value(int depth) {
   return number();
 }
 
+SIMILE_INLINE void JsonReader::check_unique_keys(const JsonValue& v) const {
+  // A repeated key would let one entry silently replace another (a tensor named twice in a checkpoint).
+  std::vector<const std::string*> keys;
+  for (const auto& m : v.object) keys.push_back(&m.first);
+  std::sort(keys.begin(), keys.end(), [](const std::string* a, const std::string* b) { return *a < *b; });
+  for (std::size_t i = 1; i < keys.size(); ++i)
+    if (*keys[i] == *keys[i - 1])
+      throw IoError(str(context_, ": malformed JSON before byte ", pos_, ": duplicate key ", json_quote(*keys[i])));
+}
+
+SIMILE_INLINE unsigned JsonReader::hex4() {
+  if (pos_ + 4 > s_.size()) fail("short \\u escape");
+  unsigned cp = 0;
+  for (int i = 0; i < 4; ++i) {
+    char h = s_[pos_++];
+    cp <<= 4;
+    if (h >= '0' && h <= '9') cp |= unsigned(h - '0');
+    else if (h >= 'a' && h <= 'f') cp |= unsigned(h - 'a' + 10);
+    else if (h >= 'A' && h <= 'F') cp |= unsigned(h - 'A' + 10);
+    else fail("bad \\u escape");
+  }
+  return cp;
+}
+
 SIMILE_INLINE std::string JsonReader::string_lit() {
   expect('"');
   std::string out;
@@ -92,19 +117,25 @@ SIMILE_INLINE std::string JsonReader::string_lit() {
       case 'r': out += '\r'; break;
       case 't': out += '\t'; break;
       case 'u': {
-        if (pos_ + 4 > s_.size()) fail("short \\u escape");
-        unsigned cp = 0;
-        for (int i = 0; i < 4; ++i) {
-          char h = s_[pos_++];
-          cp <<= 4;
-          if (h >= '0' && h <= '9') cp |= unsigned(h - '0');
-          else if (h >= 'a' && h <= 'f') cp |= unsigned(h - 'a' + 10);
-          else if (h >= 'A' && h <= 'F') cp |= unsigned(h - 'A' + 10);
-          else fail("bad \\u escape");
+        unsigned cp = hex4();
+        if (cp >= 0xDC00 && cp <= 0xDFFF) fail("lone low surrogate in \\u escape");
+        if (cp >= 0xD800 && cp <= 0xDBFF) {  // a high surrogate must be followed by its low half
+          if (s_.substr(pos_, 2) != "\\u") fail("lone high surrogate in \\u escape");
+          pos_ += 2;
+          unsigned low = hex4();
+          if (low < 0xDC00 || low > 0xDFFF) fail("lone high surrogate in \\u escape");
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
         }
-        if (cp < 0x80) out += char(cp);  // keys and metadata are ASCII in practice; encode BMP as UTF-8
-        else if (cp < 0x800) out += char(0xC0 | (cp >> 6)), out += char(0x80 | (cp & 0x3F));
-        else out += char(0xE0 | (cp >> 12)), out += char(0x80 | ((cp >> 6) & 0x3F)), out += char(0x80 | (cp & 0x3F));
+        if (cp < 0x80) {
+          out += char(cp);
+        } else if (cp < 0x800) {
+          out += char(0xC0 | (cp >> 6)), out += char(0x80 | (cp & 0x3F));
+        } else if (cp < 0x10000) {
+          out += char(0xE0 | (cp >> 12)), out += char(0x80 | ((cp >> 6) & 0x3F)), out += char(0x80 | (cp & 0x3F));
+        } else {
+          out += char(0xF0 | (cp >> 18)), out += char(0x80 | ((cp >> 12) & 0x3F));
+          out += char(0x80 | ((cp >> 6) & 0x3F)), out += char(0x80 | (cp & 0x3F));
+        }
         break;
       }
       default: fail("bad escape");
@@ -113,27 +144,41 @@ SIMILE_INLINE std::string JsonReader::string_lit() {
 }
 
 SIMILE_INLINE JsonValue JsonReader::number() {
+  // RFC 8259's grammar exactly: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? (no '+', no leading zeros).
   std::size_t start = pos_;
-  if (pos_ < s_.size() && (s_[pos_] == '-' || s_[pos_] == '+')) ++pos_;
+  auto digits = [&] {
+    std::size_t from = pos_;
+    while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') ++pos_;
+    return pos_ - from;
+  };
+  if (pos_ < s_.size() && s_[pos_] == '-') ++pos_;
+  if (pos_ >= s_.size() || s_[pos_] < '0' || s_[pos_] > '9')
+    fail(pos_ == start ? "unexpected character" : "bad number");
+  if (s_[pos_] == '0') ++pos_;
+  else digits();
   bool integral = true;
-  while (pos_ < s_.size()) {
-    char c = s_[pos_];
-    if (c >= '0' && c <= '9') ++pos_;
-    else if (c == '.' || c == 'e' || c == 'E' || c == '-' || c == '+') integral = false, ++pos_;
-    else break;
+  if (pos_ < s_.size() && s_[pos_] == '.') {
+    ++pos_, integral = false;
+    if (digits() == 0) fail("bad number: no digit after '.'");
   }
-  if (start == pos_) fail("unexpected character");
-  std::string tok(s_.substr(start, pos_ - start));
+  if (pos_ < s_.size() && (s_[pos_] == 'e' || s_[pos_] == 'E')) {
+    ++pos_, integral = false;
+    if (pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) ++pos_;
+    if (digits() == 0) fail("bad number: no digit in the exponent");
+  }
+  const char* first = s_.data() + start;
+  const char* last = s_.data() + pos_;
   JsonValue v;
   v.kind = JsonValue::Kind::number;
-  char* end = nullptr;
-  v.number = std::strtod(tok.c_str(), &end);
-  if (end != tok.c_str() + tok.size()) fail("bad number");
-  if (integral) {
-    errno = 0;
-    long long i = std::strtoll(tok.c_str(), &end, 10);
-    if (errno == 0 && end == tok.c_str() + tok.size()) v.integer = i, v.is_integer = true;
+  auto [end, ec] = std::from_chars(first, last, v.number);
+  if (ec == std::errc::result_out_of_range) {
+    pos_ = start;
+    fail("number out of the range of a double");
   }
+  if (ec != std::errc() || end != last) fail("bad number");
+  // Integers beyond int64 stay numbers only (is_integer false): callers needing an integer reject them.
+  if (integral && std::from_chars(first, last, v.integer).ec == std::errc()) v.is_integer = true;
+  else v.integer = 0;
   return v;
 }
 

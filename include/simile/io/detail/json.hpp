@@ -4,11 +4,13 @@
 /// Reading builds a `JsonValue` tree; every malformed input is an `IoError` naming the offset.
 /// Numbers are kept as double and, when integral, as int64 exactly (tensor offsets need 64 bits).
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
-#include <cstdlib>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <string>
@@ -20,6 +22,8 @@
 
 namespace simile::detail {
 
+struct JsonMember;
+
 struct JsonValue {
   enum class Kind { null, boolean, number, string, array, object } kind = Kind::null;
   bool boolean = false;
@@ -28,9 +32,16 @@ struct JsonValue {
   bool is_integer = false;
   std::string string;
   std::vector<JsonValue> array;
-  std::vector<std::pair<std::string, JsonValue>> object;  ///< in file order
+  std::vector<JsonMember> object;  ///< in file order, keys unique
 
   const JsonValue* find(std::string_view key) const;
+};
+
+/// One key and value of an object. Not a `std::pair`: instantiating `std::pair<std::string, JsonValue>`
+/// inside JsonValue, while it is incomplete, is an error for Clang with libstdc++.
+struct JsonMember {
+  std::string first;
+  JsonValue second;
 };
 
 class JsonReader {
@@ -50,6 +61,8 @@ class JsonReader {
   void expect(char c);
   JsonValue value(int depth);
   std::string string_lit();
+  unsigned hex4();
+  void check_unique_keys(const JsonValue& v) const;
   JsonValue number();
 
   std::string_view s_;

@@ -3,7 +3,9 @@
 /// The definitions behind `simile/io/safetensors.hpp`: compiled once in `src/io/safetensors.cpp`, or included by that
 /// header in header-only mode (SIMILE_INLINE is then `inline`).
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "simile/io/safetensors.hpp"
 

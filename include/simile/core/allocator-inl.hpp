@@ -5,6 +5,44 @@
 
 #include "simile/core/allocator.hpp"
 
+// Under AddressSanitizer the cache poisons what no tensor may touch: a cached block as a whole (a read of
+// a released tensor is a use after free) and a live block past the bytes asked for (the size class's slack),
+// which ASan would otherwise take for valid memory.
+#if defined(__SANITIZE_ADDRESS__)
+#define SIMILE_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SIMILE_ASAN 1
+#endif
+#endif
+#if defined(SIMILE_ASAN)
+#include <sanitizer/asan_interface.h>
+#endif
+
+namespace simile::detail {
+
+/// Marks [p, p + bytes) usable and [p + bytes, p + block) poisoned (no-ops without ASan).
+inline void asan_mark_live(void* p, std::size_t bytes, std::size_t block) {
+#if defined(SIMILE_ASAN)
+  ASAN_UNPOISON_MEMORY_REGION(p, bytes);
+  ASAN_POISON_MEMORY_REGION(static_cast<char*>(p) + bytes, block - bytes);
+#else
+  (void)p, (void)bytes, (void)block;
+#endif
+}
+
+/// Marks a whole block poisoned (released to the cache) or usable (given back to the system).
+inline void asan_mark_block(void* p, std::size_t block, bool poisoned) {
+#if defined(SIMILE_ASAN)
+  if (poisoned) ASAN_POISON_MEMORY_REGION(p, block);
+  else ASAN_UNPOISON_MEMORY_REGION(p, block);
+#else
+  (void)p, (void)block, (void)poisoned;
+#endif
+}
+
+}  // namespace simile::detail
+
 namespace simile {
 
 SIMILE_INLINE CachingAllocator& CachingAllocator::instance() {
@@ -22,6 +60,7 @@ SIMILE_INLINE void* CachingAllocator::allocate(std::size_t bytes) {
       it->second.pop_back();
       ++stats_.cache_hits;
       stats_.bytes_in_use += cls;
+      detail::asan_mark_live(p, bytes, cls);
       return p;
     }
   }
@@ -35,6 +74,7 @@ SIMILE_INLINE void* CachingAllocator::allocate(std::size_t bytes) {
   ++stats_.system_allocations;
   stats_.bytes_reserved += cls;
   stats_.bytes_in_use += cls;
+  detail::asan_mark_live(p, bytes, cls);
   return p;
 }
 
@@ -45,8 +85,10 @@ SIMILE_INLINE void CachingAllocator::release(void* p, std::size_t bytes) noexcep
   stats_.bytes_in_use -= cls;
   try {
     free_[cls].push_back(p);
+    detail::asan_mark_block(p, cls, true);
   } catch (...) {  // no memory even for the list: give the block back instead
     stats_.bytes_reserved -= cls;
+    detail::asan_mark_block(p, cls, false);
     std::free(p);
   }
 }
@@ -54,7 +96,10 @@ SIMILE_INLINE void CachingAllocator::release(void* p, std::size_t bytes) noexcep
 SIMILE_INLINE void CachingAllocator::empty_cache() noexcept {
   std::lock_guard lock(mutex_);
   for (auto& [cls, blocks] : free_) {
-    for (void* p : blocks) std::free(p);
+    for (void* p : blocks) {
+      detail::asan_mark_block(p, cls, false);
+      std::free(p);
+    }
     stats_.bytes_reserved -= cls * blocks.size();
     blocks.clear();
   }

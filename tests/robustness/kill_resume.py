@@ -2,8 +2,8 @@
 """A run killed at any moment and restarted with `--resume` ends with the same weights, bit for bit.
 
 For each method: an uninterrupted reference run, then the same command line plus `--resume`, started
-again and again and killed with SIGKILL at random moments (mid-step, mid-checkpoint-write, at start-up)
-until a start runs to the end. The final checkpoint must equal the reference byte for byte, no temporary
+again and again and killed with SIGKILL (half the kills at random moments, half aimed at the moment a
+temporary file shows a checkpoint or the log being written) until a start runs to the end. The final checkpoint must equal the reference byte for byte, no temporary
 file may be left beside it, and the metrics log must hold each step's line once. Then SIGINT and SIGTERM:
 the run saves its checkpoint and exits with 128 + the signal, and resuming it ends at the reference too.
 
@@ -68,17 +68,27 @@ def main():
         # SIGKILL at random moments within a run's length, then a last start that runs to the end.
         ckpt, metrics = os.path.join(folder, "run.st"), os.path.join(folder, "run.jsonl")
         cmd = command(args.simile, data, method, ckpt, metrics, steps) + ["--resume", ckpt]
-        kills, starts = 0, 0
+        kills, starts, mid_write = 0, 0, 0
         while True:
             starts += 1
             p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             if kills < args.kills:
-                # Up to a fifth of a whole run: most kills land before the run ends, at start-up, mid-step
-                # or mid-write (a checkpoint is written after every step).
-                time.sleep(rng.uniform(0.0, run_seconds * 0.2))
+                if kills % 2 == 0:
+                    # Up to a fifth of a whole run: most kills land before the run ends, at start-up or
+                    # mid-step, a few mid-write (a checkpoint is written after every step).
+                    time.sleep(rng.uniform(0.0, run_seconds * 0.2))
+                else:
+                    # Aimed: as soon as a temporary file shows that a checkpoint or the log is being written.
+                    deadline = time.monotonic() + run_seconds
+                    while p.poll() is None and time.monotonic() < deadline and \
+                            not any(".tmp-" in f for f in os.listdir(folder)):
+                        pass
                 if p.poll() is None:
                     p.kill()
+                    p.wait()
                     kills += 1
+                    # A temporary file left behind: the kill landed while a checkpoint or the log was written.
+                    mid_write += any(".tmp-" in f for f in os.listdir(folder))
             _, err = p.communicate(timeout=TIMEOUT)
             if p.returncode == 0:
                 break
@@ -91,6 +101,8 @@ def main():
         if open(ckpt, "rb").read() != reference:
             problems.append(f"{method}: after {kills} SIGKILLs the final checkpoint differs from the reference")
         check_clean(folder, problems, f"{method} after SIGKILLs")
+        if kills and not mid_write:
+            problems.append(f"{method}: none of the {kills} kills landed mid-write (the aimed kills missed)")
         try:
             logged = metrics_steps(metrics)
             # Steps after the last checkpoint are done again after a kill: the log drops them on resume.
@@ -98,7 +110,8 @@ def main():
                 problems.append(f"{method}: the metrics log holds steps {logged}, expected 1..{steps} once each")
         except (ValueError, KeyError) as e:
             problems.append(f"{method}: the metrics log has a torn or bad line: {e}")
-        print(f"{method}: reference run {run_seconds:.2f}s; {kills} SIGKILLs over {starts} starts, final checkpoint "
+        print(f"{method}: reference run {run_seconds:.2f}s; {kills} SIGKILLs ({mid_write} mid-write) over {starts} "
+              f"starts, final checkpoint "
               f"{'equal to' if open(ckpt, 'rb').read() == reference else 'DIFFERENT from'} the reference", flush=True)
 
         # SIGINT / SIGTERM: save, exit with 128 + signal, resume to the same end.

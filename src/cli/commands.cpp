@@ -52,8 +52,8 @@ int train(Options o) {
                  (long long)trainer.epoch() + 1);
   }
   if (!o.metrics.empty())
-    trainer.add_callback(std::make_shared<JsonLinesLog>(o.metrics, o.log_every, o.checkpoint.empty() ? 0 : o.checkpoint_every,
-                                                        o.resume.empty() ? -1 : trainer.step()));
+    trainer.add_callback(std::make_shared<JsonLinesLog>(
+        o.metrics, o.log_every, o.checkpoint.empty() ? 0 : o.checkpoint_every, o.resume.empty() ? -1 : trainer.step()));
   std::signal(SIGINT, request_stop);
   std::signal(SIGTERM, request_stop);
   TrainResult r = trainer.fit();
@@ -67,8 +67,9 @@ int train(Options o) {
       std::fprintf(stderr, "simile train: interrupted by signal %d at step %lld; no --checkpoint, nothing saved\n", sig,
                    (long long)r.steps);
     else
-      std::fprintf(stderr, "simile train: interrupted by signal %d; saved step %lld to %s (continue with --resume %s)\n",
-                   sig, (long long)r.steps, o.checkpoint.c_str(), o.checkpoint.c_str());
+      std::fprintf(stderr,
+                   "simile train: interrupted by signal %d; saved step %lld to %s (continue with --resume %s)\n", sig,
+                   (long long)r.steps, o.checkpoint.c_str(), o.checkpoint.c_str());
     return 128 + sig;
   }
   if (o.profile)
@@ -94,7 +95,8 @@ int train(Options o) {
     auto t0 = std::chrono::steady_clock::now();
     MultiView v = views_for(o);
     EvaluationReport e = evaluate_encoder(recipe.encoder(), run->data.train, run->data.test, evaluation_options(o), &v);
-    std::fprintf(stderr, "evaluated in %.1fs\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    std::fprintf(stderr, "evaluated in %.1fs\n",
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     add_report(j, e);
   }
   std::cout << j.dump() << std::endl;
@@ -134,7 +136,8 @@ int embed(Options o) {
   ThreadScope threads(o.threads);
   Tensor<float> h = simile::embed(m.recipe->encoder(), o.split == "test" ? data.test : data.train);
   write_npy(o.out, h);
-  std::fprintf(stderr, "wrote %lld x %lld representations to %s\n", (long long)h.dim(0), (long long)h.dim(1), o.out.c_str());
+  std::fprintf(stderr, "wrote %lld x %lld representations to %s\n", (long long)h.dim(0), (long long)h.dim(1),
+               o.out.c_str());
   return 0;
 }
 

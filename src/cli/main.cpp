@@ -10,8 +10,8 @@
 #include <CLI/CLI.hpp>
 
 #include <exception>
-#include <new>
 #include <iostream>
+#include <new>
 #include <string>
 
 #include "commands.hpp"
@@ -23,10 +23,12 @@ int main(int argc, char** argv) {
   CLI::App app("simile: contrastive representation learning on Fashion-MNIST", "simile");
   app.require_subcommand(1);
   Options o;
-  CLI::App* train_cmd = app.add_subcommand("train", "train a self-supervised encoder, evaluate it, print one JSON line");
+  CLI::App* train_cmd =
+      app.add_subcommand("train", "train a self-supervised encoder, evaluate it, print one JSON line");
   add_common_options(*train_cmd, o);
   add_train_options(*train_cmd, o);
-  CLI::App* eval_cmd = app.add_subcommand("eval", "evaluate a checkpoint's encoder, or a baseline (--baseline raw|untrained)");
+  CLI::App* eval_cmd =
+      app.add_subcommand("eval", "evaluate a checkpoint's encoder, or a baseline (--baseline raw|untrained)");
   add_common_options(*eval_cmd, o);
   add_eval_options(*eval_cmd, o);
   CLI::App* embed_cmd = app.add_subcommand("embed", "write an encoder's representations to a .npy file");
@@ -40,7 +42,8 @@ int main(int argc, char** argv) {
     if (first == "train" || first == "eval" || first == "embed") {
       who += " " + first;
     } else if (!first.empty() && first[0] != '-') {
-      std::cerr << "simile: unknown command '" << first << "' (the commands are train, eval and embed; see simile --help)\n";
+      std::cerr << "simile: unknown command '" << first
+                << "' (the commands are train, eval and embed; see simile --help)\n";
       return 2;
     }
   }
@@ -64,8 +67,9 @@ int main(int argc, char** argv) {
   } catch (const simile::Error& e) {
     std::cerr << who << ": " << e.what() << "\n";
   } catch (const std::bad_alloc&) {
-    std::cerr << who << ": out of memory (std::bad_alloc): the data, --batch or the model's widths need more memory "
-                        "than this machine gives\n";
+    std::cerr << who
+              << ": out of memory (std::bad_alloc): the data, --batch or the model's widths need more memory "
+                 "than this machine gives\n";
   } catch (const std::exception& e) {
     std::cerr << who << ": " << e.what() << "\n";
   } catch (...) {

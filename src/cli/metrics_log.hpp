@@ -38,15 +38,23 @@ class JsonLinesLog : public Callback<float> {
   }
   bool on_step_end(const StepInfo& s) override {
     if (s.step % every_ == 0 || s.step == s.total_steps)
-      add(Json{{"event", "step"}, {"step", s.step}, {"epoch", s.epoch}, {"loss", number(s.loss)}, {"lr", number(s.lr)},
-               {"seconds", number(s.seconds)}, {"samples_per_second", number(s.samples_per_second)}});
+      add(Json{{"event", "step"},
+               {"step", s.step},
+               {"epoch", s.epoch},
+               {"loss", number(s.loss)},
+               {"lr", number(s.lr)},
+               {"seconds", number(s.seconds)},
+               {"samples_per_second", number(s.samples_per_second)}});
     // Runs before the trainer writes a checkpoint at this step: the log is then on disk up to it.
     const bool checkpoint = checkpoint_every_ > 0 && s.step % checkpoint_every_ == 0;
     if (dirty_ && (checkpoint || std::chrono::steady_clock::now() - saved_ > std::chrono::seconds(10))) save();
     return false;
   }
   bool on_epoch_end(const EpochInfo& e) override {
-    add(Json{{"event", "epoch"}, {"epoch", e.epoch}, {"mean_loss", number(e.mean_loss)}, {"step", e.step},
+    add(Json{{"event", "epoch"},
+             {"epoch", e.epoch},
+             {"mean_loss", number(e.mean_loss)},
+             {"step", e.step},
              {"seconds", number(e.seconds)}});
     save();
     return false;

@@ -47,9 +47,10 @@ const CLI::Validator finite_number(
 
 // CLI::PositiveNumber and CLI::NonNegativeNumber print DBL_MAX in full; these say it plainly (finite_number,
 // checked first, has made sure stod succeeds).
-const CLI::Validator positive([](std::string& s) { return std::stod(s) > 0 ? std::string() : "must be > 0, got " + s; }, "");
-const CLI::Validator non_negative([](std::string& s) { return std::stod(s) >= 0 ? std::string() : "must be >= 0, got " + s; },
-                                  "");
+const CLI::Validator positive([](std::string& s) { return std::stod(s) > 0 ? std::string() : "must be > 0, got " + s; },
+                              "");
+const CLI::Validator non_negative(
+    [](std::string& s) { return std::stod(s) >= 0 ? std::string() : "must be >= 0, got " + s; }, "");
 
 template <class T>
 CLI::Option* integer(CLI::App& app, const std::string& name, T& value, const std::string& help, std::int64_t lo,
@@ -127,7 +128,8 @@ void add_train_options(CLI::App& app, Options& o) {
   integer(app, "--warmup-epochs", o.warmup_epochs, "warmup length for --schedule cosine", 0, 1'000'000);
   number(app, "--temperature", o.temperature, "temperature of NT-Xent / InfoNCE / SupCon", CLI::Range(1e-3, 1e3));
   integer(app, "--queue-size", o.queue_size, "MoCo: keys in the queue", 1, max_queue);
-  number(app, "--ema", o.ema, "MoCo / BYOL: momentum of the target network (BYOL: its base value)", CLI::Range(0.0, 1.0));
+  number(app, "--ema", o.ema, "MoCo / BYOL: momentum of the target network (BYOL: its base value)",
+         CLI::Range(0.0, 1.0));
   app.add_option("--checkpoint", o.checkpoint, "write checkpoints here (periodically, at the end, on SIGINT/SIGTERM)")
       ->check(output_file);
   app.add_option("--checkpoint-every", o.checkpoint_every_text,
@@ -138,7 +140,8 @@ void add_train_options(CLI::App& app, Options& o) {
             if (s == "epoch") return o.checkpoint_every = 0, o.checkpoint_each_epoch = true, std::string();
             if (std::string why = decimal_integer(s); !why.empty()) return why + " or 'epoch'";
             o.checkpoint_every = std::stoll(s);
-            if (o.checkpoint_every < 0 || o.checkpoint_every > big) return "must be in [0, " + std::to_string(big) + "] or 'epoch'";
+            if (o.checkpoint_every < 0 || o.checkpoint_every > big)
+              return "must be in [0, " + std::to_string(big) + "] or 'epoch'";
             return std::string();
           },
           "N|epoch"));
@@ -165,7 +168,9 @@ void add_embed_options(CLI::App& app, Options& o) {
       ->required()
       ->check(CLI::ExistingFile);
   app.add_option("--out", o.out, "output .npy file: float32 [N, D], dataset order")->required()->check(output_file);
-  app.add_option("--split", o.split, "which images to embed")->capture_default_str()->check(CLI::IsMember({"test", "train"}));
+  app.add_option("--split", o.split, "which images to embed")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"test", "train"}));
 }
 
 void check_train_options(const CLI::App& app, Options& o) {
@@ -201,7 +206,8 @@ std::map<std::string, std::string> checkpoint_metadata(const Options& o) {
 Options checkpoint_options(const Options& o, const std::string& path, const std::map<std::string, std::string>& m) {
   auto get = [&](const char* key) {
     auto it = m.find(key);
-    check<IoError>(it != m.end(), "'", path, "': checkpoint metadata lacks '", key, "' (not written by `simile train`?)");
+    check<IoError>(it != m.end(), "'", path, "': checkpoint metadata lacks '", key,
+                   "' (not written by `simile train`?)");
     return it->second;
   };
   auto choice = [&](const char* key, const Choices& c) {

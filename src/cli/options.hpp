@@ -64,8 +64,10 @@ inline constexpr std::int64_t max_width = 8192, max_queue = 1 << 24;
 std::map<std::string, std::string> checkpoint_metadata(const Options& o);
 /// `o` with the architecture recorded in the checkpoint `path`; a missing key or a bad value is an
 /// IoError naming the file and the key.
-Options checkpoint_options(const Options& o, const std::string& path, const std::map<std::string, std::string>& metadata);
+Options checkpoint_options(const Options& o, const std::string& path,
+                           const std::map<std::string, std::string>& metadata);
 /// `--resume`: the checkpoint's architecture must be the command's; else a BadArgument naming the option.
-void check_resume_options(const Options& o, const std::string& path, const std::map<std::string, std::string>& metadata);
+void check_resume_options(const Options& o, const std::string& path,
+                          const std::map<std::string, std::string>& metadata);
 
 }  // namespace simile::cli

@@ -103,7 +103,8 @@ TEST(AtomicFile, TemporariesOfDeadProcessesAreRemovedOthersKept) {
 
 TEST(AtomicFile, RefusesFoldersMissingFoldersAndNonRegularFiles) {
   TempDir dir;
-  EXPECT_TRUE(throws_with<IoError>([&] { write_atomically(dir.file(""), "x"); }, {"test_writer", "not a regular file"}));
+  EXPECT_TRUE(
+      throws_with<IoError>([&] { write_atomically(dir.file(""), "x"); }, {"test_writer", "not a regular file"}));
   EXPECT_TRUE(throws_with<IoError>([&] { write_atomically(dir.file("no/such/f"), "x"); },
                                    {"cannot write", "no/such/f", "No such file"}));
   fs::create_directory(dir.file("sub"));

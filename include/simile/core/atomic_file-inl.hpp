@@ -54,8 +54,8 @@ SIMILE_INLINE AtomicFile::AtomicFile(std::string path, std::string who)
   fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) {
     int err = errno;
-    throw IoError(detail::str(who_, ": cannot write '", path_, "': creating '", tmp_, "' failed: ",
-                              std::strerror(err), "; '", path_, "' was left unchanged"));
+    throw IoError(detail::str(who_, ": cannot write '", path_, "': creating '", tmp_, "' failed: ", std::strerror(err),
+                              "; '", path_, "' was left unchanged"));
   }
 }
 

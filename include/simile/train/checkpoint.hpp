@@ -121,17 +121,18 @@ void load_optimizer(const TensorDict& dict, optim::Optimizer<T>& opt, const std:
     if (key == "steps" || key == "lr") continue;
     if (auto* t = std::get_if<Tensor<T>>(&any)) s.tensors.emplace_back(key, *t);
     else if (auto* c = std::get_if<Tensor<std::int64_t>>(&any)) s.counters.emplace_back(key, c->item());
-    else throw IoError(simile::detail::str("load_optimizer: tensor '", name, "' has unexpected dtype ",
-                                           TensorDict::dtype_name(any)));
+    else
+      throw IoError(simile::detail::str("load_optimizer: tensor '", name, "' has unexpected dtype ",
+                                        TensorDict::dtype_name(any)));
   }
   opt.load_state(s);
 }
 
 /// The float and double specializations compiled into the library (see core/instantiate.hpp).
-#define SIMILE_TEMPLATES_TRAIN_CHECKPOINT(P, T) \
-  P template void save_module<T>(TensorDict& dict, const nn::Module<T>& module, const std::string& prefix); \
-  P template void load_module<T>(const TensorDict& dict, nn::Module<T>& module, const std::string& prefix); \
-  P template void save_optimizer<T>(TensorDict& dict, const optim::Optimizer<T>& opt, const std::string& prefix); \
+#define SIMILE_TEMPLATES_TRAIN_CHECKPOINT(P, T)                                                                    \
+  P template void save_module<T>(TensorDict & dict, const nn::Module<T>& module, const std::string& prefix);       \
+  P template void load_module<T>(const TensorDict& dict, nn::Module<T>& module, const std::string& prefix);        \
+  P template void save_optimizer<T>(TensorDict & dict, const optim::Optimizer<T>& opt, const std::string& prefix); \
   P template void load_optimizer<T>(const TensorDict& dict, optim::Optimizer<T>& opt, const std::string& prefix);
 SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_TRAIN_CHECKPOINT)
 

@@ -28,17 +28,22 @@ SIMILE_INLINE std::int64_t count_classes(std::span<const std::int64_t> labels, c
   return c;
 }
 
+SIMILE_INLINE void check_split(const char* fn, const Tensor<float>& train, std::span<const std::int64_t> train_labels,
+                               const Tensor<float>& test, std::span<const std::int64_t> test_labels) {
+  check<ShapeError>(train.rank() == 2 && test.rank() == 2 && train.dim(1) == test.dim(1), fn,
+                    ": expected train [N, D] and test [M, D], got ", train.shape(), " and ", test.shape());
+  check<ShapeError>(static_cast<Index>(train_labels.size()) == train.dim(0) &&
+                        static_cast<Index>(test_labels.size()) == test.dim(0),
+                    fn, ": ", train_labels.size(), " train labels for ", train.dim(0), " rows, ", test_labels.size(),
+                    " test labels for ", test.dim(0), " rows");
+}
+
 }  // namespace simile::detail
 
 namespace simile {
 
 SIMILE_INLINE KnnResult knn_classify(const Tensor<float>& train, std::span<const std::int64_t> train_labels, const Tensor<float>& test, std::span<const std::int64_t> test_labels, const KnnOptions& opt) {
-  check<ShapeError>(train.rank() == 2 && test.rank() == 2 && train.dim(1) == test.dim(1),
-                    "knn_classify: expected train [N, D] and test [M, D], got ", train.shape(), " and ", test.shape());
-  check<ShapeError>(static_cast<Index>(train_labels.size()) == train.dim(0) &&
-                        static_cast<Index>(test_labels.size()) == test.dim(0),
-                    "knn_classify: ", train_labels.size(), " train labels for ", train.dim(0), " rows, ",
-                    test_labels.size(), " test labels for ", test.dim(0), " rows");
+  detail::check_split("knn_classify", train, train_labels, test, test_labels);
   check(opt.k >= 1 && opt.k <= train.dim(0), "knn_classify: k = ", opt.k, " must lie in [1, ", train.dim(0), "]");
   check(opt.temperature > 0, "knn_classify: temperature ", opt.temperature, " must be positive");
   check(opt.tile >= 1, "knn_classify: tile ", opt.tile, " must be positive");

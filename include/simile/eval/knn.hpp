@@ -37,6 +37,11 @@ namespace detail {
 Tensor<float> normalized_rows(const Tensor<float>& x);
 
 std::int64_t count_classes(std::span<const std::int64_t> labels, const char* fn);
+
+/// What every evaluation over a train / test split checks first (ShapeError naming `fn`): both [rows, D]
+/// with the same D, and one label per row on each side.
+void check_split(const char* fn, const Tensor<float>& train, std::span<const std::int64_t> train_labels,
+                 const Tensor<float>& test, std::span<const std::int64_t> test_labels);
 }  // namespace detail
 
 /// Classifies `test` [M, D] by weighted kNN over `train` [N, D] with `train_labels` (N labels in

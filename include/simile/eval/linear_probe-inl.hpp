@@ -65,12 +65,7 @@ SIMILE_INLINE double accuracy_of(const MatD& x, const VecD& theta, Index classes
 namespace simile {
 
 SIMILE_INLINE LinearProbeResult linear_probe(const Tensor<float>& train, std::span<const std::int64_t> train_labels, const Tensor<float>& test, std::span<const std::int64_t> test_labels, const LinearProbeOptions& opt) {
-  check<ShapeError>(train.rank() == 2 && test.rank() == 2 && train.dim(1) == test.dim(1),
-                    "linear_probe: expected train [N, D] and test [M, D], got ", train.shape(), " and ", test.shape());
-  check<ShapeError>(static_cast<Index>(train_labels.size()) == train.dim(0) &&
-                        static_cast<Index>(test_labels.size()) == test.dim(0),
-                    "linear_probe: ", train_labels.size(), " train labels for ", train.dim(0), " rows, ",
-                    test_labels.size(), " test labels for ", test.dim(0), " rows");
+  detail::check_split("linear_probe", train, train_labels, test, test_labels);
   check(train.dim(0) >= 1, "linear_probe: no training rows");
   check(opt.l2 >= 0 && opt.max_iterations >= 1 && opt.tolerance > 0 && opt.history >= 1,
         "linear_probe: bad options (l2 ", opt.l2, ", max_iterations ", opt.max_iterations, ", tolerance ",

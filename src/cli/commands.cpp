@@ -47,7 +47,7 @@ int train(Options o) {
   Recipe<float>& recipe = *run->model.recipe;
   trainer.add_callback(std::make_shared<ProgressBar<float>>(o.log_every));
   if (!o.resume.empty()) {
-    trainer.load_checkpoint(o.resume);
+    trainer.load_checkpoint(resume_from, o.resume);
     std::fprintf(stderr, "resumed from %s at step %lld (epoch %lld)\n", o.resume.c_str(), (long long)trainer.step(),
                  (long long)trainer.epoch() + 1);
   }

@@ -216,7 +216,6 @@ TEST(Trainer, LoadingRefusesDamagedValuesAndPositionsNamingTheFile) {
 }
 
 TEST(Trainer, BatchNormStatisticsAreChecked) {
-  Rng rng(1);
   nn::BatchNorm1d<float> bn(nn::BatchNormOptions{.num_features = 3});
   TensorDict d;
   save_module(d, bn);

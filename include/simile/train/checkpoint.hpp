@@ -21,10 +21,7 @@
 namespace simile {
 
 namespace detail {
-inline bool ends_with(const std::string& name, const std::string& suffix) {
-  return name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-inline bool is_counter_buffer(const std::string& name) { return ends_with(name, "num_batches_tracked"); }
+inline bool is_counter_buffer(const std::string& name) { return name.ends_with("num_batches_tracked"); }
 
 /// The first element of `t` that is not finite, or -1.
 template <class T>
@@ -86,7 +83,7 @@ void load_module(const TensorDict& dict, nn::Module<T>& module, const std::strin
     Index bad = detail::first_non_finite(src);
     check<NumericError>(bad < 0, "load_module: tensor '", key, "' holds ", bad < 0 ? T(0) : src.data()[bad],
                         " at element ", bad);
-    if (detail::ends_with(name, "running_var") || detail::is_counter_buffer(name)) {
+    if (name.ends_with("running_var") || detail::is_counter_buffer(name)) {
       bad = detail::first_negative(src);
       check<NumericError>(bad < 0, "load_module: tensor '", key, "' holds the negative value ",
                           bad < 0 ? T(0) : src.data()[bad], " at element ", bad);

@@ -145,6 +145,9 @@ class Trainer {
   /// saved run (same architecture, parameter groups, seed); a mismatch, a missing or non-finite tensor
   /// or an inconsistent position is an Error naming `path`, and changes nothing in the model.
   void load_checkpoint(const std::string& path);
+  /// The same from a checkpoint already read from `path` (which then only names it in errors), for a
+  /// caller that looked at its metadata first.
+  void load_checkpoint(const TensorDict& d, const std::string& path);
 
  private:
   /// The state of one `fit()` call.
@@ -256,7 +259,11 @@ void Trainer<T>::save_checkpoint(const std::string& path) const {
 
 template <Real T>
 void Trainer<T>::load_checkpoint(const std::string& path) {
-  TensorDict d = load_safetensors(path);
+  load_checkpoint(load_safetensors(path), path);
+}
+
+template <Real T>
+void Trainer<T>::load_checkpoint(const TensorDict& d, const std::string& path) {
   // A file that fails a check part-way (the model loaded, the optimizer's state refused) must change
   // nothing: the state before is kept aside and put back.
   nn::NamedTensors<T> model_before = recipe_.model().state_dict();

@@ -4,6 +4,7 @@
 #include "simile/ops/batch_norm.hpp"
 #include "simile/ops/binary.hpp"
 #include "simile/ops/conv.hpp"
+#include "simile/ops/distributed.hpp"
 #include "simile/ops/dropout.hpp"
 #include "simile/ops/matmul.hpp"
 #include "simile/ops/normalize.hpp"

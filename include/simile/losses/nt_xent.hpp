@@ -29,6 +29,16 @@
 /// Both work in row tiles whose boundaries do not depend on the thread count and sum the loss in row
 /// order, so the result is the same bits for any thread count.
 ///
+/// Global negatives (`NtXentOptions::comm`, data-parallel training over N ranks of b samples each):
+/// every rank holds its 2b rows; the normalized rows of all ranks are gathered (2B x D values), each
+/// rank computes the similarity rows, logsumexps and losses of its own rows only (1 / N of the work),
+/// and the 2B logsumexps and row losses are gathered (every rank then has the same loss, summed in the
+/// order of one process's rows). The backward needs no communication: row i's gradient is
+/// (1 / (2B tau)) sum_j G_ij u_j with G_ij = P_ij + P_ji - 2 [j = p(i)], and P_ji = exp(s_ij - lse_j)
+/// uses rank j's gathered logsumexp, so each rank gets dL/dz of its own rows from its own similarity
+/// rows, with every term counted once: as anchor, as positive and as another rank's negative. The
+/// trainer's all-reduce of the parameter gradients adds the ranks' shares.
+///
 /// Numerics: every logsumexp subtracts the row maximum, so temperature 0.01 (logits up to 100) neither
 /// overflows nor loses precision; every P_ij is at most 1.
 
@@ -40,6 +50,7 @@
 
 #include "simile/core/instantiate.hpp"
 #include "simile/autograd/var.hpp"
+#include "simile/core/communicator.hpp"
 #include "simile/core/error.hpp"
 #include "simile/core/parallel.hpp"
 #include "simile/losses/detail/rows.hpp"
@@ -51,6 +62,10 @@ struct NtXentOptions {
   double temperature = 0.5;  ///< tau > 0 (SimCLR uses 0.1 to 0.5; 0.5 is its CIFAR-10 setting)
   Index tile = 0;            ///< 0: keep the [2N, 2N] similarities; > 0: rows per tile, memory-bounded
   double eps = 1e-12;        ///< norm clamp of the row normalization, as in F.normalize
+  /// Global negatives in data-parallel training: with more than one rank, z is this rank's [2b, D]
+  /// (its b samples' two views) and the loss is NT-Xent over the global batch of all ranks' rows (see
+  /// the file comment). Every rank must call. Null or one rank: z is the whole batch.
+  Communicator* comm = nullptr;
 };
 
 namespace detail {
@@ -58,37 +73,44 @@ namespace detail {
 /// Rows per tile of the plain (tile = 0) mode: fixed, so the bits do not depend on the thread count.
 inline constexpr Index nt_xent_block = 128;
 
-/// The state the backward needs, shared between the forward and the backward closure.
+/// The state the backward needs, shared between the forward and the backward closure. Global rows are
+/// in rank order: rank q's 2b rows (its first views, then its second views) at [2bq, 2b(q + 1)), so
+/// with one rank they are z's rows.
 template <Real T>
 struct NtXentState {
-  NormalizedRows<T> rows;
-  Tensor<T> lse;  ///< [2N]: logsumexp_{j != i} s_ij
-  Tensor<T> sim;  ///< [2N, 2N] similarities with -inf on the diagonal (plain mode only)
-  Index n = 0;    ///< N (samples); z has 2N rows
+  NormalizedRows<T> rows;  ///< this rank's rows, normalized
+  Tensor<T> u;    ///< [R, D] every rank's normalized rows (rows.u itself with one rank)
+  Tensor<T> lse;  ///< [R]: logsumexp_{j != i} s_ij of every global row
+  Tensor<T> sim;  ///< [2b, R] this rank's similarity rows with -inf on the diagonal (plain mode only)
+  Index b = 0;    ///< samples per rank; a rank has 2b rows
+  Index first = 0;  ///< the global index of this rank's row 0
   Index tile = 0; ///< rows per tile
   bool keep = false;
   T inv_tau = 1;
+
+  Index global_rows() const { return u.dim(0); }
+  /// The positive of global row j: the other view of its sample, in the same rank's block.
+  Index partner(Index j) const { return (j / (2 * b)) * (2 * b) + (j % (2 * b) + b) % (2 * b); }
 };
 
-/// s rows [r0, r0 + S.rows()) = u_r u^T / tau, with -inf on the diagonal (self-similarity excluded).
+/// Similarity rows of this rank's rows [r0, r0 + S.rows()): u_i u^T / tau over all global rows, with
+/// -inf on the diagonal (self-similarity excluded).
 template <Real T, class Block>
 void nt_xent_similarities(const NtXentState<T>& st, Index r0, Block&& S) {
-  const Index R = st.rows.u.rows();
-  auto U = st.rows.u.matrix(R, st.rows.u.cols());
-  S.noalias() = st.inv_tau * (U.middleRows(r0, S.rows()) * U.transpose());
-  for (Index k = 0; k < S.rows(); ++k) S(k, r0 + k) = -std::numeric_limits<T>::infinity();
+  auto U = st.u.matrix(st.global_rows(), st.u.cols());
+  S.noalias() = st.inv_tau * (U.middleRows(st.first + r0, S.rows()) * U.transpose());
+  for (Index k = 0; k < S.rows(); ++k) S(k, st.first + r0 + k) = -std::numeric_limits<T>::infinity();
 }
 
 /// Turns similarity rows [r0, ...) into rows of G = P + P^T - 2 [j = p(i)], in place.
 template <Real T, class Block>
 void nt_xent_gradient_rows(const NtXentState<T>& st, Index r0, Block&& S) {
-  const Index R = 2 * st.n;
-  Eigen::Map<const Eigen::Array<T, 1, Eigen::Dynamic>> lse(st.lse.data(), R);
+  Eigen::Map<const Eigen::Array<T, 1, Eigen::Dynamic>> lse(st.lse.data(), st.global_rows());
   for (Index k = 0; k < S.rows(); ++k) {
-    const Index i = r0 + k;
+    const Index i = st.first + r0 + k;
     auto s = S.row(k).array();
     s = (s - lse(i)).exp() + (s - lse).exp();
-    S(k, (i + st.n) % R) -= T(2);
+    S(k, st.partner(i)) -= T(2);
   }
 }
 
@@ -102,58 +124,90 @@ void nt_xent_gradient_rows(const NtXentState<T>& st, Index r0, Block&& S) {
 template <Real T>
 Var<T> nt_xent(const Var<T>& z, const NtXentOptions& opt = {}) {
   check<ShapeError>(z.shape().rank() == 2, "nt_xent: z must be 2-D [2N, D], got shape ", z.shape());
-  const Index R = z.dim(0), D = z.dim(1);
-  check<ShapeError>(R % 2 == 0, "nt_xent: z has ", R, " rows, expected an even number (2 views x batch)");
-  check<ShapeError>(R >= 2, "nt_xent: z has 0 rows, expected at least 2 (2 views x batch)");
+  const Index Rl = z.dim(0), D = z.dim(1);
+  check<ShapeError>(Rl % 2 == 0, "nt_xent: z has ", Rl, " rows, expected an even number (2 views x batch)");
+  check<ShapeError>(Rl >= 2, "nt_xent: z has 0 rows, expected at least 2 (2 views x batch)");
   check(opt.temperature > 0 && std::isfinite(opt.temperature), "nt_xent: temperature ", opt.temperature,
         " must be positive and finite");
   check(opt.tile >= 0, "nt_xent: tile ", opt.tile, " must be 0 (whole matrix) or a positive row count");
   check(opt.eps > 0, "nt_xent: eps ", opt.eps, " must be positive");
+  const bool distributed = is_distributed(opt.comm);
+  const int ranks = distributed ? opt.comm->size() : 1;
 
   auto st = std::make_shared<detail::NtXentState<T>>();
-  st->n = R / 2;
+  st->b = Rl / 2;
   st->keep = opt.tile == 0;
   st->tile = st->keep ? detail::nt_xent_block : opt.tile;
   st->inv_tau = T(1.0 / opt.temperature);
   st->rows = detail::normalize_rows(z.value(), opt.eps);
-  st->lse = Tensor<T>::empty({R});
-  if (st->keep) st->sim = Tensor<T>::empty({R, R});
+  const Index R = Rl * ranks;  // global rows
+  if (distributed) {
+    // Every rank's normalized rows, in rank order (all ranks must have the same shard: checked).
+    Index shape[2] = {Rl, D};
+    std::vector<Index> shapes(2 * std::size_t(ranks));
+    all_gather(*opt.comm, std::span<const Index>(shape), std::span<Index>(shapes));
+    for (int q = 0; q < ranks; ++q)
+      check<ShapeError>(shapes[2 * std::size_t(q)] == Rl && shapes[2 * std::size_t(q) + 1] == D, "nt_xent: rank ",
+                        opt.comm->rank(), " has z of shape ", z.shape(), ", rank ", q, " [", shapes[2 * std::size_t(q)],
+                        ", ", shapes[2 * std::size_t(q) + 1], "]: every rank needs the same shard");
+    st->u = Tensor<T>::empty({R, D});
+    all_gather(*opt.comm, std::span<const T>(st->rows.u.span()), st->u.span());
+    st->first = Rl * opt.comm->rank();
+  } else {
+    st->u = st->rows.u;
+  }
+  Tensor<T> lse_local = Tensor<T>::empty({Rl});
+  if (st->keep) st->sim = Tensor<T>::empty({Rl, R});
 
-  std::vector<T> row_loss(static_cast<std::size_t>(R));
-  const Index tiles = detail::tile_count(R, st->tile);
+  std::vector<T> row_loss(static_cast<std::size_t>(Rl));
+  const Index tiles = detail::tile_count(Rl, st->tile);
   parallel_for(0, tiles, 1, [&](Index tb, Index te) {
-    Tensor<T> work;  // this thread's [tile, 2N] block in the memory-bounded mode
-    if (!st->keep) work = Tensor<T>::empty({std::min(st->tile, R), R});
+    Tensor<T> work;  // this thread's [tile, R] block in the memory-bounded mode
+    if (!st->keep) work = Tensor<T>::empty({std::min(st->tile, Rl), R});
     for (Index t = tb; t < te; ++t) {
-      const Index r0 = t * st->tile, b = std::min(st->tile, R - r0);
-      auto S = st->keep ? st->sim.matrix(R, R).middleRows(r0, b) : work.matrix().topRows(b);
+      const Index r0 = t * st->tile, b = std::min(st->tile, Rl - r0);
+      auto S = st->keep ? st->sim.matrix(Rl, R).middleRows(r0, b) : work.matrix().topRows(b);
       detail::nt_xent_similarities(*st, r0, S);
       for (Index k = 0; k < b; ++k) {
         const Index i = r0 + k;
         T lse = detail::row_logsumexp<T>(S.row(k));
-        st->lse.data()[i] = lse;
-        row_loss[static_cast<std::size_t>(i)] = lse - S(k, (i + st->n) % R);
+        lse_local.data()[i] = lse;
+        row_loss[static_cast<std::size_t>(i)] = lse - S(k, st->partner(st->first + i));
       }
     }
   });
-  double total = 0;  // row order: the same bits for any thread count
-  for (T l : row_loss) total += static_cast<double>(l);
+  double total = 0;
+  if (distributed) {
+    // Every row's logsumexp (the backward needs P_ji of other ranks' rows j) and loss; the loss is
+    // summed in the order of one process's rows (first views of the global batch, then second views).
+    st->lse = Tensor<T>::empty({R});
+    all_gather(*opt.comm, std::span<const T>(lse_local.span()), st->lse.span());
+    std::vector<T> all_loss(static_cast<std::size_t>(R));
+    all_gather(*opt.comm, std::span<const T>(row_loss), std::span<T>(all_loss));
+    const Index b = st->b;
+    for (Index v = 0; v < 2; ++v)
+      for (int q = 0; q < ranks; ++q)
+        for (Index i = 0; i < b; ++i) total += static_cast<double>(all_loss[std::size_t(2 * b * q + v * b + i)]);
+  } else {
+    st->lse = lse_local;
+    for (T l : row_loss) total += static_cast<double>(l);  // row order: the same bits for any thread count
+  }
   Tensor<T> out = Tensor<T>::scalar(static_cast<T>(total / static_cast<double>(R)));
 
   return make_op<T>("nt_xent", std::move(out), {z}, [st, D](Node<T>& self) {
     Tensor<T>* gz = self.grad_for(0);
     if (!gz) return;
-    const Index R = 2 * st->n;
-    auto U = st->rows.u.matrix(R, D);
+    const Index R = st->global_rows(), Rl = 2 * st->b;
+    auto U = st->u.matrix(R, D);
     const T scale = self.grad.item() * st->inv_tau / T(R);
-    const Index tiles = detail::tile_count(R, st->tile);
+    const Index tiles = detail::tile_count(Rl, st->tile);
     parallel_for(0, tiles, 1, [&](Index tb, Index te) {
       Tensor<T> work;
-      if (!st->keep) work = Tensor<T>::empty({std::min(st->tile, R), R});
-      Tensor<T> du = Tensor<T>::empty({std::min(st->tile, R), D});
+      if (!st->keep) work = Tensor<T>::empty({std::min(st->tile, Rl), R});
+      Tensor<T> du = Tensor<T>::empty({std::min(st->tile, Rl), D});
       for (Index t = tb; t < te; ++t) {
-        const Index r0 = t * st->tile, b = std::min(st->tile, R - r0);
-        auto S = st->keep ? st->sim.matrix(R, R).middleRows(r0, b) : work.matrix().topRows(b);
+        const Index r0 = t * st->tile, b = std::min(st->tile, Rl - r0);
+        auto S = st->keep ? st->sim.matrix(Rl, R).middleRows(r0, b) : work.matrix().topRows(b);
         if (!st->keep) detail::nt_xent_similarities(*st, r0, S);
         detail::nt_xent_gradient_rows(*st, r0, S);
         auto dU = du.matrix().topRows(b);

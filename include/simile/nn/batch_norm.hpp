@@ -2,8 +2,10 @@
 /// \file
 /// `BatchNorm1d` and `BatchNorm2d`: batch normalization layers (Ioffe and Szegedy 2015) around the
 /// `batch_norm` op, with PyTorch's parameters and buffers (`weight`, `bias`, `running_mean`,
-/// `running_var`, `num_batches_tracked`), so their checkpoints map one to one.
+/// `running_var`, `num_batches_tracked`), so their checkpoints map one to one. In data-parallel
+/// training, `set_batch_norm_sync` makes them synchronized (statistics over every rank's batch).
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -67,6 +69,10 @@ class BatchNormBase : public nn::Cloneable<Derived, T> {
   }
 
   const nn::BatchNormOptions& options() const { return options_; }
+  /// Synchronized batch norm: with a communicator of more than one rank, training-mode statistics run
+  /// over the batches of all ranks (see `simile::BatchNormOptions::comm`); null: this process's batch.
+  void set_sync(std::shared_ptr<Communicator> comm) { sync_ = std::move(comm); }
+  const std::shared_ptr<Communicator>& sync() const { return sync_; }
   /// gamma [C]; requires `affine`.
   const Var<T>& weight() const { return this->get(affine_id("weight", weight_)); }
   /// beta [C]; requires `affine`.
@@ -91,7 +97,8 @@ class BatchNormBase : public nn::Cloneable<Derived, T> {
     Var<T> b = options_.affine ? this->get(bias_) : Var<T>();
     Tensor<T> mean = tracked ? this->get(running_mean_) : Tensor<T>();
     Tensor<T> var = tracked ? this->get(running_var_) : Tensor<T>();
-    simile::BatchNormOptions op{.training = this->is_training(), .momentum = options_.momentum, .eps = options_.eps};
+    simile::BatchNormOptions op{.training = this->is_training(), .momentum = options_.momentum, .eps = options_.eps,
+                                .comm = sync_.get()};
     Var<T> y;
     switch (epilogue) {
       case BatchNormEpilogue::none: y = batch_norm(x, w, b, mean, var, op); break;
@@ -114,6 +121,7 @@ class BatchNormBase : public nn::Cloneable<Derived, T> {
   }
 
   nn::BatchNormOptions options_;
+  std::shared_ptr<Communicator> sync_;
   nn::ParameterId weight_, bias_;
   nn::BufferId running_mean_, running_var_, num_batches_tracked_;
 };
@@ -142,10 +150,22 @@ class BatchNorm2d : public simile::detail::BatchNormBase<BatchNorm2d<T>, T> {
   static bool accepts_rank(int r) { return r == 4; }
 };
 
+/// Sets `comm` as the synchronization of every batch-norm layer in `module` and below it (PyTorch's
+/// `SyncBatchNorm.convert_sync_batchnorm`, in place; null undoes it). Returns the number of layers.
+template <Real T>
+Index set_batch_norm_sync(Module<T>& module, const std::shared_ptr<Communicator>& comm) {
+  Index count = 0;
+  if (auto* bn = dynamic_cast<BatchNorm1d<T>*>(&module)) bn->set_sync(comm), ++count;
+  if (auto* bn = dynamic_cast<BatchNorm2d<T>*>(&module)) bn->set_sync(comm), ++count;
+  for (auto& [name, child] : module.named_children()) count += set_batch_norm_sync(*child, comm);
+  return count;
+}
+
 /// The float and double specializations compiled into the library (see core/instantiate.hpp).
 #define SIMILE_TEMPLATES_NN_BATCH_NORM(P, T) \
   P template class BatchNorm1d<T>; \
-  P template class BatchNorm2d<T>;
+  P template class BatchNorm2d<T>; \
+  P template Index set_batch_norm_sync<T>(Module<T> & module, const std::shared_ptr<Communicator>& comm);
 SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_NN_BATCH_NORM)
 
 }  // namespace simile::nn

@@ -25,6 +25,7 @@
 
 #include "simile/core/instantiate.hpp"
 #include "simile/autograd/var.hpp"
+#include "simile/core/communicator.hpp"
 #include "simile/core/parallel.hpp"
 #include "simile/ops/pool.hpp"
 
@@ -35,6 +36,10 @@ struct BatchNormOptions {
   bool training = true;   ///< normalize by the batch statistics and update the running ones
   double momentum = 0.1;  ///< running = (1 - momentum) running + momentum batch_statistic
   double eps = 1e-5;      ///< added to the variance before the square root
+  /// Synchronized batch norm: with more than one rank, training statistics (and the backward's means)
+  /// run over the batches of all ranks (collectives on every call; every rank must call). Must outlive
+  /// the op's graph. Null or one rank: this process's batch only.
+  Communicator* comm = nullptr;
 };
 
 namespace detail {
@@ -111,9 +116,12 @@ Var<T> batch_norm_impl(const char* name, const Var<T>& x, const Var<T>& weight, 
                     " must be in [0, 1]");
   // Without running statistics PyTorch normalizes by the batch in eval mode too.
   const bool batch_stats = opt.training || !tracked;
-  check<ValueError>(!batch_stats || L.count() > 1, name, ": expected more than 1 value per channel when using ",
-                    "batch statistics, got x of shape ", xs, " (", L.count(), " per channel)");
 
+  // Synchronized batch norm (training only): statistics and their gradients over every rank's batch.
+  Communicator* comm = opt.training && batch_stats ? opt.comm : nullptr;
+  const bool sync = is_distributed(comm);
+  check<ValueError>(!batch_stats || sync || L.count() > 1, name, ": expected more than 1 value per channel when using ",
+                    "batch statistics, got x of shape ", xs, " (", L.count(), " per channel)");
   const T eps = static_cast<T>(opt.eps);
   const T momentum = static_cast<T>(opt.momentum);
   const Index n = L.count();
@@ -132,42 +140,46 @@ Var<T> batch_norm_impl(const char* name, const Var<T>& x, const Var<T>& weight, 
   T* prm = tracked ? running_mean.data() : nullptr;
   T* prv = tracked ? running_var.data() : nullptr;
 
-  for_channel_blocks(L, [&](Index c0, Index c1) {
-    if (batch_stats) {
-      std::array<double, batch_norm_max_block> acc{};
-      for (Index i = 0; i < L.n; ++i)
-        for (Index c = c0; c < c1; ++c) {
-          const T* row = px + (i * L.c + c) * L.s;
-          T a = 0, unused = 0;
-          lane_sum(L.s, [row](Index k, T& s, T&) { s += row[k]; }, a, unused);
-          acc[c - c0] += a;
-        }
-      for (Index c = c0; c < c1; ++c) pm[c] = static_cast<T>(acc[c - c0] / double(n));
-      // Second pass about the mean: no cancellation, unlike E[x^2] - E[x]^2.
-      acc.fill(0);
-      for (Index i = 0; i < L.n; ++i)
-        for (Index c = c0; c < c1; ++c) {
-          const T* row = px + (i * L.c + c) * L.s;
-          const T m = pm[c];
-          T a = 0, unused = 0;
-          lane_sum(L.s, [row, m](Index k, T& s, T&) { s += (row[k] - m) * (row[k] - m); }, a, unused);
-          acc[c - c0] += a;
-        }
+  // Per channel: the sum of x, then the sum of squares about the mean (two passes: no cancellation,
+  // unlike E[x^2] - E[x]^2), in double across rows.
+  std::vector<double> acc(static_cast<std::size_t>(L.c) + 1);
+  auto sum_x = [&](Index c0, Index c1) {
+    for (Index c = c0; c < c1; ++c) acc[std::size_t(c)] = 0;
+    for (Index i = 0; i < L.n; ++i)
       for (Index c = c0; c < c1; ++c) {
-        double var = acc[c - c0] / double(n);
-        pi[c] = static_cast<T>(1.0 / std::sqrt(var + opt.eps));
-        if (tracked && opt.training) {
-          // PyTorch keeps the unbiased variance in the running estimate, while normalizing by the biased one.
-          prm[c] = (T(1) - momentum) * prm[c] + momentum * pm[c];
-          prv[c] = (T(1) - momentum) * prv[c] + momentum * static_cast<T>(var * double(n) / double(n - 1));
-        }
+        const T* row = px + (i * L.c + c) * L.s;
+        T a = 0, unused = 0;
+        lane_sum(L.s, [row](Index k, T& s, T&) { s += row[k]; }, a, unused);
+        acc[std::size_t(c)] += a;
       }
-    } else {
+  };
+  auto sum_squares = [&](Index c0, Index c1) {
+    for (Index c = c0; c < c1; ++c) acc[std::size_t(c)] = 0;
+    for (Index i = 0; i < L.n; ++i)
       for (Index c = c0; c < c1; ++c) {
-        pm[c] = prm[c];
-        pi[c] = T(1) / std::sqrt(prv[c] + eps);
+        const T* row = px + (i * L.c + c) * L.s;
+        const T m = pm[c];
+        T a = 0, unused = 0;
+        lane_sum(L.s, [row, m](Index k, T& s, T&) { s += (row[k] - m) * (row[k] - m); }, a, unused);
+        acc[std::size_t(c)] += a;
+      }
+  };
+  // `total` values per channel over all ranks (n in one process).
+  auto set_mean = [&](Index c0, Index c1, double total) {
+    for (Index c = c0; c < c1; ++c) pm[c] = static_cast<T>(acc[std::size_t(c)] / total);
+  };
+  auto set_invstd = [&](Index c0, Index c1, double total) {
+    for (Index c = c0; c < c1; ++c) {
+      double var = acc[std::size_t(c)] / total;
+      pi[c] = static_cast<T>(1.0 / std::sqrt(var + opt.eps));
+      if (tracked && opt.training) {
+        // PyTorch keeps the unbiased variance in the running estimate, while normalizing by the biased one.
+        prm[c] = (T(1) - momentum) * prm[c] + momentum * pm[c];
+        prv[c] = (T(1) - momentum) * prv[c] + momentum * static_cast<T>(var * total / (total - 1));
       }
     }
+  };
+  auto normalize = [&](Index c0, Index c1) {
     std::array<T, batch_norm_max_block> scale, shift;
     for (Index c = c0; c < c1; ++c) {
       scale[c - c0] = (pw ? pw[c] : T(1)) * pi[c];
@@ -193,7 +205,39 @@ Var<T> batch_norm_impl(const char* name, const Var<T>& x, const Var<T>& weight, 
           (*max_pool)(out, py + p * pool.out_plane(), arg.data() + p * pool.out_plane());
         }
       }
-  });
+  };
+
+  if (batch_stats && sync) {
+    // Synchronized: each reduction is summed over the ranks between passes (with the value count).
+    for_channel_blocks(L, sum_x);
+    acc[std::size_t(L.c)] = double(n);
+    all_reduce_sum(*comm, std::span<double>(acc));
+    const double total = acc[std::size_t(L.c)];
+    check<ValueError>(total > 1, name, ": expected more than 1 value per channel over all ranks, got ", total);
+    set_mean(0, L.c, total);
+    for_channel_blocks(L, sum_squares);
+    all_reduce_sum(*comm, std::span<double>(acc.data(), std::size_t(L.c)));
+    for_channel_blocks(L, [&](Index c0, Index c1) {
+      set_invstd(c0, c1, total);
+      normalize(c0, c1);
+    });
+  } else {
+    // One block of channels start to end on one thread: its values stay in cache between the passes.
+    for_channel_blocks(L, [&](Index c0, Index c1) {
+      if (batch_stats) {
+        sum_x(c0, c1);
+        set_mean(c0, c1, double(n));
+        sum_squares(c0, c1);
+        set_invstd(c0, c1, double(n));
+      } else {
+        for (Index c = c0; c < c1; ++c) {
+          pm[c] = prm[c];
+          pi[c] = T(1) / std::sqrt(prv[c] + eps);
+        }
+      }
+      normalize(c0, c1);
+    });
+  }
 
   std::vector<Var<T>> inputs{x};
   const int iw = weight.defined() ? static_cast<int>(inputs.size()) : -1;
@@ -204,7 +248,7 @@ Var<T> batch_norm_impl(const char* name, const Var<T>& x, const Var<T>& weight, 
   Tensor<T> wv = weight.defined() ? weight.value() : Tensor<T>();
 
   return make_op<T>(name, std::move(y), inputs,
-                    [L, xv, wv, mean, invstd, iw, ib, batch_stats, pool, arg](Node<T>& self) {
+                    [L, xv, wv, mean, invstd, iw, ib, batch_stats, pool, arg, comm](Node<T>& self) {
     // dx is written whole, so it may be assigned; dgamma and dbeta are small and accumulate.
     const auto gx = self.grad_target(0);
     Tensor<T>* gw = iw >= 0 ? self.grad_for(static_cast<std::size_t>(iw)) : nullptr;
@@ -221,7 +265,7 @@ Var<T> batch_norm_impl(const char* name, const Var<T>& x, const Var<T>& weight, 
     const bool assign = gx.assign;
     T* pdw = gw ? gw->data() : nullptr;
     T* pdb = gb ? gb->data() : nullptr;
-    const double inv_n = 1.0 / double(L.count());
+    double inv_n = 1.0 / double(L.count());
     // dy through the ReLU: zero where the output was clamped. Takes the pointers by value so that they
     // stay in registers in the inner loops.
     auto grad_at = [](const T* g, const T* y, Index j) -> T {
@@ -231,9 +275,10 @@ Var<T> batch_norm_impl(const char* name, const Var<T>& x, const Var<T>& weight, 
     // Values per gradient row: pooled, dy is nonzero only at the windows' maxima, one per output.
     const Index rows = pooled ? pool.out_plane() : L.s;
 
-    for_channel_blocks(L, [&](Index c0, Index c1) {
-      // One pass for both reductions: sum(dy) and sum(dy (x - mean)).
-      std::array<double, batch_norm_max_block> sum_dy{}, sum_dyx{};
+    // Per channel, in one pass: sum(dy) and sum(dy (x - mean)); [c] and [C + c].
+    std::vector<double> sums(2 * static_cast<std::size_t>(L.c) + 1);
+    auto reduce = [&](Index c0, Index c1) {
+      for (Index c = c0; c < c1; ++c) sums[std::size_t(c)] = sums[std::size_t(L.c + c)] = 0;
       for (Index i = 0; i < L.n; ++i)
         for (Index c = c0; c < c1; ++c) {
           const Index p = i * L.c + c;
@@ -249,21 +294,25 @@ Var<T> batch_norm_impl(const char* name, const Var<T>& x, const Var<T>& weight, 
                 sb += g * (xr[pooled ? ar[k] : k] - m);
               },
               a, b);
-          sum_dy[c - c0] += a;
-          sum_dyx[c - c0] += b;
+          sums[std::size_t(c)] += a;
+          sums[std::size_t(L.c + c)] += b;
         }
+      // dgamma and dbeta from this rank's values (the trainer sums parameter gradients over ranks).
       for (Index c = c0; c < c1; ++c) {
-        if (pdb) pdb[c] += static_cast<T>(sum_dy[c - c0]);
-        if (pdw) pdw[c] += static_cast<T>(sum_dyx[c - c0] * double(pi[c]));  // sum(dy * xhat)
+        if (pdb) pdb[c] += static_cast<T>(sums[std::size_t(c)]);
+        if (pdw) pdw[c] += static_cast<T>(sums[std::size_t(L.c + c)] * double(pi[c]));  // sum(dy * xhat)
       }
+    };
+    auto input_grad = [&](Index c0, Index c1) {
       if (!pdx) return;
       for (Index c = c0; c < c1; ++c) {
         const T k1 = (pw ? pw[c] : T(1)) * pi[c];
         const T m = pm[c];
         // dx = gamma invstd (dy - mean(dy) - xhat mean(dy xhat)), xhat = (x - mean) invstd, with batch
         // statistics; with running ones (constants) the op is affine and dx = gamma invstd dy.
-        const T mean_dy = batch_stats ? static_cast<T>(sum_dy[c - c0] * inv_n) : T(0);
-        const T proj = batch_stats ? static_cast<T>(sum_dyx[c - c0] * inv_n * double(pi[c]) * double(pi[c])) : T(0);
+        const T mean_dy = batch_stats ? static_cast<T>(sums[std::size_t(c)] * inv_n) : T(0);
+        const T proj =
+            batch_stats ? static_cast<T>(sums[std::size_t(L.c + c)] * inv_n * double(pi[c]) * double(pi[c])) : T(0);
         for (Index i = 0; i < L.n; ++i) {
           const Index p = i * L.c + c;
           const T *xr = px + p * L.s, *gr = pg + p * rows, *yr = py + p * rows;
@@ -284,7 +333,20 @@ Var<T> batch_norm_impl(const char* name, const Var<T>& x, const Var<T>& weight, 
           }
         }
       }
-    });
+    };
+    if (is_distributed(comm)) {
+      // Synchronized: the means of dy and dy xhat run over every rank's values.
+      for_channel_blocks(L, reduce);
+      sums[2 * std::size_t(L.c)] = double(L.count());
+      all_reduce_sum(*comm, std::span<double>(sums));
+      inv_n = 1.0 / sums[2 * std::size_t(L.c)];
+      for_channel_blocks(L, input_grad);
+    } else {
+      for_channel_blocks(L, [&](Index c0, Index c1) {
+        reduce(c0, c1);
+        input_grad(c0, c1);
+      });
+    }
   });
 }
 

@@ -38,6 +38,7 @@ class LoaderViewSource : public ViewSource {
   std::string describe() const override {
     return simile::detail::str(loader_.dataset().size(), " samples in batches of ", loader_.options().batch_size);
   }
+  void set_shard(int index, int count) override { loader_.set_shard(index, count); }
   const Loader<D>& loader() const { return loader_; }
 
  protected:

@@ -100,12 +100,34 @@ class Loader {
     return options_.drop_last ? n / options_.batch_size : (n + options_.batch_size - 1) / options_.batch_size;
   }
 
-  /// Dataset indices of batch `b` of the current epoch.
+  /// Data-parallel training: from now on `indices(b)` (and the batches) give shard `index` of
+  /// `count` of each batch: with m samples in the batch, positions [m index / count, m (index + 1) /
+  /// count). Every batch must split evenly: batch_size divisible by `count`, and a last partial batch
+  /// too unless `drop_last` (ValueError otherwise, naming the sizes). `num_batches` is unchanged.
+  void set_shard(int index, int count) {
+    check<ValueError>(count >= 1 && index >= 0 && index < count, "Loader::set_shard: shard ", index, " of ", count);
+    check<ValueError>(options_.batch_size % count == 0, "Loader::set_shard: the batch of ", options_.batch_size,
+                      " samples does not split over ", count, " ranks (make it a multiple of ", count, ")");
+    shard_ = index;
+    shards_ = count;
+    if (num_batches() > 0) (void)indices(num_batches() - 1);  // the last batch splits too
+  }
+  int shard() const { return shard_; }
+  int shards() const { return shards_; }
+
+  /// Dataset indices of batch `b` of the current epoch (of this shard's part of it, see `set_shard`).
   std::span<const Index> indices(Index b) const {
     check<ValueError>(b >= 0 && b < num_batches(), "Loader: batch ", b, " out of range (epoch ", epoch_, " has ",
                       num_batches(), " batches)");
     auto begin = std::size_t(b * options_.batch_size);
     std::size_t end = std::min(order_.size(), begin + std::size_t(options_.batch_size));
+    if (shards_ > 1) {
+      const std::size_t m = end - begin, k = std::size_t(shards_);
+      check<ValueError>(m % k == 0, "Loader: batch ", b, " of epoch ", epoch_, " has ", m, " samples, which do not split over ",
+                        shards_, " ranks (set drop_last, or a dataset size whose last batch splits)");
+      end = begin + m / k * std::size_t(shard_ + 1);
+      begin += m / k * std::size_t(shard_);
+    }
     return {order_.data() + begin, end - begin};
   }
 
@@ -158,6 +180,7 @@ class Loader {
   Sampler sampler_;
   std::uint64_t epoch_ = 0;
   std::vector<Index> order_;
+  int shard_ = 0, shards_ = 1;
 };
 
 }  // namespace simile

@@ -72,6 +72,14 @@ class ViewSource {
   virtual bool has_labels() const = 0;
   /// What the source reads, for messages ("12 images in batches of 256").
   virtual std::string describe() const = 0;
+  /// Data-parallel training: from now on `batch(b)` gives only shard `index` of `count` of batch b, the
+  /// same samples' views as in one process (views depend on (seed, epoch, sample, view), not on the
+  /// rank). Shard r holds samples [r m / count, (r + 1) m / count) of a batch of m. Sources that
+  /// cannot shard say so (the default).
+  virtual void set_shard(int index, int count) {
+    check(count == 1 && index == 0, "ViewSource::set_shard: this source (", describe(),
+          ") cannot split its batches over ranks");
+  }
 };
 
 }  // namespace simile

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "simile/autograd/var.hpp"
+#include "simile/core/communicator.hpp"
 #include "simile/data/view_source.hpp"
 #include "simile/io/safetensors.hpp"
 #include "simile/nn/module.hpp"
@@ -53,6 +54,18 @@ class Recipe {
     (void)total_steps;
   }
 
+  /// Data-parallel training over `comm` (more than one rank): the trainer calls this once, before the
+  /// first step, and from then on `loss` receives this rank's shard of each global batch and must
+  /// return the loss of the global batch (the same value on every rank) whose backward gives this
+  /// rank's share of the gradient (`ops/distributed.hpp`: gathered views, `rank_mean`; NT-Xent's
+  /// global negatives). With `sync_batch_norm`, the networks' batch norms compute their statistics over
+  /// the global batch (`nn::set_batch_norm_sync`), so N ranks learn what one process learns with the
+  /// global batch. The default refuses: a recipe that does not override this has no data-parallel form.
+  virtual void distribute(const std::shared_ptr<Communicator>& comm, bool sync_batch_norm) {
+    (void)sync_batch_norm;
+    check(!is_distributed(comm.get()), "Recipe '", name(),
+          "' has no data-parallel form (it must override Recipe::distribute; see train/recipes/simclr.hpp)");
+  }
   /// Extra training state (target networks, queues) into `dict` under `prefix`; and back.
   virtual void save_state(TensorDict& dict, const std::string& prefix) const {
     (void)dict;

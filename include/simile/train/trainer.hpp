@@ -43,6 +43,7 @@
 #include "simile/optim/schedule.hpp"
 #include "simile/train/callbacks.hpp"
 #include "simile/train/checkpoint.hpp"
+#include "simile/train/data_parallel.hpp"
 #include "simile/train/recipe.hpp"
 
 namespace simile {
@@ -66,6 +67,16 @@ struct TrainerOptions {
   /// When set, checked after every step: once it holds true the run stops (stop reason "interrupted"),
   /// writing its checkpoint as at any other end. A signal handler may set it (a lock-free atomic).
   const std::atomic<bool>* stop_requested = nullptr;
+  /// Data-parallel training (`train/data_parallel.hpp`): with a communicator of more than one rank,
+  /// each rank trains on its shard of every batch (the source's batch size is the global batch B, which
+  /// the ranks must divide), the recipe computes the global batch's loss, gradients are summed over
+  /// the ranks, and the state starts from rank 0's. Only rank 0 writes checkpoints; every rank reads
+  /// them (a path all ranks see), and a checkpoint resumes on any number of ranks. Every rank must run
+  /// the same program with the same options. Null or one rank: one process.
+  std::shared_ptr<Communicator> comm;
+  /// With more than one rank: batch norms over the global batch (N ranks learn what one process with
+  /// the global batch learns); off, each rank normalizes by its own shard.
+  bool sync_batch_norm = true;
 };
 
 struct TrainResult {
@@ -76,6 +87,9 @@ struct TrainResult {
   double samples_per_second = 0;    ///< samples per second in this run (the views of a sample count once)
   double final_loss = 0;            ///< mean loss over the last epoch's steps (or the last 50 steps)
   std::string stop_reason;          ///< "epochs", "max_steps", "budget", "callback" or "interrupted"
+  int world_size = 1;               ///< ranks that trained (samples_per_second counts all of them)
+  double communication_seconds = 0; ///< time this rank spent in collectives (waiting included)
+  std::uint64_t communication_bytes = 0;  ///< bytes this rank sent and received
 };
 
 namespace detail {
@@ -123,6 +137,11 @@ class Trainer {
           recipe_.num_views(), " views, the view source makes ", source_.num_views());
     check(!recipe_.needs_labels() || source_.has_labels(), "Trainer: the recipe ", recipe_.name(),
           " needs labels and the data has none");
+    if (is_distributed(options_.comm.get())) {
+      comm_ = std::make_shared<MeteredCommunicator>(options_.comm);
+      recipe_.distribute(comm_, options_.sync_batch_norm);
+      source_.set_shard(comm_->rank(), comm_->size());
+    }
   }
 
   void add_callback(std::shared_ptr<Callback<T>> cb) { callbacks_.push_back(std::move(cb)); }
@@ -138,7 +157,8 @@ class Trainer {
   TrainResult fit();
 
   /// Writes the model, optimizer, recipe state and position to `path` (atomically). A NaN or infinity
-  /// in any of them is a NumericError, and `path` is then left as it was.
+  /// in any of them is a NumericError, and `path` is then left as it was. Data-parallel: rank 0 writes,
+  /// the other ranks only check.
   void save_checkpoint(const std::string& path) const;
 
   /// Restores what `save_checkpoint` wrote. The recipe, optimizer and data must be set up as in the
@@ -162,6 +182,8 @@ class Trainer {
     StepInfo pace_start, last;  ///< the step the pace is measured from; the last step
     std::vector<double> recent;  ///< the last 50 losses
     double epoch_loss = 0, epoch_start = 0;
+    double comm_seconds = 0;  ///< the communicator's counters when the run began
+    std::uint64_t comm_bytes = 0;
     Index epoch_steps = 0;
     TrainResult result;
 
@@ -211,8 +233,16 @@ class Trainer {
   /// the run before anything uses or saves it.
   void check_parameters(const std::vector<std::pair<std::string, Var<T>>>& named) const;
 
+  /// Data-parallel: the model, optimizer and recipe state from rank 0 to every rank.
+  void broadcast_state();
+  /// Data-parallel: every rank takes the same decisions (the budget's horizon, when to stop): rank 0's
+  /// clock for `seconds`; each flag set when it is set on any rank.
+  void agree_on_clock(double& seconds) const;
+  void agree_on_stop(bool& stop, bool& interrupt) const;
+
   Recipe<T>& recipe_;
   ViewSource& source_;
+  std::shared_ptr<MeteredCommunicator> comm_;  ///< data-parallel only
   optim::Optimizer<T>& opt_;
   TrainerOptions options_;
   optim::LrScheduler<T> lr_;
@@ -220,6 +250,7 @@ class Trainer {
   std::int64_t step_ = 0, epoch_ = 0, total_steps_ = 0, profiled_steps_ = 0;
   ProfileTable profile_;
   Index batch_ = 0;
+  std::optional<GradientAllReduce<T>> reduce_;
 };
 
 template <Real T>
@@ -250,6 +281,7 @@ void Trainer<T>::save_checkpoint(const std::string& path) const {
       throw NumericError(simile::detail::str("Trainer::save_checkpoint: after step ", step_, " '", name,
                                              "' holds a NaN or infinity (the run diverged); '", path,
                                              "' was left as it was"));
+  if (comm_ && comm_->rank() != 0) return;  // the ranks hold the same state: rank 0 writes it
   d.metadata = options_.metadata;
   d.metadata["recipe"] = recipe_.name();
   d.metadata["seed"] = std::to_string(source_.seed());
@@ -304,6 +336,35 @@ void Trainer<T>::begin_run(Run& run) {
   recipe_.model().train();
   run.params = recipe_.model().parameters();
   run.named = recipe_.model().named_parameters();
+  if (comm_) broadcast_state();
+  run.comm_seconds = comm_ ? comm_->seconds() : 0;
+  run.comm_bytes = comm_ ? comm_->bytes() : 0;
+}
+
+template <Real T>
+void Trainer<T>::broadcast_state() {
+  TensorDict d;
+  save_module(d, recipe_.model());
+  save_optimizer(d, opt_);
+  recipe_.save_state(d, "train.recipe.");
+  broadcast_tensors(*comm_, d, "Trainer::fit");
+  load_module(d, recipe_.model());
+  load_optimizer(d, opt_);
+  recipe_.load_state(d, "train.recipe.");
+}
+
+template <Real T>
+void Trainer<T>::agree_on_clock(double& seconds) const {
+  if (comm_) seconds = all_reduce_sum(*comm_, comm_->rank() == 0 ? seconds : 0.0);
+}
+
+template <Real T>
+void Trainer<T>::agree_on_stop(bool& stop, bool& interrupt) const {
+  if (!comm_) return;
+  std::int32_t v[2] = {stop ? 1 : 0, interrupt ? 1 : 0};
+  all_reduce_sum(*comm_, std::span<std::int32_t>(v));
+  stop = v[0] > 0;
+  interrupt = v[1] > 0;
 }
 
 template <Real T>
@@ -332,6 +393,11 @@ void Trainer<T>::train_step(Run& run) {
                                            "; the first non-finite value came from ", detail::first_non_finite(loss)));
   opt_.zero_grad();
   loss.backward();
+  if (comm_) {
+    ProfileScope scope("gradient all-reduce");
+    if (!reduce_) reduce_.emplace(*comm_);
+    (*reduce_)(run.params);
+  }
   {
     ProfileScope scope("optimizer step and checks");
     if (options_.check_gradients) check_gradients(run.named);
@@ -345,23 +411,26 @@ void Trainer<T>::train_step(Run& run) {
   }
   ++step_;
   if (run.profiler) ++profiled_steps_;
-  run.samples += static_cast<std::int64_t>(batch.indices.size());
+  // Every rank's shard: the global batch (equal shards).
+  run.samples += static_cast<std::int64_t>(batch.indices.size()) * (comm_ ? comm_->size() : 1);
   run.epoch_loss += value;
   ++run.epoch_steps;
   run.recent.push_back(value);
   if (run.recent.size() > 50) run.recent.erase(run.recent.begin());
 
   StepInfo info{step_, total_steps_, epoch_, batch_, run.per_epoch, value, opt_.lr(0), run.elapsed(), 0, run.samples};
+  agree_on_clock(info.seconds);
   info.samples_per_second = info.seconds > 0 ? double(run.samples) / info.seconds : 0;
   fix_budget_horizon(run, info);
   bool stop = false;
   for (auto& cb : callbacks_) stop = cb->on_step_end(info) || stop;
+  bool interrupt = options_.stop_requested && options_.stop_requested->load();
+  agree_on_stop(stop, interrupt);
   ++batch_;  // from here on, the position to resume from
   if (!options_.checkpoint_path.empty() && options_.checkpoint_every > 0 && step_ % options_.checkpoint_every == 0)
     save_checkpoint(options_.checkpoint_path);
   run.result.stop_reason = stop_reason(stop, info.seconds, false);
-  if (run.result.stop_reason.empty() && options_.stop_requested && options_.stop_requested->load())
-    run.result.stop_reason = "interrupted";
+  if (run.result.stop_reason.empty() && interrupt) run.result.stop_reason = "interrupted";
   run.last = info;
 }
 
@@ -388,6 +457,11 @@ TrainResult Trainer<T>::end_run(Run& run) {
   r.steps_this_run = step_ - run.first_step;
   r.seconds = run.elapsed();
   r.samples_per_second = r.seconds > 0 ? double(run.samples) / r.seconds : 0;
+  if (comm_) {
+    r.world_size = comm_->size();
+    r.communication_seconds = comm_->seconds() - run.comm_seconds;
+    r.communication_bytes = comm_->bytes() - run.comm_bytes;
+  }
   if (r.epochs_completed == 0 && !run.recent.empty()) {
     double s = 0;
     for (double v : run.recent) s += v;

@@ -10,6 +10,7 @@
 #include "simile/core/instantiate.hpp"
 #include "simile/losses/barlow_twins.hpp"
 #include "simile/losses/vicreg.hpp"
+#include "simile/ops/distributed.hpp"
 #include "simile/train/recipes/detail.hpp"
 
 namespace simile {
@@ -33,11 +34,19 @@ class HalvesRecipe : public Recipe<T> {
   nn::Module<T>& encoder() override { return (*model_)[0]; }
   Var<T> loss(const Views<T>& views, std::span<const std::int64_t>) override {
     check_views(views, 2, name_);
-    auto [z1, z2] = halves(model_->forward(Var<T>(views.data)));
+    Var<T> z = model_->forward(Var<T>(views.data));
+    // Data-parallel: the loss of the global batch, computed whole on every rank from the gathered
+    // embeddings (cross-correlation and covariance over all ranks' samples).
+    if (dp_.on()) z = all_gather_views(*dp_, z, 2);
+    auto [z1, z2] = halves(z);
     return loss_(z1, z2, options_);
+  }
+  void distribute(const std::shared_ptr<Communicator>& comm, bool sync_batch_norm) override {
+    simile::detail::distribute<T>(dp_, comm, sync_batch_norm, {model_.get()});
   }
 
  private:
+  DataParallel dp_;
   const char* name_;
   Loss loss_;
   std::shared_ptr<nn::Sequential<T>> model_;

@@ -9,11 +9,14 @@
 ///   collapse; the loss is the symmetrized -cos.
 /// Both views go through a network as one batch of 2N (batch-norm statistics over the 2N views); the
 /// target runs in training mode (batch statistics) without recording a graph, as the reference code.
+/// Data-parallel (`distribute`): the loss is the mean over the global batch (`rank_mean`), and with
+/// synchronized batch norm both networks normalize by the global batch's statistics.
 
 #include <memory>
 
 #include "simile/core/instantiate.hpp"
 #include "simile/losses/negative_cosine.hpp"
+#include "simile/ops/distributed.hpp"
 #include "simile/train/checkpoint.hpp"
 #include "simile/train/ema.hpp"
 #include "simile/train/recipes/detail.hpp"
@@ -54,8 +57,14 @@ class Byol : public Recipe<T> {
       z = target_->forward(x);
     }
     auto [z1, z2] = detail::halves(z);
-    // BYOL sums the two directions of 2 - 2 cos; the helper averages them.
-    return T(2) * symmetric_negative_cosine(p1, p2, z1, z2, NegativeCosineOptions{.byol_form = true});
+    // BYOL sums the two directions of 2 - 2 cos; the helper averages them. Data-parallel: the mean
+    // over the global batch (equal shards).
+    Var<T> loss = T(2) * symmetric_negative_cosine(p1, p2, z1, z2, NegativeCosineOptions{.byol_form = true});
+    return dp_.on() ? rank_mean(*dp_, loss) : loss;
+  }
+  /// Synchronized batch norm in the online and the target networks (both see the global batch).
+  void distribute(const std::shared_ptr<Communicator>& comm, bool sync_batch_norm) override {
+    detail::distribute<T>(dp_, comm, sync_batch_norm, {online_.get(), target_.get()});
   }
 
   void after_step(std::int64_t step, std::int64_t total) override {
@@ -67,6 +76,7 @@ class Byol : public Recipe<T> {
  private:
   ByolOptions options_;
   std::shared_ptr<nn::Sequential<T>> online_, body_, target_;
+  detail::DataParallel dp_;
 };
 
 template <Real T>
@@ -87,11 +97,16 @@ class SimSiam : public Recipe<T> {
     Var<T> p = (*model_)[2].forward(z);
     auto [p1, p2] = detail::halves(p);
     auto [z1, z2] = detail::halves(z);  // detached inside the loss: the stop-gradient
-    return symmetric_negative_cosine(p1, p2, z1, z2);
+    Var<T> loss = symmetric_negative_cosine(p1, p2, z1, z2);
+    return dp_.on() ? rank_mean(*dp_, loss) : loss;
+  }
+  void distribute(const std::shared_ptr<Communicator>& comm, bool sync_batch_norm) override {
+    detail::distribute<T>(dp_, comm, sync_batch_norm, {model_.get()});
   }
 
  private:
   std::shared_ptr<nn::Sequential<T>> model_;
+  detail::DataParallel dp_;
 };
 
 /// The float and double specializations compiled into the library (see core/instantiate.hpp).

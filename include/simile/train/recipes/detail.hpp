@@ -7,6 +7,7 @@
 #include <memory>
 #include <utility>
 
+#include "simile/nn/batch_norm.hpp"
 #include "simile/nn/sequential.hpp"
 #include "simile/ops/shape.hpp"
 #include "simile/train/recipe.hpp"
@@ -25,6 +26,25 @@ std::shared_ptr<nn::Sequential<T>> named_parts(
     model->add(name, module);
   }
   return model;
+}
+
+/// What a recipe keeps for data-parallel training: the communicator, null in one process.
+struct DataParallel {
+  std::shared_ptr<Communicator> comm;
+  /// The communicator, or null in one process (as the losses' options take it).
+  Communicator* get() const { return comm.get(); }
+  bool on() const { return is_distributed(comm.get()); }
+  Communicator& operator*() const { return *comm; }
+};
+
+/// The common part of `Recipe::distribute`: keeps `comm` and, with `sync_batch_norm`, synchronizes the
+/// batch norms of `networks` (those that see the global batch; MoCo's key network keeps its own).
+template <Real T>
+void distribute(DataParallel& dp, const std::shared_ptr<Communicator>& comm, bool sync_batch_norm,
+                std::initializer_list<nn::Module<T>*> networks) {
+  dp.comm = comm;
+  if (sync_batch_norm)
+    for (nn::Module<T>* m : networks) nn::set_batch_norm_sync(*m, comm);
 }
 
 /// Checks that `views` holds `count` views of at least one sample each (ValueError naming `who`).

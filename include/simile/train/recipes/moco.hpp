@@ -15,6 +15,12 @@
 /// GPUs; the single-device equivalent here: the key network sees the 2N views in a seeded random order,
 /// split into `shuffle_groups` groups that each compute their own statistics, then puts the keys back
 /// in order. A query and its positive key never share batch statistics computed the same way.
+///
+/// Data-parallel (`distribute`): the paper's shuffled BN across devices. The views of all ranks are
+/// gathered and shuffled alike everywhere, each rank computes the keys of its share of the groups,
+/// and the keys are gathered back; every rank enqueues the global batch's keys, so the queues stay
+/// identical. The query network uses synchronized batch norm (the single-process query network sees
+/// the whole batch), and the loss is the mean over the global batch.
 
 #include <memory>
 #include <numeric>
@@ -22,6 +28,7 @@
 #include "simile/core/instantiate.hpp"
 #include "simile/core/rng.hpp"
 #include "simile/losses/info_nce.hpp"
+#include "simile/ops/distributed.hpp"
 #include "simile/ops/binary.hpp"
 #include "simile/sampling/momentum_queue.hpp"
 #include "simile/train/checkpoint.hpp"
@@ -72,14 +79,24 @@ class Moco : public Recipe<T> {
   Var<T> loss(const Views<T>& views, std::span<const std::int64_t>) override {
     detail::check_views(views, 2, "Moco::loss");
     auto [q1, q2] = detail::halves(model_->forward(Var<T>(views.data)));
+    // The global batch's keys (one process: the batch's), then this rank's rows of them.
     Tensor<T> k = keys(views.data);
+    Tensor<T> mine = dp_.on() ? local_views(k, 2, dp_.comm->rank(), dp_.comm->size()) : k;
     const Index n = views.batch();
-    Var<T> k1(k.slice_rows(0, n)), k2(k.slice_rows(n, 2 * n));
+    Var<T> k1(mine.slice_rows(0, n)), k2(mine.slice_rows(n, 2 * n));
     InfoNceOptions o{.temperature = options_.temperature};
     Var<T> loss = info_nce(q1, k2, queue_.keys(), o);
     if (options_.symmetric) loss = T(0.5) * (loss + info_nce(q2, k1, queue_.keys(), o));
-    pending_ = options_.symmetric ? k : k.slice_rows(n, 2 * n);
-    return loss;
+    // Every rank enqueues the global batch's keys: the queues stay identical.
+    const Index global = k.dim(0) / 2;
+    pending_ = options_.symmetric ? k : k.slice_rows(global, 2 * global);
+    return dp_.on() ? rank_mean(*dp_, loss) : loss;
+  }
+
+  /// Data-parallel: the query network's batch norms synchronized (one process normalizes the queries by
+  /// the whole batch); the key network keeps shuffled batch norm: its groups are split over the ranks.
+  void distribute(const std::shared_ptr<Communicator>& comm, bool sync_batch_norm) override {
+    detail::distribute<T>(dp_, comm, sync_batch_norm, {model_.get()});
   }
 
   void after_step(std::int64_t, std::int64_t) override {
@@ -107,9 +124,15 @@ class Moco : public Recipe<T> {
   }
 
  private:
-  /// Keys of the stacked views through the key network in shuffled batch-norm groups, in input order.
-  Tensor<T> keys(const Tensor<T>& x) {
+  /// Keys of the global batch's stacked views through the key network in shuffled batch-norm groups, in
+  /// input order. Data-parallel (MoCo's shuffled BN across GPUs): the views of all ranks are gathered,
+  /// shuffled alike on every rank, and rank r computes the keys of groups [r G / N, (r + 1) G / N) (G the
+  /// groups, rounded up to a multiple of the N ranks), which are gathered back: the same keys as one
+  /// process with G groups.
+  Tensor<T> keys(const Tensor<T>& local) {
     NoGradGuard no_grad;
+    const int ranks = dp_.on() ? dp_.comm->size() : 1, rank = dp_.on() ? dp_.comm->rank() : 0;
+    Tensor<T> x = dp_.on() ? all_gather_views(*dp_, local, 2) : local;
     const Index rows = x.dim(0);
     std::vector<Index> perm(static_cast<std::size_t>(rows));
     std::iota(perm.begin(), perm.end(), Index{0});
@@ -117,13 +140,20 @@ class Moco : public Recipe<T> {
     for (Index i = rows - 1; i > 0; --i)
       std::swap(perm[static_cast<std::size_t>(i)], perm[rng.below(static_cast<std::uint64_t>(i + 1))]);
     Var<T> shuffled = gather_rows(Var<T>(x), perm);
-    const Index groups = std::min<Index>(options_.shuffle_groups, rows / 2);
+    Index groups = std::max<Index>(std::min<Index>(options_.shuffle_groups, rows / 2), 1);
+    groups = (groups + ranks - 1) / ranks * ranks;
     std::vector<Var<T>> parts;
-    for (Index g = 0; g < std::max<Index>(groups, 1); ++g) {
-      Index lo = rows * g / std::max<Index>(groups, 1), hi = rows * (g + 1) / std::max<Index>(groups, 1);
+    for (Index g = groups * rank / ranks; g < groups * (rank + 1) / ranks; ++g) {
+      Index lo = rows * g / groups, hi = rows * (g + 1) / groups;
       parts.push_back(key_->forward(slice_rows(shuffled, lo, hi)));
     }
     Tensor<T> ks = concat(parts, 0).value();
+    if (ranks > 1) {
+      // Rank r's keys are rows [rows r / N, rows (r + 1) / N) of the shuffled order (N divides rows).
+      Tensor<T> all = Tensor<T>::empty({rows, ks.dim(1)});
+      all_gather(*dp_, std::span<const T>(ks.span()), all.span());
+      ks = all;
+    }
     Tensor<T> out = Tensor<T>::empty(ks.shape());
     for (Index i = 0; i < rows; ++i)
       ks.slice_rows(i, i + 1).copy_to(out.slice_rows(perm[static_cast<std::size_t>(i)], perm[static_cast<std::size_t>(i)] + 1));
@@ -133,6 +163,7 @@ class Moco : public Recipe<T> {
   std::shared_ptr<nn::Sequential<T>> model_, key_;
   MomentumQueue<T> queue_;
   MocoOptions options_;
+  detail::DataParallel dp_;
   Tensor<T> pending_;
   std::int64_t steps_ = 0;
 };

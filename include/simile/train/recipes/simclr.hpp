@@ -3,7 +3,8 @@
 /// SimCLR (Chen, Kornblith, Norouzi, Hinton 2020): one encoder f and a projection head g; the two views
 /// of a batch of N images go through g(f(.)) together as one batch of 2N (rows i and N + i are the two
 /// views of image i), and NT-Xent treats each row's partner as its positive and the other 2N - 2 rows as
-/// negatives. Batch-norm statistics are those of the 2N views, as in single-device SimCLR.
+/// negatives. Batch-norm statistics are those of the 2N views, as in single-device SimCLR. Data-parallel
+/// (`distribute`): the negatives and batch-norm statistics are those of the global batch.
 
 #include <memory>
 
@@ -35,10 +36,15 @@ class SimClr : public Recipe<T> {
   Var<T> loss(const Views<T>& views, std::span<const std::int64_t>) override {
     detail::check_views(views, 2, "SimClr::loss");
     Var<T> z = model_->forward(Var<T>(views.data));
-    return nt_xent(z, NtXentOptions{.temperature = options_.temperature, .tile = options_.tile});
+    return nt_xent(z, NtXentOptions{.temperature = options_.temperature, .tile = options_.tile, .comm = dp_.get()});
+  }
+  /// Global negatives: NT-Xent over every rank's views; synchronized batch norm in encoder and projector.
+  void distribute(const std::shared_ptr<Communicator>& comm, bool sync_batch_norm) override {
+    detail::distribute<T>(dp_, comm, sync_batch_norm, {model_.get()});
   }
 
  private:
+  detail::DataParallel dp_;
   std::shared_ptr<nn::Sequential<T>> model_;
   SimClrOptions options_;
 };

@@ -8,6 +8,7 @@
 
 #include "simile/core/instantiate.hpp"
 #include "simile/losses/supcon.hpp"
+#include "simile/ops/distributed.hpp"
 #include "simile/train/recipes/detail.hpp"
 
 namespace simile {
@@ -36,12 +37,24 @@ class SupConRecipe : public Recipe<T> {
     check<ShapeError>(static_cast<Index>(labels.size()) == views.batch(), "SupConRecipe::loss: ", labels.size(),
                       " labels for a batch of ", views.batch());
     Var<T> z = model_->forward(Var<T>(views.data));
-    labels2_.assign(labels.begin(), labels.end());
-    labels2_.insert(labels2_.end(), labels.begin(), labels.end());
+    std::vector<std::int64_t> all(labels.begin(), labels.end());
+    if (dp_.on()) {
+      // Data-parallel: positives and negatives over the global batch, its loss computed whole on every
+      // rank; the ranks' label shards in rank order are the global batch's labels.
+      z = all_gather_views(*dp_, z, 2);
+      all.resize(labels.size() * std::size_t(dp_.comm->size()));
+      all_gather(*dp_, labels, std::span<std::int64_t>(all));
+    }
+    labels2_.assign(all.begin(), all.end());
+    labels2_.insert(labels2_.end(), all.begin(), all.end());
     return supcon(z, labels2_, SupConOptions{.temperature = options_.temperature});
+  }
+  void distribute(const std::shared_ptr<Communicator>& comm, bool sync_batch_norm) override {
+    detail::distribute<T>(dp_, comm, sync_batch_norm, {model_.get()});
   }
 
  private:
+  detail::DataParallel dp_;
   std::shared_ptr<nn::Sequential<T>> model_;
   SupConRecipeOptions options_;
   std::vector<std::int64_t> labels2_;

@@ -45,13 +45,20 @@ int train(Options o) {
   if (!o.no_eval) check_evaluation_options(o, run->data);
   Trainer<float>& trainer = *run->trainer;
   Recipe<float>& recipe = *run->model.recipe;
-  trainer.add_callback(std::make_shared<ProgressBar<float>>(o.log_every));
+  // Under mpirun every rank trains; rank 0 alone reports, logs, exports and evaluates.
+  const bool lead = !o.comm || o.comm->rank() == 0;
+  const int world_size = o.comm ? o.comm->size() : 1;
+  if (lead) trainer.add_callback(std::make_shared<ProgressBar<float>>(o.log_every));
   if (!o.resume.empty()) {
     trainer.load_checkpoint(resume_from, o.resume);
-    std::fprintf(stderr, "resumed from %s at step %lld (epoch %lld)\n", o.resume.c_str(), (long long)trainer.step(),
-                 (long long)trainer.epoch() + 1);
+    if (lead)
+      std::fprintf(stderr, "resumed from %s at step %lld (epoch %lld)\n", o.resume.c_str(), (long long)trainer.step(),
+                   (long long)trainer.epoch() + 1);
   }
-  if (!o.metrics.empty())
+  if (lead && world_size > 1)
+    std::fprintf(stderr, "data-parallel over %d ranks (%s): global batch %lld, %lld a rank\n", world_size,
+                 o.comm->backend().c_str(), (long long)o.batch, (long long)(o.batch / world_size));
+  if (lead && !o.metrics.empty())
     trainer.add_callback(std::make_shared<JsonLinesLog>(
         o.metrics, o.log_every, o.checkpoint.empty() ? 0 : o.checkpoint_every, o.resume.empty() ? -1 : trainer.step()));
   std::signal(SIGINT, request_stop);
@@ -59,6 +66,7 @@ int train(Options o) {
   TrainResult r = trainer.fit();
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
+  if (!lead) return r.stop_reason == "interrupted" ? 128 + static_cast<int>(stop_signal) : 0;
   std::fprintf(stderr, "trained %lld steps in %.1fs (%.0f samples/s), stopped by %s\n", (long long)r.steps_this_run,
                r.seconds, r.samples_per_second, r.stop_reason.c_str());
   if (r.stop_reason == "interrupted") {
@@ -88,6 +96,12 @@ int train(Options o) {
          {"samples_per_second", number(r.samples_per_second)},
          {"final_loss", number(r.final_loss)},
          {"threads", o.threads},
+         {"world_size", world_size},
+         // The share of the step spent in collectives (gradients, gathered embeddings, batch-norm
+         // statistics; waiting for other ranks included), and this rank's bytes sent + received a step.
+         {"communication_share", number(r.seconds > 0 ? r.communication_seconds / r.seconds : 0.0)},
+         {"communication_bytes_per_step",
+          number(r.steps_this_run > 0 ? double(r.communication_bytes) / double(r.steps_this_run) : 0.0)},
          {"batch", o.batch},
          {"seed", o.seed}};
   if (!o.no_eval) {

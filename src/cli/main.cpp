@@ -5,6 +5,9 @@
 // Exit status: 0 on success, 2 for a bad command line (CLI11's parse and validation errors, and options that
 // do not fit the data or a checkpoint), 1 for any other failure; either way one line `simile <command>: <what>`
 // on stderr. `train` interrupted by SIGINT / SIGTERM saves its checkpoint and exits with 128 + the signal.
+// Under an MPI launcher (`mpirun -np N simile train ...`, Slurm's srun), the N processes train one model
+// data-parallel with --batch as the global batch; rank 0 reports and evaluates, and an error on any rank
+// ends all of them.
 // It uses only the public headers.
 
 #include <CLI/CLI.hpp>
@@ -17,6 +20,7 @@
 #include "commands.hpp"
 #include "options.hpp"
 #include "simile/core/error.hpp"
+#include "simile/core/mpi.hpp"
 
 int main(int argc, char** argv) {
   using namespace simile::cli;
@@ -47,8 +51,15 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  // Under mpirun or srun, the ranks train together; an error on one rank then ends them all (the others
+  // would wait for it in their next collective).
+  auto failed = [&o](int code) {
+    if (o.comm && o.comm->size() > 1) o.comm->abort(code);
+    return code;
+  };
   try {
     try {
+      o.comm = simile::launch_world();
       app.parse(argc, argv);
       if (train_cmd->parsed()) check_train_options(*train_cmd, o);
       if (eval_cmd->parsed()) check_eval_options(o);
@@ -56,14 +67,15 @@ int main(int argc, char** argv) {
       return app.exit(e);
     } catch (const CLI::ParseError& e) {
       std::cerr << who << ": " << e.what() << " (see " << who << " --help)\n";
-      return 2;
+      return failed(2);
     }
     if (train_cmd->parsed()) return train(o);
+    if (o.comm->rank() != 0) return 0;  // eval and embed run once, on rank 0
     if (eval_cmd->parsed()) return eval(o);
     return embed(o);
   } catch (const BadArgument& e) {
     std::cerr << who << ": " << e.what() << " (see " << who << " --help)\n";
-    return 2;
+    return failed(2);
   } catch (const simile::Error& e) {
     std::cerr << who << ": " << e.what() << "\n";
   } catch (const std::bad_alloc&) {
@@ -75,5 +87,5 @@ int main(int argc, char** argv) {
   } catch (...) {
     std::cerr << who << ": unknown exception\n";
   }
-  return 1;
+  return failed(1);
 }

@@ -177,6 +177,9 @@ void check_train_options(const CLI::App& app, Options& o) {
   // With a budget, the budget decides how long to train unless epochs are asked for as well.
   if (o.budget > 0 && app.count("--epochs") == 0) o.epochs = 1000;
   if (std::string why = queue_too_large(o); !why.empty()) throw CLI::ValidationError("--queue-size", why);
+  if (const int ranks = o.comm ? o.comm->size() : 1; o.batch % ranks != 0)
+    throw CLI::ValidationError("--batch", std::to_string(o.batch) + " is the global batch and must split evenly over the " +
+                                              std::to_string(ranks) + " ranks (each trains on --batch / ranks samples)");
   if (o.warmup_epochs >= o.epochs)
     throw CLI::ValidationError("--warmup-epochs", std::to_string(o.warmup_epochs) + " must be below --epochs (" +
                                                       std::to_string(o.epochs) + ")");

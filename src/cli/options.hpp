@@ -6,8 +6,10 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 
+#include "simile/core/communicator.hpp"
 #include "simile/core/error.hpp"
 #include "simile/data/idx.hpp"
 
@@ -33,6 +35,8 @@ struct Options {
   double budget = 0, lr = 1e-3, weight_decay = 1e-6, temperature = 0.5, ema = 0.99;
   bool no_eval = false, profile = false, checkpoint_each_epoch = false;
   const std::atomic<bool>* stop_requested = nullptr;  ///< set by SIGINT / SIGTERM (see commands.cpp)
+  /// The ranks training together: more than one under mpirun or srun, where --batch is the global batch.
+  std::shared_ptr<Communicator> comm;
 
   // eval (checkpoint is shared with train and embed) and embed
   std::string baseline, out, split = "test";

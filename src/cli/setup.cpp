@@ -127,6 +127,7 @@ TrainerOptions trainer_options(const Options& o) {
   t.cosine_lr = o.schedule == "cosine";
   t.warmup_epochs = o.warmup_epochs;
   t.stop_requested = o.stop_requested;
+  t.comm = o.comm;
   return t;
 }
 

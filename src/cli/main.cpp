@@ -53,6 +53,8 @@ int main(int argc, char** argv) {
   }
   // Under mpirun or srun, the ranks train together; an error on one rank then ends them all (the others
   // would wait for it in their next collective).
+  // A bad command line is the same on every rank: rank 0 alone says so.
+  auto lead = [&o] { return !o.comm || o.comm->rank() == 0; };
   auto failed = [&o](int code) {
     if (o.comm && o.comm->size() > 1) o.comm->abort(code);
     return code;
@@ -66,7 +68,7 @@ int main(int argc, char** argv) {
     } catch (const CLI::Success& e) {  // --help
       return app.exit(e);
     } catch (const CLI::ParseError& e) {
-      std::cerr << who << ": " << e.what() << " (see " << who << " --help)\n";
+      if (lead()) std::cerr << who << ": " << e.what() << " (see " << who << " --help)\n";
       return failed(2);
     }
     if (train_cmd->parsed()) return train(o);
@@ -74,7 +76,7 @@ int main(int argc, char** argv) {
     if (eval_cmd->parsed()) return eval(o);
     return embed(o);
   } catch (const BadArgument& e) {
-    std::cerr << who << ": " << e.what() << " (see " << who << " --help)\n";
+    if (lead()) std::cerr << who << ": " << e.what() << " (see " << who << " --help)\n";
     return failed(2);
   } catch (const simile::Error& e) {
     std::cerr << who << ": " << e.what() << "\n";

@@ -361,6 +361,10 @@ Var<T> batch_norm_impl(const char* name, const Var<T>& x, const Var<T>& weight, 
 /// Backward through the batch statistics, per channel, one pass for the sums then one for dx:
 ///   dx = (1/n) gamma invstd (n dy - sum(dy) - xhat sum(dy xhat)),  dgamma = sum(dy xhat),  dbeta = sum(dy).
 /// Eval: mu, var are the running buffers (left unchanged) and backward is the affine one, dx = gamma invstd dy.
+/// Synchronized (`opt.comm` with more than one rank, training): n, mu, var and the backward's sum(dy) and
+/// sum(dy xhat) run over every rank's batch (each reduction summed over the ranks between passes), so each
+/// rank's output and dx are its rows of the op over the whole global batch; dgamma and dbeta are this
+/// rank's shares (the trainer sums parameter gradients).
 /// `weight` (gamma) and `bias` (beta) are [C] Vars; either may be an undefined Var (affine = false: gamma = 1,
 /// beta = 0). `running_mean` / `running_var` are [C] buffers, or both undefined tensors
 /// (track_running_stats = false: batch statistics in eval mode too). Gradients accumulate into x, weight and bias.

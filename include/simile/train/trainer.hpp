@@ -23,6 +23,11 @@
 /// for); the run stops at that horizon or at the first step that crosses the budget, whichever comes
 /// first. (Measuring over 5 % of the budget rather than a fixed 20 steps keeps a slow start, such as a
 /// burst of load on a shared machine, from cutting a run to half its budget.)
+///
+/// Data-parallel (`TrainerOptions::comm` with more than one rank, `train/data_parallel.hpp`): every rank
+/// runs this loop on its shard of each batch; between backward and the optimizer's step the gradients are
+/// summed over the ranks, and after each step the ranks agree on the clock (rank 0's) and on stopping, so
+/// that the budget's horizon and the end are the same everywhere. docs/DISTRIBUTED.md has the rest.
 
 #include <algorithm>
 #include <atomic>

@@ -38,7 +38,7 @@ Tensor<T> shard(const Tensor<T>& global, int views = 2) {
 // ---------------------------------------------------------------------------------------------- collectives
 
 TEST(Collectives, AllReduceSumsInRankOrderAndGivesTheSameBitsEverywhere) {
-  // Sizes on both paths: gathered whole (up to 64 KiB over all ranks) and reduced in chunks.
+  // Sizes on both paths: gathered whole (up to 16 KiB a rank) and reduced in chunks.
   for (std::size_t n : {std::size_t(0), std::size_t(1), std::size_t(3), std::size_t(1001), std::size_t(40001)}) {
     auto value = [](int r, std::size_t i) { return 0.1f * float(r + 1) + 1e-7f * float(i) + 1.0f / float(i + 3); };
     std::vector<float> data(n);

@@ -14,10 +14,10 @@
 ///   size - 1, and the sums are gathered back. The result is therefore the same bits on every rank
 ///   and in every run with the same rank count, whatever algorithm the transport picks, and each rank
 ///   sends and receives about 2 (size - 1) / size of the buffer (a ring all-reduce's volume). Small
-///   buffers (batch-norm statistics, flags: at most `small_all_reduce_bytes` gathered) are instead
+///   buffers (batch-norm statistics, flags: at most `small_all_reduce_bytes` a rank) are instead
 ///   gathered whole and summed in rank order on every rank: one collective, which MPI runs in log2(size)
-///   rounds, where the chunked form takes about 2 size rounds. Both add in the same order, so the path
-///   taken never changes a bit.
+///   rounds, where the chunked form takes about 2 size rounds; below a few kB a message costs its
+///   latency, not its bytes. Both add in the same order, so the path taken never changes a bit.
 /// - `all_gather`, `broadcast`: typed views of the primitives.
 
 #include <cstddef>
@@ -117,9 +117,9 @@ void broadcast(Communicator& comm, std::span<E> data, int root = 0) {
   comm.broadcast_bytes(reinterpret_cast<std::byte*>(data.data()), data.size_bytes(), root);
 }
 
-/// Above this many bytes gathered (the buffer times the ranks), `all_reduce_sum` reduces chunks on
-/// their owner ranks; at or below, every rank gathers the whole buffers and sums them (file comment).
-inline constexpr std::size_t small_all_reduce_bytes = 64 * 1024;
+/// Above this many bytes a rank, `all_reduce_sum` reduces chunks on their owner ranks; at or below,
+/// every rank gathers the whole buffers and sums them (file comment).
+inline constexpr std::size_t small_all_reduce_bytes = 16 * 1024;
 
 /// Replaces `data` on every rank by the element-wise sum over ranks, added in rank order (see the file
 /// comment): the same bits on every rank, and in every run with this rank count.
@@ -128,7 +128,7 @@ void all_reduce_sum(Communicator& comm, std::span<E> data) {
   const int w = comm.size();
   if (w == 1 || data.empty()) return;
   const std::size_t n = data.size();
-  if (data.size_bytes() * static_cast<std::size_t>(w) <= small_all_reduce_bytes) {
+  if (data.size_bytes() <= small_all_reduce_bytes) {
     std::vector<E> all(n * static_cast<std::size_t>(w));
     all_gather(comm, std::span<const E>(data), std::span<E>(all));
     for (std::size_t k = 0; k < n; ++k) {

@@ -208,15 +208,41 @@ Var<T> batch_norm_impl(const char* name, const Var<T>& x, const Var<T>& weight, 
   };
 
   if (batch_stats && sync) {
-    // Synchronized: each reduction is summed over the ranks between passes (with the value count).
-    for_channel_blocks(L, sum_x);
-    acc[std::size_t(L.c)] = double(n);
-    all_reduce_sum(*comm, std::span<double>(acc));
-    const double total = acc[std::size_t(L.c)];
+    // Synchronized: each rank computes its own mean m_r and sum of squared deviations M2_r per channel
+    // (both passes over a block while it is in cache, as in one process); the ranks' (n_r, m_r, M2_r)
+    // are gathered and combined in rank order (Chan, Golub and LeVeque's pairwise formula):
+    //   mu = sum n_r m_r / n,   M2 = sum M2_r + n_r (m_r - mu)^2,   var = M2 / n,
+    // then one more pass normalizes. Two passes over memory, as one process; nothing cancels.
+    const std::size_t C = std::size_t(L.c), stride = 2 * C + 1;
+    std::vector<double> local(stride);
+    for_channel_blocks(L, [&](Index c0, Index c1) {
+      sum_x(c0, c1);
+      for (Index c = c0; c < c1; ++c) local[std::size_t(c)] = acc[std::size_t(c)] / double(n);
+      set_mean(c0, c1, double(n));  // pm: m_r rounded to T; the squares run about it
+      sum_squares(c0, c1);
+      for (Index c = c0; c < c1; ++c) {
+        // sum (x - m_r)^2 = sum (x - pm)^2 - n (m_r - pm)^2
+        const double d = local[std::size_t(c)] - double(pm[c]);
+        local[C + std::size_t(c)] = std::max(acc[std::size_t(c)] - double(n) * d * d, 0.0);
+      }
+    });
+    local[2 * C] = double(n);
+    std::vector<double> all(stride * std::size_t(comm->size()));
+    all_gather(*comm, std::span<const double>(local), std::span<double>(all));
+    double total = 0;
+    for (int r = 0; r < comm->size(); ++r) total += all[stride * std::size_t(r) + 2 * C];
     check<ValueError>(total > 1, name, ": expected more than 1 value per channel over all ranks, got ", total);
-    set_mean(0, L.c, total);
-    for_channel_blocks(L, sum_squares);
-    all_reduce_sum(*comm, std::span<double>(acc.data(), std::size_t(L.c)));
+    for (std::size_t c = 0; c < C; ++c) {
+      double mu = 0, m2 = 0;
+      for (int r = 0; r < comm->size(); ++r) mu += all[stride * std::size_t(r) + 2 * C] * all[stride * std::size_t(r) + c];
+      mu /= total;
+      for (int r = 0; r < comm->size(); ++r) {
+        const double* a = all.data() + stride * std::size_t(r);
+        m2 += a[C + c] + a[2 * C] * (a[c] - mu) * (a[c] - mu);
+      }
+      pm[c] = static_cast<T>(mu);
+      acc[c] = m2;
+    }
     for_channel_blocks(L, [&](Index c0, Index c1) {
       set_invstd(c0, c1, total);
       normalize(c0, c1);

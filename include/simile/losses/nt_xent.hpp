@@ -54,6 +54,7 @@
 #include "simile/core/error.hpp"
 #include "simile/core/parallel.hpp"
 #include "simile/losses/detail/rows.hpp"
+#include "simile/ops/distributed.hpp"
 
 namespace simile {
 
@@ -143,13 +144,7 @@ Var<T> nt_xent(const Var<T>& z, const NtXentOptions& opt = {}) {
   const Index R = Rl * ranks;  // global rows
   if (distributed) {
     // Every rank's normalized rows, in rank order (all ranks must have the same shard: checked).
-    Index shape[2] = {Rl, D};
-    std::vector<Index> shapes(2 * std::size_t(ranks));
-    all_gather(*opt.comm, std::span<const Index>(shape), std::span<Index>(shapes));
-    for (int q = 0; q < ranks; ++q)
-      check<ShapeError>(shapes[2 * std::size_t(q)] == Rl && shapes[2 * std::size_t(q) + 1] == D, "nt_xent: rank ",
-                        opt.comm->rank(), " has z of shape ", z.shape(), ", rank ", q, " [", shapes[2 * std::size_t(q)],
-                        ", ", shapes[2 * std::size_t(q) + 1], "]: every rank needs the same shard");
+    check_same_shard(*opt.comm, z.shape(), "nt_xent");
     st->u = Tensor<T>::empty({R, D});
     all_gather(*opt.comm, std::span<const T>(st->rows.u.span()), st->u.span());
     st->first = Rl * opt.comm->rank();

@@ -142,7 +142,7 @@ Var<T> batch_norm_impl(const char* name, const Var<T>& x, const Var<T>& weight, 
 
   // Per channel: the sum of x, then the sum of squares about the mean (two passes: no cancellation,
   // unlike E[x^2] - E[x]^2), in double across rows.
-  std::vector<double> acc(static_cast<std::size_t>(L.c) + 1);
+  std::vector<double> acc(static_cast<std::size_t>(L.c));
   auto sum_x = [&](Index c0, Index c1) {
     for (Index c = c0; c < c1; ++c) acc[std::size_t(c)] = 0;
     for (Index i = 0; i < L.n; ++i)

@@ -31,6 +31,22 @@ inline Index global_view_row(Index row, Index local, int rank, int ranks) {
   return v * local * ranks + Index(rank) * local + i;
 }
 
+/// Checks that every rank holds a tensor of shape `shape` (a collective: every rank must call). A
+/// ShapeError on every rank, naming `who`, this rank's shape and the first rank that differs, otherwise:
+/// equal shards are what the gathered layouts assume.
+inline void check_same_shard(Communicator& comm, const Shape& shape, const char* who) {
+  if (comm.size() == 1) return;
+  constexpr std::size_t k = Shape::max_rank + 1;  // the rank, then the dimensions
+  std::vector<Index> mine(k, -1), all(k * static_cast<std::size_t>(comm.size()));
+  mine[0] = shape.rank();
+  std::copy(shape.begin(), shape.end(), mine.begin() + 1);
+  all_gather(comm, std::span<const Index>(mine), std::span<Index>(all));
+  for (int r = 0; r < comm.size(); ++r)
+    check<ShapeError>(std::equal(mine.begin(), mine.end(), all.begin() + static_cast<std::ptrdiff_t>(k) * r), who,
+                      ": rank ", comm.rank(), " has shape ", shape, ", rank ", r,
+                      " another: every rank needs the same shard");
+}
+
 /// The global stacked views [V B, ...] from each rank's [V b, ...] (see the file comment), no graph.
 /// Every rank must give the same shape (ShapeError naming both otherwise).
 template <Real T>
@@ -39,14 +55,7 @@ Tensor<T> all_gather_views(Communicator& comm, const Tensor<T>& local, int views
                     local.shape(), " is not ", views, " stacked views");
   const int w = comm.size();
   if (w == 1) return local;
-  // Shapes must agree on every rank: gather them first (a few integers).
-  std::vector<Index> dims(8, -1), all(8 * static_cast<std::size_t>(w));
-  for (int d = 0; d < local.rank(); ++d) dims[static_cast<std::size_t>(d)] = local.dim(d);
-  all_gather(comm, std::span<const Index>(dims), std::span<Index>(all));
-  for (int r = 0; r < w; ++r)
-    check<ShapeError>(std::equal(dims.begin(), dims.end(), all.begin() + 8 * r), "all_gather_views: rank ",
-                      comm.rank(), " has views of shape ", local.shape(), ", rank ", r,
-                      " another: every rank needs the same shard size");
+  check_same_shard(comm, local.shape(), "all_gather_views");
   Tensor<T> parts = Tensor<T>::empty(Shape{Index(w) * local.numel()});
   all_gather(comm, std::span<const T>(local.data(), std::size_t(local.numel())), parts.span());
   const Index rows = local.dim(0), b = rows / views, row_size = local.numel() / std::max<Index>(rows, 1);

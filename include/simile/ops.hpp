@@ -1,11 +1,15 @@
 #pragma once
 /// \file
 /// Differentiable ops, one header per family.
+#include "simile/ops/attention.hpp"
 #include "simile/ops/batch_norm.hpp"
 #include "simile/ops/binary.hpp"
 #include "simile/ops/conv.hpp"
 #include "simile/ops/distributed.hpp"
 #include "simile/ops/dropout.hpp"
+#include "simile/ops/embedding.hpp"
+#include "simile/ops/layer_norm.hpp"
+#include "simile/ops/masked_mean.hpp"
 #include "simile/ops/matmul.hpp"
 #include "simile/ops/normalize.hpp"
 #include "simile/ops/pool.hpp"

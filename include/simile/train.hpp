@@ -7,6 +7,7 @@
 #include "simile/train/recipe.hpp"
 #include "simile/train/recipes/barlow.hpp"
 #include "simile/train/recipes/byol.hpp"
+#include "simile/train/recipes/dual_encoder.hpp"
 #include "simile/train/recipes/moco.hpp"
 #include "simile/train/recipes/simclr.hpp"
 #include "simile/train/recipes/supcon.hpp"

@@ -36,6 +36,16 @@ SIMILE_INLINE void RandomSwap::apply(std::vector<Token>& s, Rng& rng) const {
   for (Index k = 0; k < swaps; ++k) std::swap(s[rng.below(s.size())], s[rng.below(s.size())]);
 }
 
+SIMILE_INLINE void TokenCrop::apply(std::vector<Token>& s, Rng& rng) const {
+  const auto L = static_cast<Index>(s.size());
+  if (L <= 1) return;
+  const double f = rng.uniform(min_fraction, 1.0);
+  const Index keep = std::clamp<Index>(static_cast<Index>(std::ceil(f * double(L))), 1, L);
+  const auto start = static_cast<Index>(rng.below(static_cast<std::uint64_t>(L - keep + 1)));
+  s.erase(s.begin() + start + keep, s.end());
+  s.erase(s.begin(), s.begin() + start);
+}
+
 SIMILE_INLINE void TextPipeline::apply(std::vector<Token>& s, Rng& rng) const {
   for (std::size_t k = 0; k < steps_.size(); ++k) {
     Rng step = rng.split(k);
@@ -49,13 +59,23 @@ SIMILE_INLINE TextMultiView TextMultiView::same(const TextPipeline& p, int k) {
 }
 
 SIMILE_INLINE TokenBatch TextMultiView::make_stacked(const TextDataset& data, std::span<const Index> indices, std::uint64_t seed, std::uint64_t epoch) const {
+  std::vector<const TextDataset*> same(views_.size(), &data);
+  return make_stacked(same, indices, seed, epoch);
+}
+
+SIMILE_INLINE TokenBatch TextMultiView::make_stacked(std::span<const TextDataset* const> per_view, std::span<const Index> indices,
+                                                     std::uint64_t seed, std::uint64_t epoch) const {
+  check<ValueError>(per_view.size() == views_.size(), "TextMultiView::make_stacked: ", per_view.size(),
+                    " datasets for ", views_.size(), " views");
+  for (std::size_t v = 0; v < per_view.size(); ++v)
+    for (Index i : indices) detail::check_index("TextMultiView::make_stacked", i, per_view[v]->size());
   auto B = static_cast<Index>(indices.size());
   std::vector<std::vector<Token>> seqs(std::size_t(count()) * std::size_t(B));
   parallel_for(0, B, 8, [&](Index begin, Index end) {
     for (Index b = begin; b < end; ++b) {
       Index i = indices[std::size_t(b)];
-      TextSample s = data.get(i);
       for (int v = 0; v < count(); ++v) {
+        TextSample s = per_view[std::size_t(v)]->get(i);
         std::vector<Token>& out = seqs[std::size_t(v) * std::size_t(B) + std::size_t(b)];
         out.assign(s.tokens.begin(), s.tokens.end());
         Rng rng = Rng::stream(seed, epoch, static_cast<std::uint64_t>(i), static_cast<std::uint64_t>(v));

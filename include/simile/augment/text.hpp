@@ -2,7 +2,7 @@
 /// \file
 /// Transforms of token sequences for contrastive sentence embeddings (the EDA family of Wei and Zou
 /// 2019 and the span deletion of CLEAR, Wu et al. 2020): `TokenDropout`, `TokenMasking`,
-/// `SpanDeletion`, `RandomSwap`. A `TextPipeline` composes them and `TextMultiView` makes k views of a
+/// `SpanDeletion`, `RandomSwap`, `TokenCrop`. A `TextPipeline` composes them and `TextMultiView` makes k views of a
 /// batch as one padded id tensor.
 
 #include <algorithm>
@@ -62,6 +62,16 @@ struct RandomSwap {
   void apply(std::vector<Token>& s, Rng& rng) const;
 };
 
+/// Keeps one contiguous window of the sequence, of length ceil(f L) with f ~ U(min_fraction, 1) and a
+/// uniform start: the text analogue of a random crop (the span sampling of DeCLUTR, Giorgi et al. 2021).
+struct TokenCrop {
+  double min_fraction = 0.5;
+  explicit TokenCrop(double fraction) : min_fraction(fraction) {
+    check<ValueError>(fraction > 0 && fraction <= 1, "TokenCrop: min_fraction ", fraction, " outside (0, 1]");
+  }
+  void apply(std::vector<Token>& s, Rng& rng) const;
+};
+
 /// A sequence of text transforms; step k draws from `rng.split(k)`.
 class TextPipeline {
  public:
@@ -90,6 +100,11 @@ class TextMultiView {
   /// are view v) padded with `Vocabulary::pad` to the longest sequence of all views, and the V * B
   /// lengths. Samples are transformed in parallel (`parallel_for`).
   TokenBatch make_stacked(const TextDataset& data, std::span<const Index> indices, std::uint64_t seed, std::uint64_t epoch) const;
+  /// The same with view v taken from `per_view[v]` (one dataset per view, all indexed alike): the two sides
+  /// of a dataset of pairs, view 0 the anchors and view 1 their positives. Requires count() datasets,
+  /// none shorter than the largest index.
+  TokenBatch make_stacked(std::span<const TextDataset* const> per_view, std::span<const Index> indices,
+                          std::uint64_t seed, std::uint64_t epoch) const;
 
  private:
   std::vector<TextPipeline> views_;

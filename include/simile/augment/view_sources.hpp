@@ -8,7 +8,8 @@
 /// - `VectorViewSource`: `Loader<VectorDataset>` + `VectorMultiView` (SCARF and the like): float [V * B, D];
 /// - `TextViewSource`: `Loader<TextDataset>` + `TextMultiView`: token ids [V * B, L] as floats (exact for
 ///   ids below 2^24), padded with `Vocabulary::pad` to the longest sequence of the batch's views; an
-///   encoder reads the padding from the ids.
+///   encoder reads the padding from the ids;
+/// - `TextPairViewSource`: the same for given positive pairs (two aligned `TextDataset`s), [2B, L].
 ///
 /// View v of sample i in epoch e depends only on (seed, e, i, v), and the order only on (seed, e): the
 /// batches are the same at any thread count and after resuming.
@@ -99,6 +100,32 @@ class TextViewSource final : public LoaderViewSource<TextDataset> {
   }
 
  private:
+  TextMultiView views_;
+};
+
+/// Pairs of token sequences (a sentence and its positive: an example sentence and its gloss, a query and
+/// the document it retrieves): the loader walks `anchors`, view 0 of sample i is `anchors[i]` and view 1
+/// is `positives[i]`, each through its own pipeline of `views` (two views), padded together to [2B, L].
+class TextPairViewSource final : public LoaderViewSource<TextDataset> {
+ public:
+  TextPairViewSource(Loader<TextDataset> anchors, TextDataset positives, TextMultiView views)
+      : LoaderViewSource(std::move(anchors)), positives_(std::move(positives)), views_(std::move(views)) {
+    check<ValueError>(views_.count() == 2, "TextPairViewSource: ", views_.count(), " views, expected 2");
+    check<ShapeError>(positives_.size() == loader_.dataset().size(), "TextPairViewSource: ",
+                      loader_.dataset().size(), " anchors but ", positives_.size(), " positives");
+  }
+  int num_views() const override { return 2; }
+  ViewBatch batch(Index b) override {
+    const TextDataset* sides[2] = {&loader_.dataset(), &positives_};
+    TokenBatch t = views_.make_stacked(sides, loader_.indices(b), seed(), loader_.epoch());
+    return with_views(b, {t.ids.to<float>(), 2});
+  }
+  std::string describe() const override {
+    return simile::detail::str(loader_.dataset().size(), " pairs in batches of ", loader_.options().batch_size);
+  }
+
+ private:
+  TextDataset positives_;
   TextMultiView views_;
 };
 

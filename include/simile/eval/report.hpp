@@ -8,8 +8,11 @@
 /// The encoder is provably frozen: it runs under `NoGradGuard` in eval mode (batch norm uses its
 /// running statistics and does not update them), and is put back in the mode it was in.
 
+#include <algorithm>
 #include <cstdint>
+#include <numeric>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "simile/core/instantiate.hpp"
@@ -17,6 +20,7 @@
 #include "simile/autograd/var.hpp"
 #include "simile/data/dataset.hpp"
 #include "simile/data/loader.hpp"
+#include "simile/data/text.hpp"
 #include "simile/eval/knn.hpp"
 #include "simile/eval/linear_probe.hpp"
 #include "simile/eval/representation.hpp"
@@ -24,31 +28,78 @@
 
 namespace simile {
 
-/// Representations h = encoder(x) of every sample of `data`, in dataset order: float [N, D]. Runs in
-/// eval mode without recording a graph; the encoder's mode is restored afterwards.
-template <Real T>
-Tensor<float> embed(nn::Module<T>& encoder, const ImageDataset& data, Index batch_size = 512) {
+namespace detail {
+/// h = encoder(x) of `n` samples, float [n, D]: `make(begin, end)` gives the input of positions
+/// [begin, end) of `order` (a permutation of 0..n-1, or empty for the identity) as a float tensor whose
+/// first dimension is end - begin, and row i of the result is the sample `order[i]`'s h. Eval mode, no graph;
+/// the encoder's mode is restored afterwards.
+template <Real T, class MakeBatch>
+Tensor<float> embed_batches(nn::Module<T>& encoder, Index n, Index batch_size, std::span<const Index> order,
+                            MakeBatch&& make) {
   check(batch_size >= 1, "embed: batch size ", batch_size, " must be at least 1");
   NoGradGuard no_grad;
   const bool was_training = encoder.is_training();
   encoder.eval();
-  Loader<ImageDataset> loader(data, {.batch_size = batch_size, .shuffle = false});
   Tensor<float> out;
-  for (Index b = 0; b < loader.num_batches(); ++b) {
-    Batch batch = loader.batch(b);
+  for (Index begin = 0; begin < n; begin += batch_size) {
+    const Index end = std::min(n, begin + batch_size);
+    Tensor<float> input = make(begin, end);
     Var<T> x;
-    if constexpr (std::is_same_v<T, float>) x = Var<T>(batch.data);
-    else x = Var<T>(batch.data.template to<T>());
+    if constexpr (std::is_same_v<T, float>) x = Var<T>(input);
+    else x = Var<T>(input.template to<T>());
     Var<T> h = encoder.forward(x);
-    check<ShapeError>(h.shape().rank() == 2 && h.dim(0) == batch.data.dim(0), "embed: the encoder returned shape ",
-                      h.shape(), " for a batch of ", batch.data.dim(0), "; expected [batch, features]");
-    if (!out.defined()) out = Tensor<float>::empty({data.size(), h.dim(1)});
-    Tensor<float> rows = out.slice_rows(b * batch_size, b * batch_size + h.dim(0));
-    if constexpr (std::is_same_v<T, float>) h.value().copy_to(rows);
-    else h.value().template to<float>().copy_to(rows);
+    check<ShapeError>(h.shape().rank() == 2 && h.dim(0) == end - begin, "embed: the encoder returned shape ",
+                      h.shape(), " for a batch of ", end - begin, "; expected [batch, features]");
+    if (!out.defined()) out = Tensor<float>::empty({n, h.dim(1)});
+    Tensor<float> hf;
+    if constexpr (std::is_same_v<T, float>) hf = h.value();
+    else hf = h.value().template to<float>();
+    if (order.empty()) {
+      hf.copy_to(out.slice_rows(begin, end));
+    } else {
+      for (Index i = begin; i < end; ++i) hf.slice_rows(i - begin, i - begin + 1).copy_to(out.slice_rows(order[i], order[i] + 1));
+    }
   }
   encoder.train(was_training);
   return out;
+}
+}  // namespace detail
+
+/// Representations h = encoder(x) of every sample of `data`, in dataset order: float [N, D]. Runs in
+/// eval mode without recording a graph; the encoder's mode is restored afterwards.
+template <Real T>
+Tensor<float> embed(nn::Module<T>& encoder, const ImageDataset& data, Index batch_size = 512) {
+  Loader<ImageDataset> loader(data, {.batch_size = std::max<Index>(batch_size, 1), .shuffle = false});
+  return detail::embed_batches(encoder, data.size(), batch_size, {},
+                               [&](Index begin, Index) { return loader.batch(begin / batch_size).data; });
+}
+
+/// h of every row of a feature table [N, D] (tabular data), in order: float [N, h].
+template <Real T>
+Tensor<float> embed(nn::Module<T>& encoder, const VectorDataset& data, Index batch_size = 512) {
+  return detail::embed_batches(encoder, data.size(), batch_size, {}, [&](Index begin, Index end) {
+    return data.features().slice_rows(begin, end).clone();
+  });
+}
+
+/// h of every token sequence, in dataset order: float [N, h]. Sequences are batched by length (the batch
+/// is padded to its longest, so similar lengths waste nothing) and the rows put back in dataset order;
+/// the encoder sees ids as floats with 0 as padding, as in training.
+template <Real T>
+Tensor<float> embed(nn::Module<T>& encoder, const TextDataset& data, Index batch_size = 512) {
+  std::vector<Index> order(static_cast<std::size_t>(data.size()));
+  std::iota(order.begin(), order.end(), Index(0));
+  const auto& seqs = data.sequences();
+  std::stable_sort(order.begin(), order.end(),
+                   [&](Index a, Index b) { return seqs[std::size_t(a)].size() < seqs[std::size_t(b)].size(); });
+  return detail::embed_batches(encoder, data.size(), batch_size, order, [&](Index begin, Index end) {
+    std::vector<std::vector<Token>> batch;
+    for (Index i = begin; i < end; ++i) {
+      batch.push_back(seqs[std::size_t(order[std::size_t(i)])]);
+      if (batch.back().empty()) batch.back().push_back(Vocabulary::unknown);  // h of an empty text: of <unk>
+    }
+    return pad_sequences(batch).ids.template to<float>();
+  });
 }
 
 struct EvaluationOptions {
@@ -138,6 +189,8 @@ EvaluationReport evaluate_encoder(nn::Module<T>& encoder, const ImageDataset& tr
 /// The float and double specializations compiled into the library (see core/instantiate.hpp).
 #define SIMILE_TEMPLATES_EVAL_REPORT(P, T) \
   P template Tensor<float> embed<T>(nn::Module<T>& encoder, const ImageDataset& data, Index batch_size); \
+  P template Tensor<float> embed<T>(nn::Module<T>& encoder, const VectorDataset& data, Index batch_size); \
+  P template Tensor<float> embed<T>(nn::Module<T>& encoder, const TextDataset& data, Index batch_size); \
   P template EvaluationReport evaluate_encoder<T>(nn::Module<T>& encoder, const ImageDataset& train, const ImageDataset& test, const EvaluationOptions& opt , const MultiView* views);
 SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_EVAL_REPORT)
 

@@ -1,7 +1,8 @@
 #pragma once
 /// \file
-/// What the recipes share (not for users): the model as named parts, the check of the view count, and
-/// the two halves of a two-view batch. Every recipe includes this and never another recipe.
+/// What the recipes share (not for users): the model as named parts, the check of the view count, the
+/// two halves of a two-view batch, and the recipe of an encoder, a projector and a loss on the two halves.
+/// Every recipe includes this and never another recipe.
 
 #include <initializer_list>
 #include <memory>
@@ -9,6 +10,7 @@
 
 #include "simile/nn/batch_norm.hpp"
 #include "simile/nn/sequential.hpp"
+#include "simile/ops/distributed.hpp"
 #include "simile/ops/shape.hpp"
 #include "simile/train/recipe.hpp"
 
@@ -61,5 +63,42 @@ std::pair<Var<T>, Var<T>> halves(const Var<T>& x) {
   Index n = x.dim(0) / 2;
   return {slice_rows(x, 0, n), slice_rows(x, n, 2 * n)};
 }
+
+/// An encoder and a projector; the two views go through them as one batch of 2N and `loss` compares the
+/// two halves of the embeddings (the shape of Barlow Twins, VICReg and the dual encoder).
+template <Real T, class Options>
+class HalvesRecipe : public Recipe<T> {
+ public:
+  using Loss = Var<T> (*)(const Var<T>&, const Var<T>&, const Options&);
+
+  HalvesRecipe(const char* name, Loss loss, std::shared_ptr<nn::Module<T>> encoder,
+               std::shared_ptr<nn::Module<T>> projector, Options options)
+      : name_(name),
+        loss_(loss),
+        model_(named_parts<T>(name, {{"encoder", std::move(encoder)}, {"projector", std::move(projector)}})),
+        options_(options) {}
+  std::string name() const override { return name_; }
+  nn::Module<T>& model() override { return *model_; }
+  nn::Module<T>& encoder() override { return (*model_)[0]; }
+  Var<T> loss(const Views<T>& views, std::span<const std::int64_t>) override {
+    check_views(views, 2, name_);
+    Var<T> z = model_->forward(Var<T>(views.data));
+    // Data-parallel: the loss of the global batch, computed whole on every rank from the gathered
+    // embeddings (cross-correlation and covariance over all ranks' samples).
+    if (dp_.on()) z = all_gather_views(*dp_, z, 2);
+    auto [z1, z2] = halves(z);
+    return loss_(z1, z2, options_);
+  }
+  void distribute(const std::shared_ptr<Communicator>& comm, bool sync_batch_norm) override {
+    detail::distribute<T>(dp_, comm, sync_batch_norm, {model_.get()});
+  }
+
+ private:
+  DataParallel dp_;
+  const char* name_;
+  Loss loss_;
+  std::shared_ptr<nn::Sequential<T>> model_;
+  Options options_;
+};
 
 }  // namespace simile::detail

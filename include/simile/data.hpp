@@ -1,6 +1,8 @@
 #pragma once
 /// \file
-/// Data layer: datasets, file readers (IDX, NPY, CIFAR, CSV, text) the loader and the view-source interface.
+/// Data layer: datasets, file readers (IDX, NPY, CIFAR, CSV, text, WordNet), the BPE tokenizer, the loader and
+/// the view-source interface.
+#include "simile/data/bpe.hpp"
 #include "simile/data/cifar.hpp"
 #include "simile/data/csv.hpp"
 #include "simile/data/dataset.hpp"
@@ -10,3 +12,4 @@
 #include "simile/data/npy.hpp"
 #include "simile/data/text.hpp"
 #include "simile/data/view_source.hpp"
+#include "simile/data/wordnet.hpp"

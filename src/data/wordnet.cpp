@@ -1,0 +1,2 @@
+// The compiled definitions of simile/data/wordnet.hpp.
+#include "simile/data/wordnet-inl.hpp"

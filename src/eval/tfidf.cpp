@@ -1,0 +1,2 @@
+// The compiled definitions of simile/eval/tfidf.hpp.
+#include "simile/eval/tfidf-inl.hpp"

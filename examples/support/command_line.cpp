@@ -54,6 +54,12 @@ CommandLine& CommandLine::option(const std::string& name, std::string& value, co
   return *this;
 }
 
+CommandLine& CommandLine::choice(const std::string& name, std::string& value, const std::string& help,
+                                 const std::vector<std::string>& choices) {
+  app_->add_option(name, value, help)->capture_default_str()->check(CLI::IsMember(choices));
+  return *this;
+}
+
 CommandLine& CommandLine::flag(const std::string& name, bool& value, const std::string& help) {
   app_->add_flag(name, value, help);
   return *this;
@@ -78,7 +84,7 @@ int CommandLine::run(int argc, char** argv, const std::function<void()>& body) {
   return 1;
 }
 
-void print_json(std::initializer_list<JsonField> fields) {
+void print_json(std::span<const JsonField> fields) {
   nlohmann::ordered_json j = nlohmann::ordered_json::object();
   for (const JsonField& f : fields) {
     switch (f.kind) {

@@ -8,7 +8,9 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <span>
 #include <string>
+#include <vector>
 
 namespace CLI {
 class App;
@@ -37,6 +39,9 @@ class CommandLine {
   /// A text option; with `existing_directory`, the folder must exist.
   CommandLine& option(const std::string& name, std::string& value, const std::string& help,
                       bool existing_directory = false);
+  /// A text option that must be one of `choices`.
+  CommandLine& choice(const std::string& name, std::string& value, const std::string& help,
+                      const std::vector<std::string>& choices);
   /// A flag without a value.
   CommandLine& flag(const std::string& name, bool& value, const std::string& help);
 
@@ -63,6 +68,7 @@ struct JsonField {
 };
 
 /// Prints `{"key": value, ...}` on one line to stdout, keys in the order given (NaN and infinity as null).
-void print_json(std::initializer_list<JsonField> fields);
+void print_json(std::span<const JsonField> fields);
+inline void print_json(std::initializer_list<JsonField> fields) { print_json(std::span<const JsonField>(fields.begin(), fields.size())); }
 
 }  // namespace simile::examples

@@ -107,8 +107,12 @@ void dispatch(Layout la, Layout lb, F&& f) {
 template <Layout LT, Real T, class Term>
 void accumulate(T* out, Index R, Index K, Term term) {
   if constexpr (LT == Layout::full) {
-    parallel_for(0, R * K, elementwise_grain, [&](Index b, Index e) {
-      for (Index i = b; i < e; ++i) out[i] += term(i / K, i % K);
+    // Row by row: no division per element (it cost as much as the rest of an add's backward).
+    parallel_for(0, R, std::max<Index>(1, elementwise_grain / std::max<Index>(K, 1)), [&](Index b, Index e) {
+      for (Index r = b; r < e; ++r) {
+        T* o = out + r * K;
+        for (Index k = 0; k < K; ++k) o[k] += term(r, k);
+      }
     });
   } else if constexpr (LT == Layout::row) {
     parallel_for(0, K, std::max<Index>(1, elementwise_grain / std::max<Index>(R, 1)), [&](Index b, Index e) {
@@ -128,7 +132,11 @@ void accumulate(T* out, Index R, Index K, Term term) {
         0, R * K, elementwise_grain, T(0),
         [&](Index b, Index e) {
           T acc = 0;
-          for (Index i = b; i < e; ++i) acc += term(i / K, i % K);
+          Index r = b / std::max<Index>(K, 1), k = b - r * K;
+          for (Index i = b; i < e; ++i) {
+            acc += term(r, k);
+            if (++k == K) k = 0, ++r;
+          }
           return acc;
         },
         [](T x, T y) { return x + y; });

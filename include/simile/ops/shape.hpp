@@ -1,9 +1,10 @@
 #pragma once
 /// \file
-/// Shape ops: reshape, 2-D transpose, concat along an axis, row slice and row gather.
+/// Shape ops: reshape, 2-D transpose, concat along an axis, row slice, row gather and its inverse scatter.
 /// `reshape` and `slice_rows` return views that share the input's storage (no copy); their backward
 /// adds the gradient back into the matching elements.
 
+#include <cstdint>
 #include <vector>
 
 #include "simile/core/instantiate.hpp"
@@ -19,7 +20,13 @@ Var<T> reshape(const Var<T>& x, const Shape& shape) {
   check<ShapeError>(shape.numel() == x.numel(), "reshape: cannot view ", x.shape(), " (", x.numel(),
                     " elements) as ", shape);
   return make_op<T>("reshape", x.value().reshape(shape), {x}, [](Node<T>& self) {
-    if (Tensor<T>* gx = self.grad_for(0)) gx->array() += self.grad.array();
+    auto gx = self.grad_target(0);
+    if (!gx) return;
+    const T* g = self.grad.data();
+    const Index n = self.grad.numel();
+    parallel_for(0, n, detail::elementwise_grain, [&](Index b, Index e) {
+      write_grad(gx.data + b, e - b, gx.assign, [&](Index k) { return g[b + k]; });
+    });
   });
 }
 
@@ -127,10 +134,45 @@ Var<T> gather_rows(const Var<T>& x, const std::vector<Index>& index) {
   });
 }
 
+/// The inverse of `gather_rows` for distinct indices: row r of x goes to row index[r] of an [n, ...] result
+/// whose other rows are zero (the padded layout of packed tokens). Backward: dx_r = dy_{index[r]}.
+/// Throws ShapeError for an index outside [0, n) or given twice.
+template <Real T>
+Var<T> scatter_rows(const Var<T>& x, const std::vector<Index>& index, Index n) {
+  check<ShapeError>(x.shape().rank() >= 1 && x.dim(0) == static_cast<Index>(index.size()), "scatter_rows: ",
+                    index.size(), " indices for x of shape ", x.shape());
+  check<ShapeError>(n >= 0, "scatter_rows: n ", n, " is negative");
+  const Index c = x.value().cols();
+  std::vector<std::uint8_t> taken(static_cast<std::size_t>(n), 0);
+  for (Index i : index) {
+    check<ShapeError>(i >= 0 && i < n, "scatter_rows: index ", i, " out of range for ", n, " rows");
+    check<ShapeError>(!taken[std::size_t(i)], "scatter_rows: index ", i, " given twice");
+    taken[std::size_t(i)] = 1;
+  }
+  Shape out = x.shape();
+  out[0] = n;
+  Tensor<T> y = Tensor<T>::zeros(out);
+  const T* src = x.value().data();
+  T* dst = y.data();
+  parallel_for(0, x.dim(0), 64, [&](Index b, Index e) {
+    for (Index r = b; r < e; ++r) std::copy(src + r * c, src + (r + 1) * c, dst + index[std::size_t(r)] * c);
+  });
+  return make_op<T>("scatter_rows", std::move(y), {x}, [index, c](Node<T>& self) {
+    auto gx = self.grad_target(0);
+    if (!gx) return;
+    const T* g = self.grad.data();
+    parallel_for(0, static_cast<Index>(index.size()), 64, [&](Index b, Index e) {
+      for (Index r = b; r < e; ++r)
+        write_grad(gx.data + r * c, c, gx.assign, [&](Index j) { return g[index[std::size_t(r)] * c + j]; });
+    });
+  });
+}
+
 /// The float and double specializations compiled into the library (see core/instantiate.hpp).
 #define SIMILE_TEMPLATES_OPS_SHAPE(P, T) \
   P template Var<T> reshape<T>(const Var<T>& x, const Shape& shape); \
   P template Var<T> flatten<T>(const Var<T>& x); \
+  P template Var<T> scatter_rows<T>(const Var<T>& x, const std::vector<Index>& index, Index n); \
   P template Var<T> transpose<T>(const Var<T>& x); \
   P template Var<T> concat<T>(const std::vector<Var<T>>& xs, int axis); \
   P template Var<T> slice_rows<T>(const Var<T>& x, Index begin, Index end); \

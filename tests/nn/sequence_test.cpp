@@ -142,6 +142,24 @@ TEST(TransformerEncoderLayer, PreNormFormula) {
   EXPECT_TRUE(tensors_near(layer.encode(x, mask).value(), add(h, f).value(), 1e-14, 1e-13));
 }
 
+TEST(TransformerEncoder, PackedTokensComputeWhatThePaddedLayoutComputes) {
+  // With a mask the encoder runs its layers on the real tokens only: the same values at the real
+  // positions as the layers run on the padded layout, and zeros at the padded ones.
+  Rng rng(14);
+  nn::TransformerEncoder<double> enc({.d_model = 8, .nhead = 2, .dim_feedforward = 16, .dropout = 0.0}, 2, rng);
+  Tensor<std::uint8_t> mask = mask_of({1, 1, 1, 0, 0, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1}, 3, 5);
+  Var<double> x(random_tensor<double>({3, 5, 8}, 15));
+  Tensor<double> packed = enc.encode(x, mask).value();
+  Var<double> h = x;
+  for (Index i = 0; i < 2; ++i)
+    h = static_cast<nn::TransformerEncoderLayer<double>&>(*enc.child("layers." + std::to_string(i))).encode(h, mask);
+  Tensor<double> padded = enc.child("norm")->forward(h).value();
+  for (Index p = 0; p < 15; ++p)
+    for (Index k = 0; k < 8; ++k)
+      EXPECT_NEAR(packed.data()[p * 8 + k], mask.data()[p] ? padded.data()[p * 8 + k] : 0.0, 1e-12) << p;
+  EXPECT_TRUE(throws_with<ShapeError>([&] { enc.encode(x, mask_of({1, 1}, 1, 2)); }, {"key_mask"}));
+}
+
 TEST(TransformerEncoder, GradcheckAndDropoutOnlyInTraining) {
   Rng rng(11);
   nn::TransformerEncoder<double> enc({.d_model = 4, .nhead = 2, .dim_feedforward = 8, .dropout = 0.0}, 2, rng);

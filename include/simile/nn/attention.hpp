@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "simile/core/instantiate.hpp"
 #include "simile/nn/init.hpp"
@@ -55,16 +56,25 @@ class MultiheadAttention : public Cloneable<MultiheadAttention<T>, T> {
     const Index E = options_.embed_dim;
     check<ShapeError>(x.shape().rank() == 3 && x.dim(2) == E, "MultiheadAttention: input of shape ", x.shape(),
                       ", expected [B, L, ", E, "]");
-    const Var<T>& w = this->get(in_weight_);
-    const Var<T>& b = this->get(in_bias_);
     Var<T> x2 = reshape(x, Shape{x.dim(0) * x.dim(1), E});
-    auto project = [&](Index part) {
-      Var<T> y = add(matmul(x2, slice_rows(w, part * E, (part + 1) * E), false, true),
-                     slice_rows(b, part * E, (part + 1) * E));
-      return reshape(y, x.shape());
-    };
+    auto project = [&](Index part) { return reshape(projection(x2, part), x.shape()); };
     Var<T> o = multi_head_attention(project(0), project(1), project(2), static_cast<int>(options_.num_heads), key_mask);
     return this->get(out_).forward(o);
+  }
+
+  /// The same attention for B sequences of length L whose real tokens come packed as rows x [T, E]: packed
+  /// row r is position `rows[r]` = b L + t of the padded layout, and `key_mask` [B, L] is 1 exactly there.
+  /// The projections run on the T real tokens only; the attention itself on the padded layout. Output
+  /// [T, E], packed alike. With short sequences padded to a long one this saves most of the work.
+  Var<T> attend_packed(const Var<T>& x, const std::vector<Index>& rows, Index B, Index L,
+                       const Tensor<std::uint8_t>& key_mask) {
+    const Index E = options_.embed_dim;
+    check<ShapeError>(x.shape().rank() == 2 && x.dim(1) == E && x.dim(0) == static_cast<Index>(rows.size()),
+                      "MultiheadAttention::attend_packed: input of shape ", x.shape(), ", expected [", rows.size(),
+                      ", ", E, "]");
+    auto project = [&](Index part) { return reshape(scatter_rows(projection(x, part), rows, B * L), Shape{B, L, E}); };
+    Var<T> o = multi_head_attention(project(0), project(1), project(2), static_cast<int>(options_.num_heads), key_mask);
+    return this->get(out_).forward(gather_rows(reshape(o, Shape{B * L, E}), rows));
   }
 
   std::string type_name() const override { return "MultiheadAttention"; }
@@ -74,6 +84,13 @@ class MultiheadAttention : public Cloneable<MultiheadAttention<T>, T> {
   const MultiheadAttentionOptions& options() const { return options_; }
 
  private:
+  /// Rows x [N, E] projected by block `part` (0: q, 1: k, 2: v) of the input projection: x W_part^T + b_part.
+  Var<T> projection(const Var<T>& x, Index part) const {
+    const Index E = options_.embed_dim;
+    return add(matmul(x, slice_rows(this->get(in_weight_), part * E, (part + 1) * E), false, true),
+               slice_rows(this->get(in_bias_), part * E, (part + 1) * E));
+  }
+
   MultiheadAttentionOptions options_;
   ParameterId in_weight_, in_bias_;
   ChildId<Linear<T>> out_;

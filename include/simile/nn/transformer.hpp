@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "simile/core/instantiate.hpp"
 #include "simile/nn/attention.hpp"
@@ -18,6 +19,7 @@
 #include "simile/nn/linear.hpp"
 #include "simile/nn/module.hpp"
 #include "simile/nn/sequential.hpp"
+#include "simile/ops/shape.hpp"
 #include "simile/ops/unary.hpp"
 
 namespace simile::nn {
@@ -64,10 +66,15 @@ class TransformerEncoderLayer : public Cloneable<TransformerEncoderLayer<T>, T> 
   /// The layer over x [B, L, E] with padded keys masked (`key_mask` [B, L] or undefined); output [B, L, E].
   Var<T> encode(const Var<T>& x, const Tensor<std::uint8_t>& key_mask) {
     Var<T> h = add(x, this->get(dropout1_).forward(this->get(attn_).attend(this->get(norm1_).forward(x), key_mask)));
-    Var<T> f = this->get(linear1_).forward(this->get(norm2_).forward(h));
-    f = options_.activation == TransformerActivation::gelu ? gelu(f) : relu(f);
-    f = this->get(linear2_).forward(this->get(dropout_).forward(f));
-    return add(h, this->get(dropout2_).forward(f));
+    return add(h, this->get(dropout2_).forward(feed_forward(h)));
+  }
+  /// The layer over the real tokens only, packed as rows x [T, E] (see `MultiheadAttention::attend_packed`):
+  /// every part but the attention's score matrix runs on T rows, not B L.
+  Var<T> encode_packed(const Var<T>& x, const std::vector<Index>& rows, Index B, Index L,
+                       const Tensor<std::uint8_t>& key_mask) {
+    Var<T> a = this->get(attn_).attend_packed(this->get(norm1_).forward(x), rows, B, L, key_mask);
+    Var<T> h = add(x, this->get(dropout1_).forward(a));
+    return add(h, this->get(dropout2_).forward(feed_forward(h)));
   }
 
   std::string type_name() const override { return "TransformerEncoderLayer"; }
@@ -80,6 +87,13 @@ class TransformerEncoderLayer : public Cloneable<TransformerEncoderLayer<T>, T> 
   const TransformerEncoderLayerOptions& options() const { return options_; }
 
  private:
+  /// linear2(dropout(act(linear1(norm2(h))))), any leading shape.
+  Var<T> feed_forward(const Var<T>& h) {
+    Var<T> f = this->get(linear1_).forward(this->get(norm2_).forward(h));
+    f = options_.activation == TransformerActivation::gelu ? gelu(f) : relu(f);
+    return this->get(linear2_).forward(this->get(dropout_).forward(f));
+  }
+
   TransformerEncoderLayerOptions options_;
   ChildId<MultiheadAttention<T>> attn_;
   ChildId<Linear<T>> linear1_, linear2_;
@@ -102,12 +116,27 @@ class TransformerEncoder : public Cloneable<TransformerEncoder<T>, T> {
   }
 
   Var<T> forward(const Var<T>& x) override { return encode(x, Tensor<std::uint8_t>()); }
-  /// Every layer with padded keys masked (`key_mask` [B, L] or undefined), then the final norm.
+  /// Every layer with padded keys masked (`key_mask` [B, L] or undefined), then the final norm; output
+  /// [B, L, E]. With a mask, the layers run on the real tokens only, packed (`encode_packed`), and the
+  /// padded positions of the output are zero.
   Var<T> encode(const Var<T>& x, const Tensor<std::uint8_t>& key_mask) {
-    Var<T> h = x;
+    check<ShapeError>(x.shape().rank() == 3, "TransformerEncoder: input of shape ", x.shape(), ", expected [B, L, E]");
     Sequential<T>& stack = this->get(layers_);
-    for (Index i = 0; i < num_layers_; ++i) h = static_cast<TransformerEncoderLayer<T>&>(stack[i]).encode(h, key_mask);
-    return this->get(norm_).forward(h);
+    auto layer = [&](Index i) -> TransformerEncoderLayer<T>& { return static_cast<TransformerEncoderLayer<T>&>(stack[i]); };
+    if (!key_mask.defined() || key_mask.numel() == 0) {
+      Var<T> h = x;
+      for (Index i = 0; i < num_layers_; ++i) h = layer(i).encode(h, key_mask);
+      return this->get(norm_).forward(h);
+    }
+    const Index B = x.dim(0), L = x.dim(1), E = x.dim(2);
+    check<ShapeError>(key_mask.shape() == Shape{B, L}, "TransformerEncoder: key_mask of shape ", key_mask.shape(),
+                      " for input ", x.shape());
+    std::vector<Index> rows;
+    for (Index i = 0; i < B * L; ++i)
+      if (key_mask.data()[i]) rows.push_back(i);
+    Var<T> h = gather_rows(reshape(x, Shape{B * L, E}), rows);
+    for (Index i = 0; i < num_layers_; ++i) h = layer(i).encode_packed(h, rows, B, L, key_mask);
+    return reshape(scatter_rows(this->get(norm_).forward(h), rows, B * L), x.shape());
   }
 
   std::string type_name() const override { return "TransformerEncoder"; }

@@ -78,6 +78,8 @@ TEST(Wordnet, ParsesNounsByHand) {
   EXPECT_EQ(s[1].lemmas, (std::vector<std::string>{"dog", "domestic dog", "Canis familiaris"}));
   EXPECT_EQ(s[1].gloss, "a member of the genus Canis; occurs in many breeds");
   EXPECT_EQ(s[1].examples, (std::vector<std::string>{"the dog barked all night"}));
+  EXPECT_EQ(s[1].hypernyms, (std::vector<std::string>{"n02083346"}));  // '@' only, not '#m'
+  EXPECT_TRUE(s[0].hypernyms.empty());
   EXPECT_EQ(s[2].lemmas, (std::vector<std::string>{"smith", "metalworker"}));
   EXPECT_EQ(s[2].examples, (std::vector<std::string>{"the smith hammered", "a smith's forge"}));
   // The id's offset is where the line starts.
@@ -208,6 +210,7 @@ TEST(Wordnet, RealDatabase) {
             "a member of the genus Canis (probably descended from the common wolf) that has been domesticated by man "
             "since prehistoric times; occurs in many breeds");
   EXPECT_EQ(dog->examples, (std::vector<std::string>{"the dog barked all night"}));
+  EXPECT_EQ(dog->hypernyms, (std::vector<std::string>{"n02083346", "n01317541"}));  // canine, domestic animal
   auto galore = std::find_if(all.begin(), all.end(), [](const Synset& s) { return s.id == "s00014358"; });
   ASSERT_NE(galore, all.end());
   EXPECT_EQ(galore->lemmas, (std::vector<std::string>{"abounding", "galore"}));

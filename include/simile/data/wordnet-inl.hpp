@@ -261,6 +261,7 @@ SIMILE_INLINE std::vector<Synset> parse_wordnet_data(std::string_view text, cons
       long st = fixed_number(f[pos + 3], 4, 16);
       if (st < 0) fail("pointer ", q, ": source/target ", shown(f[pos + 3]), " is not 4 hex digits");
       if (st / 256 > words) fail("pointer ", q, ": source word ", st / 256, " but the synset has ", words, " word(s)");
+      if (f[pos] == "@" || f[pos] == "@i") s.hypernyms.push_back(std::string(1, f[pos + 2][0]) + std::string(f[pos + 1]));
     }
 
     if (ss == 'v' && pos < k) {

@@ -367,3 +367,29 @@ TEST(Wordnet, SplitSynsets) {
 
 }  // namespace
 }  // namespace simile
+
+namespace simile {
+namespace {
+
+TEST(Wordnet, TrainingTextAndPairs) {
+  std::vector<Synset> s(3);
+  s[0].id = "n1", s[0].gloss = "an animal", s[0].lemmas = {"animal", "beast"};
+  s[1].id = "n2", s[1].gloss = "a canine", s[1].lemmas = {"dog"}, s[1].examples = {"the dog ran"}, s[1].hypernyms = {"n1"};
+  s[2].id = "n3", s[2].gloss = "a feline", s[2].lemmas = {"cat"}, s[2].hypernyms = {"n1", "n9"};
+  EXPECT_EQ(lemma_text(s[0]), "animal, beast");
+  std::vector<Index> all{0, 1, 2};
+  WordnetText t = wordnet_text(s, all);
+  EXPECT_EQ(t.sentences, (std::vector<std::string>{"an animal", "a canine", "the dog ran", "a feline"}));
+  EXPECT_EQ(t.anchors, (std::vector<std::string>{"animal, beast", "the dog ran", "dog", "a canine", "cat", "a feline"}));
+  EXPECT_EQ(t.positives, (std::vector<std::string>{"an animal", "a canine", "a canine", "an animal", "a feline", "an animal"}));
+  // Synset 0 held out: no hypernym pair may reach its gloss.
+  std::vector<Index> train{1, 2};
+  WordnetText u = wordnet_text(s, train, {.example = false, .lemma = false, .hypernym = true});
+  EXPECT_TRUE(u.anchors.empty());
+  EXPECT_EQ(u.sentences, (std::vector<std::string>{"a canine", "the dog ran", "a feline"}));
+  std::vector<Index> bad{3};
+  EXPECT_TRUE(testing::throws_with<ValueError>([&] { wordnet_text(s, bad); }, {"wordnet_text", "3"}));
+}
+
+}  // namespace
+}  // namespace simile

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <iterator>
 #include <numeric>
+#include <unordered_map>
 
 #include "simile/data/wordnet.hpp"
 
@@ -261,7 +262,7 @@ SIMILE_INLINE std::vector<Synset> parse_wordnet_data(std::string_view text, cons
       long st = fixed_number(f[pos + 3], 4, 16);
       if (st < 0) fail("pointer ", q, ": source/target ", shown(f[pos + 3]), " is not 4 hex digits");
       if (st / 256 > words) fail("pointer ", q, ": source word ", st / 256, " but the synset has ", words, " word(s)");
-      if (f[pos] == "@" || f[pos] == "@i") s.hypernyms.push_back(std::string(1, f[pos + 2][0]) + std::string(f[pos + 1]));
+      if (f[pos] == "@" || f[pos] == "@i") s.hypernyms.push_back(simile::detail::str(f[pos + 2][0], f[pos + 1]));
     }
 
     if (ss == 'v' && pos < k) {
@@ -293,6 +294,37 @@ SIMILE_INLINE std::vector<Synset> parse_wordnet_data(std::string_view text, cons
 }  // namespace simile::detail
 
 namespace simile {
+
+SIMILE_INLINE std::string lemma_text(const Synset& s) {
+  std::string t;
+  for (const std::string& l : s.lemmas) t += (t.empty() ? "" : ", ") + l;
+  return t;
+}
+
+SIMILE_INLINE WordnetText wordnet_text(const std::vector<Synset>& synsets, std::span<const Index> use,
+                                       const WordnetPairKinds& kinds) {
+  const auto n = static_cast<Index>(synsets.size());
+  std::unordered_map<std::string_view, Index> used;
+  for (Index i : use) {
+    check<ValueError>(i >= 0 && i < n, "wordnet_text: synset index ", i, " out of range for ", n, " synsets");
+    used.emplace(synsets[std::size_t(i)].id, i);
+  }
+  WordnetText t;
+  for (Index i : use) {
+    const Synset& s = synsets[std::size_t(i)];
+    t.sentences.push_back(s.gloss);
+    for (const std::string& e : s.examples) {
+      t.sentences.push_back(e);
+      if (kinds.example) t.anchors.push_back(e), t.positives.push_back(s.gloss);
+    }
+    if (kinds.lemma) t.anchors.push_back(lemma_text(s)), t.positives.push_back(s.gloss);
+    if (kinds.hypernym)
+      for (const std::string& h : s.hypernyms)
+        if (auto it = used.find(h); it != used.end())
+          t.anchors.push_back(s.gloss), t.positives.push_back(synsets[std::size_t(it->second)].gloss);
+  }
+  return t;
+}
 
 SIMILE_INLINE const std::array<std::string_view, 45>& wordnet_lexnames() {
   static constexpr std::array<std::string_view, 45> names = {

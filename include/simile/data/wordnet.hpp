@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -88,6 +89,25 @@ struct SynsetSplit {
 /// by a Fisher-Yates shuffle from `Rng::stream(seed, 0x574E)`. The same (n, test_fraction, seed) give
 /// the same split on every machine. Requires n >= 0 and 0 <= test_fraction <= 1 (ValueError).
 SynsetSplit split_synsets(Index n, double test_fraction, std::uint64_t seed);
+
+/// The lemmas of a synset as one text: "dog, domestic dog, Canis familiaris".
+std::string lemma_text(const Synset& s);
+
+/// Which positive pairs `wordnet_pairs` makes.
+struct WordnetPairKinds {
+  bool example = true;   ///< each example sentence -> its synset's gloss
+  bool lemma = true;     ///< the lemmas (`lemma_text`) -> the gloss
+  bool hypernym = true;  ///< a gloss -> the gloss of each of its hypernyms that is among the synsets used
+};
+
+/// The training text of a set of synsets: the sentences (each gloss, then its examples, synset by synset)
+/// and the positive pairs among them (anchors[i] -> positives[i]), in synset order, each synset's pairs in
+/// the order of `WordnetPairKinds`. Only `use` (indices into `synsets`, e.g. a split's training part) is
+/// read: a hypernym outside it gives no pair, so no test text reaches training.
+struct WordnetText {
+  std::vector<std::string> sentences, anchors, positives;
+};
+WordnetText wordnet_text(const std::vector<Synset>& synsets, std::span<const Index> use, const WordnetPairKinds& kinds = {});
 
 namespace detail {
 

@@ -1,5 +1,6 @@
 # Runs one `simile` command line and checks it: cmake -DCOMMAND=<simile> -DARGS=<;-list> -DSTATUS=<exit status>
-#   [-DEXPECT=<text the output must contain>] [-DFILES=<;-list of files it must write>]
+#   [-DEXPECT=<;-list of texts the output must contain>] [-DFILES=<;-list of files it must write>]
+#   [-DFILE_TEXT=<file> -DFILE_EXPECT=<text its first 256 bytes must hold, e.g. an .npy header's shape>]
 #   [-DFRESH_DIR=<directory emptied before the run>] [-DLAUNCHER=<;-list: mpiexec and its flags>] -P cli_test.cmake
 # WILL_FAIL only knows "non-zero"; a bad command line must give exactly 2 and say which option is wrong.
 if(FRESH_DIR)
@@ -11,14 +12,21 @@ message("$ simile ${ARGS}\nexit status ${status}\n--- stdout\n${out}--- stderr\n
 if(NOT status STREQUAL STATUS)
   message(FATAL_ERROR "exit status ${status}, expected ${STATUS}")
 endif()
-if(DEFINED EXPECT AND NOT EXPECT STREQUAL "")
-  string(FIND "${out}${err}" "${EXPECT}" at)
+foreach(text IN LISTS EXPECT)
+  string(FIND "${out}${err}" "${text}" at)
   if(at EQUAL -1)
-    message(FATAL_ERROR "the output does not contain '${EXPECT}'")
+    message(FATAL_ERROR "the output does not contain '${text}'")
   endif()
-endif()
+endforeach()
 foreach(file IN LISTS FILES)
   if(NOT EXISTS "${file}")
     message(FATAL_ERROR "${file} was not written")
   endif()
 endforeach()
+if(FILE_TEXT)
+  file(STRINGS "${FILE_TEXT}" head LIMIT_INPUT 256)  # the printable strings: an .npy header has NUL bytes
+  string(FIND "${head}" "${FILE_EXPECT}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "${FILE_TEXT} does not hold '${FILE_EXPECT}' within its first 256 bytes: ${head}")
+  endif()
+endif()

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "json.hpp"
 #include "metrics_log.hpp"
@@ -38,13 +39,14 @@ int train(Options o) {
   TensorDict resume_from;
   if (!o.resume.empty()) {
     resume_from = load_safetensors(o.resume);
-    check_resume_options(o, o.resume, resume_from.metadata);
+    o = resume_options(o, o.resume, resume_from.metadata);
   }
   o.stop_requested = &stop_requested;
   std::unique_ptr<Run> run = make_run(o);
-  if (!o.no_eval) check_evaluation_options(o, run->data);
+  std::string no_eval_why;
+  const bool evaluate_after = !o.no_eval && can_evaluate(o, run->data, &no_eval_why);
+  if (evaluate_after) check_evaluation_options(o, run->data);
   Trainer<float>& trainer = *run->trainer;
-  Recipe<float>& recipe = *run->model.recipe;
   // Under mpirun every rank trains; rank 0 alone reports, logs, exports and evaluates.
   const bool lead = !o.comm || o.comm->rank() == 0;
   const int world_size = o.comm ? o.comm->size() : 1;
@@ -85,8 +87,10 @@ int train(Options o) {
                  (long long)trainer.profiled_steps(), trainer.profile().format(trainer.profiled_steps()).c_str());
   if (!o.export_embeddings.empty()) {
     ThreadScope threads(o.threads);
-    write_npy(o.export_embeddings, simile::embed(recipe.encoder(), run->data.test));
-    std::fprintf(stderr, "wrote test-set representations to %s\n", o.export_embeddings.c_str());
+    write_npy(o.export_embeddings, export_embeddings(o, run->model, run->data));
+    const bool test_set = o.modality == "image" || run->data.text.kind == "wordnet";
+    std::fprintf(stderr, "wrote %s representations to %s\n", test_set ? "test-set" : "the data's",
+                 o.export_embeddings.c_str());
   }
   Json j{{"method", o.method},
          {"encoder", o.encoder},
@@ -104,51 +108,56 @@ int train(Options o) {
           number(r.steps_this_run > 0 ? double(r.communication_bytes) / double(r.steps_this_run) : 0.0)},
          {"batch", o.batch},
          {"seed", o.seed}};
-  if (!o.no_eval) {
+  describe_data(o, *run, j);
+  if (evaluate_after) {
     ThreadScope threads(o.threads);
     auto t0 = std::chrono::steady_clock::now();
-    MultiView v = views_for(o);
-    EvaluationReport e = evaluate_encoder(recipe.encoder(), run->data.train, run->data.test, evaluation_options(o), &v);
+    Evaluation e = evaluate(o, run->model, run->data);
     std::fprintf(stderr, "evaluated in %.1fs\n",
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    add_report(j, e);
+    j.update(e.fields);
+  } else if (!o.no_eval) {
+    std::fprintf(stderr, "no evaluation: %s\n", no_eval_why.c_str());
   }
   std::cout << j.dump() << std::endl;
   return 0;
 }
 
 int eval(Options o) {
+  // A checkpoint says what it is (its modality and architecture), so it is read before the data.
+  std::optional<Model> m;
+  if (!o.checkpoint.empty()) {
+    m = load_checkpoint_model(o, o.checkpoint);
+    check_data(o);
+  }
   Data data = load_data(o);
+  std::string why;
+  if (!can_evaluate(o, data, &why)) throw BadArgument("--data: nothing to evaluate: " + why);
   check_evaluation_options(o, data);
   ThreadScope threads(o.threads);
-  EvaluationReport e;
+  Evaluation e;
   std::string what;
   if (o.baseline == "raw") {
-    auto pixels = [](const ImageDataset& d) {
-      Loader<ImageDataset> l(d, {.batch_size = d.size(), .shuffle = false});
-      Tensor<float> x = l.batch(0).data;
-      return x.reshape({x.dim(0), x.numel() / x.dim(0)});
-    };
-    e = evaluate_features(pixels(data.train), data.train.labels(), pixels(data.test), data.test.labels(),
-                          evaluation_options(o));
-    what = "raw pixels";
+    e = evaluate_raw(o, data, what);
   } else {
-    Model m = o.checkpoint.empty() ? build_model(o) : load_checkpoint_model(o, o.checkpoint);
-    MultiView v = views_for(o);
-    e = evaluate_encoder(m.recipe->encoder(), data.train, data.test, evaluation_options(o), &v);
+    if (!m) m = model_for(o, data);
+    e = evaluate(o, *m, data);
     what = o.checkpoint.empty() ? "untrained " + o.encoder : o.checkpoint;
   }
   Json j{{"evaluated", what}, {"dim", e.dim}};
-  add_report(j, e);
+  j.update(e.fields);
   std::cout << j.dump() << std::endl;
   return 0;
 }
 
 int embed(Options o) {
   Model m = load_checkpoint_model(o, o.checkpoint);
-  Data data = load_data(o);
+  check_data(o);
+  if (o.modality != "image" && !o.data_given)
+    throw BadArgument(detail::str("--data: give the ", o.modality == "text" ? "file of lines" : "CSV",
+                                  " to embed (the checkpoint is a ", o.modality, " model)"));
   ThreadScope threads(o.threads);
-  Tensor<float> h = simile::embed(m.recipe->encoder(), o.split == "test" ? data.test : data.train);
+  Tensor<float> h = embed_data(o, m);
   write_npy(o.out, h);
   std::fprintf(stderr, "wrote %lld x %lld representations to %s\n", (long long)h.dim(0), (long long)h.dim(1),
                o.out.c_str());

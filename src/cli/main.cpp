@@ -1,7 +1,9 @@
 // `simile`: the command-line tool. Subcommands:
 //   simile train  --method simclr|moco|byol|... [options]       train, evaluate, print one JSON line
+//                 (--modality text|table: sentences, pairs, WordNet or a CSV; methods simcse, pairs, scarf)
 //   simile eval   --checkpoint PATH | --baseline raw|untrained  evaluate an encoder or a baseline
-//   simile embed  --checkpoint PATH --out FILE.npy               export representations h
+//   simile embed  --checkpoint PATH --out FILE.npy               export representations h (of images, or of
+//                                                               the lines or rows of --data)
 // Exit status: 0 on success, 2 for a bad command line (CLI11's parse and validation errors, and options that
 // do not fit the data or a checkpoint), 1 for any other failure; either way one line `simile <command>: <what>`
 // on stderr. `train` interrupted by SIGINT / SIGTERM saves its checkpoint and exits with 128 + the signal.
@@ -24,7 +26,7 @@
 
 int main(int argc, char** argv) {
   using namespace simile::cli;
-  CLI::App app("simile: contrastive representation learning on Fashion-MNIST", "simile");
+  CLI::App app("simile: contrastive representation learning on images (Fashion-MNIST), text and tables", "simile");
   app.require_subcommand(1);
   Options o;
   CLI::App* train_cmd =
@@ -64,7 +66,8 @@ int main(int argc, char** argv) {
       o.comm = simile::launch_world();
       app.parse(argc, argv);
       if (train_cmd->parsed()) check_train_options(*train_cmd, o);
-      if (eval_cmd->parsed()) check_eval_options(o);
+      if (eval_cmd->parsed()) check_eval_options(*eval_cmd, o);
+      if (embed_cmd->parsed()) check_embed_options(*embed_cmd, o);
     } catch (const CLI::Success& e) {  // --help
       return app.exit(e);
     } catch (const CLI::ParseError& e) {

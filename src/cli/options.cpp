@@ -79,6 +79,8 @@ std::string queue_too_large(const Options& o) {
 
 constexpr std::int64_t big = 1'000'000'000'000;  // steps, epochs: far beyond any run, far from overflow
 
+const std::vector<std::string> modalities{"image", "text", "table"};
+
 // An output file: its folder exists, and the path is not a folder or another non-regular file. Checked
 // when the command line is read, so that a typo does not surface after an hour of training.
 const CLI::Validator output_file(
@@ -98,19 +100,58 @@ const CLI::Validator output_file(
 }  // namespace
 
 void add_common_options(CLI::App& app, Options& o) {
-  app.add_option("--data", o.data_dir, "folder with the Fashion-MNIST IDX files (gzip or plain)")
+  app.add_option("--modality", o.modality,
+                 "what --data holds: image, text or table (default: the modality of --method or --encoder, else "
+                 "image; a checkpoint's own for eval and embed)")
       ->capture_default_str()
-      ->check(CLI::ExistingDirectory);
-  integer(app, "--limit", o.limit, "use only the first N training images (0: all)", 0, 1'000'000'000);
+      ->check(CLI::IsMember(modalities));
+  app.add_option("--data", o.data_dir,
+                 std::string("image: folder with the Fashion-MNIST IDX files (gzip or plain); text: a UTF-8 file of one "
+                             "sentence a line, or of two tab-separated columns a line (positive pairs), or WordNet's "
+                             "folder (default ") + wordnet_dir + "); table: a CSV of numbers (a first line with a field "
+                             "that is not a number is a header)")
+      ->capture_default_str();
+  integer(app, "--limit", o.limit,
+          "use only the first N training samples: images, sentences, pairs, WordNet synsets or rows (0: all)", 0,
+          1'000'000'000);
   integer(app, "--threads", o.threads, "threads for training and evaluation", 1, 1024);
-  integer(app, "--seed", o.seed, "seed of initialization, shuffling and augmentation", 0,
+  integer(app, "--seed", o.seed, "seed of initialization, shuffling, augmentation and the held-out split", 0,
           std::numeric_limits<std::int64_t>::max());
-  choice(app, "--encoder", o.encoder, "encoder (a checkpoint's own for eval and embed):", encoder_choices());
-  choice(app, "--method", o.method, "method (a checkpoint's own for eval and embed):", method_choices());
+  choice(app, "--encoder", o.encoder,
+         "encoder (default smallconv; text transformer; table tabular; a checkpoint's own for eval and embed):",
+         encoder_choices());
+  choice(app, "--method", o.method,
+         "method (default simclr; text: pairs on WordNet or a pairs file, simcse on sentences; table: scarf; a "
+         "checkpoint's own for eval and embed):",
+         method_choices());
   integer(app, "--proj-hidden", o.proj_hidden, "projection head hidden width", 1, max_width);
   integer(app, "--proj-out", o.proj_out, "projection head output width (z)", 1, max_width);
   integer(app, "--knn-k", o.knn_k, "neighbours of the kNN evaluation", 1, 1'000'000);
   number(app, "--knn-t", o.knn_t, "temperature of the kNN vote", positive);
+  integer(app, "--vocab", o.vocab, "text: most subword tokens the BPE tokenizer learns from the training text", 16,
+          max_vocab);
+  integer(app, "--max-length", o.max_length, "text: tokens kept of each text", 1, max_tokens);
+  integer(app, "--width", o.width, "text and table encoders: width of h (and of the transformer and the MLP)", 1,
+          max_width);
+  integer(app, "--layers", o.layers, "text: transformer layers; table: hidden layers of the MLP", 1, max_layers);
+  integer(app, "--heads", o.heads, "text: attention heads of the transformer (dividing --width)", 1, max_layers);
+  app.add_option("--label-column", o.label_column, "table: the column of integer labels, N (0-based), last or none")
+      ->capture_default_str()
+      ->check(CLI::Validator(
+          [](std::string& s) -> std::string {
+            if (s == "none" || s == "last") return {};
+            std::string v = s;
+            if (std::string why = decimal_integer(v); !why.empty()) return why + " (or last, none)";
+            return CLI::Range(0, 1'000'000)(v);
+          },
+          "N|last|none"));
+  app.add_option("--test-fraction", o.test_fraction,
+                 "share held out to evaluate: of WordNet's synsets (default 0.1) or of a labeled table's rows "
+                 "(default 0.2), seeded")
+      ->check(finite_number)
+      ->check(CLI::Validator(
+          [](std::string& s) { return std::stod(s) > 0 && std::stod(s) < 1 ? std::string() : "must be in (0, 1), got " + s; },
+          ""));
 }
 
 void add_train_options(CLI::App& app, Options& o) {
@@ -126,10 +167,14 @@ void add_train_options(CLI::App& app, Options& o) {
       ->capture_default_str()
       ->check(CLI::IsMember({"constant", "cosine"}));
   integer(app, "--warmup-epochs", o.warmup_epochs, "warmup length for --schedule cosine", 0, 1'000'000);
-  number(app, "--temperature", o.temperature, "temperature of NT-Xent / InfoNCE / SupCon", CLI::Range(1e-3, 1e3));
+  number(app, "--temperature", o.temperature,
+         "temperature of NT-Xent / InfoNCE / SupCon (default 0.5; simcse and pairs 0.05, scarf 1)",
+         CLI::Range(1e-3, 1e3));
   integer(app, "--queue-size", o.queue_size, "MoCo: keys in the queue", 1, max_queue);
   number(app, "--ema", o.ema, "MoCo / BYOL: momentum of the target network (BYOL: its base value)",
          CLI::Range(0.0, 1.0));
+  number(app, "--dropout", o.dropout, "text: dropout of the encoder (SimCSE's only noise)", CLI::Range(0.0, 0.9));
+  number(app, "--corruption", o.corruption, "table: share of a row's features SCARF redraws", CLI::Range(0.0, 1.0));
   app.add_option("--checkpoint", o.checkpoint, "write checkpoints here (periodically, at the end, on SIGINT/SIGTERM)")
       ->check(output_file);
   app.add_option("--checkpoint-every", o.checkpoint_every_text,
@@ -148,7 +193,9 @@ void add_train_options(CLI::App& app, Options& o) {
   app.add_option("--resume", o.resume,
                  "continue the run saved in this checkpoint (when it is the --checkpoint path and does not exist "
                  "yet: start from the beginning, so one command line both starts and restarts a run)");
-  app.add_option("--export-embeddings", o.export_embeddings, "write the test set's representations h to this .npy")
+  app.add_option("--export-embeddings", o.export_embeddings,
+                 "write the test set's representations h to this .npy (WordNet: the test glosses; a text file or a "
+                 "table: every line or row, as embed does)")
       ->check(output_file);
   app.add_option("--metrics", o.metrics, "append JSON-lines metrics to this file")->check(output_file);
   integer(app, "--log-every", o.log_every, "steps between progress lines", 1, big);
@@ -167,13 +214,82 @@ void add_embed_options(CLI::App& app, Options& o) {
   app.add_option("--checkpoint", o.checkpoint, "checkpoint written by `simile train`")
       ->required()
       ->check(CLI::ExistingFile);
-  app.add_option("--out", o.out, "output .npy file: float32 [N, D], dataset order")->required()->check(output_file);
+  app.add_option("--out", o.out,
+                 "output .npy file: float32 [N, D], dataset order (text: a row per line of --data, blank lines "
+                 "included; table: a row per CSV row)")
+      ->required()
+      ->check(output_file);
   app.add_option("--split", o.split, "which images to embed")
       ->capture_default_str()
       ->check(CLI::IsMember({"test", "train"}));
 }
 
+namespace {
+
+// The modality: --modality, else that of --method or --encoder when given, else image. Then the defaults
+// that follow it, and the fit of --method and --encoder with it.
+void settle_modality(const CLI::App& app, Options& o) {
+  const Choices methods = method_choices(), encoders = encoder_choices();
+  auto given = [&app](const char* name) {  // eval has no --temperature
+    const CLI::Option* option = app.get_option_no_throw(name);
+    return option && option->count() > 0;
+  };
+  const bool method = given("--method"), encoder = given("--encoder");
+  std::string why = "--modality is " + o.modality;
+  if (!given("--modality")) {
+    if (method && !methods.modality(o.method).empty()) {
+      o.modality = methods.modality(o.method);
+      why = "--method " + o.method + " is for " + o.modality;
+    } else if (encoder && !encoders.modality(o.encoder).empty()) {
+      o.modality = encoders.modality(o.encoder);
+      why = "--encoder " + o.encoder + " is for " + o.modality;
+    } else {
+      why += " (the default)";
+    }
+  }
+  auto fits = [&](const char* option, const std::string& name, const Choices& c, const char* kinds) {
+    const std::string m = c.modality(name);
+    if (!m.empty() && m != o.modality)
+      throw CLI::ValidationError(option, "'" + name + "' is for " + m + ", but " + why + " (" + kinds + " for " +
+                                             o.modality + ": " + c.names_for(o.modality) + ")");
+  };
+  if (method) fits("--method", o.method, methods, "methods");
+  else o.method = o.modality == "image" ? "simclr" : o.modality == "table" ? "scarf" : "";  // text: by the data
+  if (encoder) fits("--encoder", o.encoder, encoders, "encoders");
+  else o.encoder = o.modality == "image" ? "smallconv" : o.modality == "table" ? "tabular" : "transformer";
+  if (!given("--temperature") && o.modality != "image") o.temperature = o.modality == "text" ? 0.05 : 1.0;
+  if (o.test_fraction == 0) o.test_fraction = o.modality == "table" ? 0.2 : 0.1;
+  if (o.encoder == "transformer" && o.width % o.heads != 0)
+    throw CLI::ValidationError("--heads", std::to_string(o.heads) + " heads must divide --width " + std::to_string(o.width));
+}
+
+}  // namespace
+
+void check_data(Options& o) {
+  namespace fs = std::filesystem;
+  if (!o.data_given) {
+    if (o.modality == "text") o.data_dir = wordnet_dir;
+    if (o.modality == "table") throw BadArgument("--data: a table needs --data FILE.csv");
+    return;  // a default folder that is missing is reported by the reader, like any missing file
+  }
+  std::string path = o.data_dir, why;
+  if (o.modality == "image") {
+    why = CLI::ExistingDirectory(path);
+  } else if (o.modality == "table") {
+    why = CLI::ExistingFile(path);
+  } else {
+    why = CLI::ExistingPath(path);
+    std::error_code ec;
+    if (why.empty() && fs::is_directory(o.data_dir, ec) && !fs::exists(fs::path(o.data_dir) / "data.noun", ec))
+      why = "'" + o.data_dir + "' is a folder without WordNet's data.noun (text reads a file, or WordNet's folder)";
+  }
+  if (!why.empty()) throw BadArgument("--data: " + why);
+}
+
 void check_train_options(const CLI::App& app, Options& o) {
+  settle_modality(app, o);
+  o.data_given = app.count("--data") > 0;
+  check_data(o);
   // With a budget, the budget decides how long to train unless epochs are asked for as well.
   if (o.budget > 0 && app.count("--epochs") == 0) o.epochs = 1000;
   if (std::string why = queue_too_large(o); !why.empty()) throw CLI::ValidationError("--queue-size", why);
@@ -193,17 +309,41 @@ void check_train_options(const CLI::App& app, Options& o) {
   }
 }
 
-void check_eval_options(const Options& o) {
+void check_eval_options(const CLI::App& app, Options& o) {
   if (o.checkpoint.empty() == o.baseline.empty())
     throw CLI::ValidationError("--checkpoint, --baseline", "give exactly one of them");
+  o.data_given = app.count("--data") > 0;
+  if (o.checkpoint.empty()) {  // a baseline: the command line says what it is; a checkpoint says it itself
+    settle_modality(app, o);
+    if (o.method.empty()) o.method = "simcse";  // an untrained text encoder: any text method
+    check_data(o);
+  }
 }
 
+void check_embed_options(const CLI::App& app, Options& o) { o.data_given = app.count("--data") > 0; }
+
 std::map<std::string, std::string> checkpoint_metadata(const Options& o) {
-  return {{"method", o.method},
-          {"encoder", o.encoder},
-          {"proj_hidden", std::to_string(o.proj_hidden)},
-          {"proj_out", std::to_string(o.proj_out)},
-          {"queue_size", std::to_string(o.queue_size)}};
+  std::map<std::string, std::string> m{{"method", o.method},
+                                       {"encoder", o.encoder},
+                                       {"proj_hidden", std::to_string(o.proj_hidden)},
+                                       {"proj_out", std::to_string(o.proj_out)},
+                                       {"queue_size", std::to_string(o.queue_size)}};
+  if (o.modality == "image") return m;  // images' checkpoints stay as they were: no modality means image
+  m["modality"] = o.modality;
+  // The held-out split's seed is the trainer's "seed"; with this, eval holds out what training did.
+  char fraction[32];
+  m["test_fraction"] = std::string(fraction, std::to_chars(fraction, fraction + sizeof fraction, o.test_fraction).ptr);
+  m["width"] = std::to_string(o.width);
+  m["layers"] = std::to_string(o.layers);
+  if (o.modality == "text") {
+    m["tokenizer"] = o.tokenizer;
+    m["vocab"] = std::to_string(o.vocab);
+    m["max_length"] = std::to_string(o.max_length);
+    m["heads"] = std::to_string(o.heads);
+  } else {
+    m["features"] = std::to_string(o.features);
+  }
+  return m;
 }
 
 Options checkpoint_options(const Options& o, const std::string& path, const std::map<std::string, std::string>& m) {
@@ -213,9 +353,9 @@ Options checkpoint_options(const Options& o, const std::string& path, const std:
                    "' (not written by `simile train`?)");
     return it->second;
   };
-  auto choice = [&](const char* key, const Choices& c) {
+  auto member = [&](const char* key, const std::vector<std::string>& names) {
     std::string v = get(key);
-    check<IoError>(std::find(c.names.begin(), c.names.end(), v) != c.names.end(), "'", path, "': checkpoint metadata '",
+    check<IoError>(std::find(names.begin(), names.end(), v) != names.end(), "'", path, "': checkpoint metadata '",
                    key, "' is '", v, "', which this build of simile does not know");
     return v;
   };
@@ -229,28 +369,78 @@ Options checkpoint_options(const Options& o, const std::string& path, const std:
     return n;
   };
   Options c = o;
-  c.method = choice("method", method_choices());
-  c.encoder = choice("encoder", encoder_choices());
+  c.modality = m.count("modality") ? member("modality", modalities) : "image";
+  const Choices methods = method_choices(), encoders = encoder_choices();
+  c.method = member("method", methods.names);
+  c.encoder = member("encoder", encoders.names);
+  auto fits = [&](const char* key, const std::string& name, const Choices& choices) {
+    const std::string theirs = choices.modality(name);
+    check<IoError>(theirs.empty() || theirs == c.modality, "'", path, "': checkpoint metadata '", key, "' is '", name,
+                   "', which is for ", theirs, ", but the checkpoint's modality is ", c.modality);
+  };
+  fits("method", c.method, methods);
+  fits("encoder", c.encoder, encoders);
   c.proj_hidden = integer("proj_hidden", max_width);
   c.proj_out = integer("proj_out", max_width);
   c.queue_size = integer("queue_size", max_queue);
   if (std::string why = queue_too_large(c); !why.empty())
     throw IoError(detail::str("'", path, "': checkpoint metadata 'queue_size': ", why));
+  if (c.modality != "image") {
+    c.width = integer("width", max_width);
+    c.layers = integer("layers", max_layers);
+    // Text and tables hold out what training held out: its seed and share.
+    std::string seed = get("seed"), fraction = get("test_fraction");
+    auto [s_end, s_ec] = std::from_chars(seed.data(), seed.data() + seed.size(), c.seed);
+    check<IoError>(s_ec == std::errc() && s_end == seed.data() + seed.size(), "'", path,
+                   "': checkpoint metadata 'seed' is '", seed, "', expected an integer >= 0");
+    auto [f_end, f_ec] = std::from_chars(fraction.data(), fraction.data() + fraction.size(), c.test_fraction);
+    check<IoError>(f_ec == std::errc() && f_end == fraction.data() + fraction.size() && c.test_fraction > 0 &&
+                       c.test_fraction < 1,
+                   "'", path, "': checkpoint metadata 'test_fraction' is '", fraction, "', expected a number in (0, 1)");
+  }
+  if (c.modality == "text") {
+    c.vocab = integer("vocab", max_vocab);
+    c.max_length = integer("max_length", max_tokens);
+    c.heads = integer("heads", max_layers);
+    check<IoError>(c.encoder != "transformer" || c.width % c.heads == 0, "'", path, "': checkpoint metadata 'heads' ",
+                   c.heads, " does not divide 'width' ", c.width);
+    c.tokenizer = get("tokenizer");
+    if (std::string why = tokenizer_problem(c.tokenizer); !why.empty())
+      throw IoError(detail::str("'", path, "': checkpoint metadata 'tokenizer' is corrupted: ", why));
+  }
+  if (c.modality == "table") c.features = integer("features", max_features);
   return c;
 }
 
-void check_resume_options(const Options& o, const std::string& path, const std::map<std::string, std::string>& m) {
+Options resume_options(const Options& o, const std::string& path, const std::map<std::string, std::string>& m) {
   Options c = checkpoint_options(o, path, m);
   auto same = [&](const char* option, const auto& mine, const auto& theirs) {
     if (mine != theirs)
       throw BadArgument(detail::str(option, ": the run in '", path, "' was trained with ", option, " ", theirs,
                                     ", this command asks for ", mine, " (resume with the same options)"));
   };
-  same("--method", o.method, c.method);
+  same("--modality", o.modality, c.modality);
+  // A text run that left --method to the data continues with the checkpoint's method.
+  if (!(o.modality == "text" && o.method.empty())) same("--method", o.method, c.method);
   same("--encoder", o.encoder, c.encoder);
   same("--proj-hidden", o.proj_hidden, c.proj_hidden);
   same("--proj-out", o.proj_out, c.proj_out);
   if (o.method == "moco") same("--queue-size", o.queue_size, c.queue_size);
+  if (o.modality != "image") {
+    same("--test-fraction", o.test_fraction, c.test_fraction);
+    same("--width", o.width, c.width);
+    same("--layers", o.layers, c.layers);
+  }
+  if (o.modality == "text") {
+    same("--vocab", o.vocab, c.vocab);
+    same("--max-length", o.max_length, c.max_length);
+    if (o.encoder == "transformer") same("--heads", o.heads, c.heads);
+  }
+  Options r = o;  // with what the checkpoint's data decided: the tokenizer, the table's features
+  r.method = c.method;
+  r.tokenizer = c.tokenizer;
+  r.features = c.features;
+  return r;
 }
 
 }  // namespace simile::cli

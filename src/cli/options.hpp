@@ -21,11 +21,22 @@ namespace simile::cli {
 
 struct Options {
   // Every command: data, model and evaluation.
+  /// image (Fashion-MNIST), text (lines, pairs or WordNet) or table (CSV); a checkpoint's own for eval and embed.
+  std::string modality = "image";
   std::string data_dir = fashion_mnist_dir, method = "simclr", encoder = "smallconv";
+  std::string label_column = "none";  ///< table: the column of integer labels: N (0-based), last or none
   std::int64_t limit = 0, proj_hidden = 128, proj_out = 64, knn_k = 200;
+  // Text and table encoders (recorded in checkpoints).
+  std::int64_t vocab = 8000, max_length = 32, width = 128, layers = 2, heads = 4;
   int threads = 2;
   std::uint64_t seed = 0;
   double knn_t = 0.1;
+  double test_fraction = 0;  ///< held-out share of WordNet's synsets or a labeled table (0: the modality's default)
+  bool data_given = false;   ///< --data was given (else the modality's default folder, if it has one)
+
+  // Derived from the data, or from a checkpoint, and recorded in checkpoints.
+  std::string tokenizer;      ///< text: the BPE tokenizer learned from the training text, serialized
+  std::int64_t features = 0;  ///< table: the number of feature columns the encoder reads
 
   // train
   std::string optimizer = "adam", schedule = "cosine", checkpoint, resume, export_embeddings, metrics,
@@ -33,6 +44,7 @@ struct Options {
   std::int64_t epochs = 10, batch = 256, log_every = 50, queue_size = 4096, warmup_epochs = 0, max_steps = 0,
                checkpoint_every = 0;
   double budget = 0, lr = 1e-3, weight_decay = 1e-6, temperature = 0.5, ema = 0.99;
+  double dropout = 0.1, corruption = 0.6;  ///< text encoder's dropout (SimCSE's noise); SCARF's corrupted share
   bool no_eval = false, profile = false, checkpoint_each_epoch = false;
   const std::atomic<bool>* stop_requested = nullptr;  ///< set by SIGINT / SIGTERM (see commands.cpp)
   /// The ranks training together: more than one under mpirun or srun, where --batch is the global batch.
@@ -42,6 +54,9 @@ struct Options {
   std::string baseline, out, split = "test";
 };
 
+/// WordNet's folder in Debian's wordnet-base: the text modality's default --data.
+inline constexpr const char* wordnet_dir = "/usr/share/wordnet";
+
 /// Data, model and evaluation options (every command).
 void add_common_options(CLI::App& app, Options& o);
 /// Training options; with --budget-seconds and no --epochs, the epochs become an upper bound of 1000.
@@ -50,9 +65,18 @@ void add_train_options(CLI::App& app, Options& o);
 void add_eval_options(CLI::App& app, Options& o);
 void add_embed_options(CLI::App& app, Options& o);
 
-/// Checks across options that CLI11 cannot express; throws CLI::ValidationError (exit status 2).
+/// Checks across options that CLI11 cannot express; throws CLI::ValidationError (exit status 2). For train
+/// and eval they also settle the modality (--modality, else that of --method or --encoder, else image), the
+/// defaults that follow it (encoder, method, temperature, --data) and check that --method and --encoder fit it.
 void check_train_options(const CLI::App& app, Options& o);
-void check_eval_options(const Options& o);
+void check_eval_options(const CLI::App& app, Options& o);
+void check_embed_options(const CLI::App& app, Options& o);
+
+/// --data for `o.modality`: the modality's default when not given (Fashion-MNIST's folder, WordNet's folder;
+/// a table has none), and the kind of path it reads (image: a folder; text: a file or WordNet's folder;
+/// table: a file). Else a BadArgument naming --data. eval and embed call it once a checkpoint has told the
+/// modality.
+void check_data(Options& o);
 
 /// A bad command line found after parsing (an option that does not fit the data or a checkpoint):
 /// exit status 2 like CLI11's own errors. The message starts with the option.
@@ -61,8 +85,10 @@ class BadArgument : public Error {
   using Error::Error;
 };
 
-/// Largest projection width and MoCo queue, for options and checkpoint metadata alike.
-inline constexpr std::int64_t max_width = 8192, max_queue = 1 << 24;
+/// Largest projection width and MoCo queue, for options and checkpoint metadata alike; and of the text and
+/// table encoders: vocabulary, tokens a text, layers (and heads), a table's feature columns.
+inline constexpr std::int64_t max_width = 8192, max_queue = 1 << 24, max_vocab = 1 << 20, max_tokens = 4096,
+                              max_layers = 64, max_features = 1 << 24;
 
 /// Architecture options recorded in a checkpoint, so `eval` and `embed` rebuild the same model.
 std::map<std::string, std::string> checkpoint_metadata(const Options& o);
@@ -71,7 +97,7 @@ std::map<std::string, std::string> checkpoint_metadata(const Options& o);
 Options checkpoint_options(const Options& o, const std::string& path,
                            const std::map<std::string, std::string>& metadata);
 /// `--resume`: the checkpoint's architecture must be the command's; else a BadArgument naming the option.
-void check_resume_options(const Options& o, const std::string& path,
-                          const std::map<std::string, std::string>& metadata);
+/// Returns `o` with what the checkpoint derived from its data (the text tokenizer, the table's features).
+Options resume_options(const Options& o, const std::string& path, const std::map<std::string, std::string>& metadata);
 
 }  // namespace simile::cli

@@ -123,6 +123,11 @@ def flag_cases(g, base, ckpt):
         "--queue-size": ["0", "-1", "1099511627776"],
         "--checkpoint-every": ["-1"],
         "--log-every": ["0", "-1"],
+        "--vocab": ["0", "15", "1048577"],
+        "--max-length": ["0", "4097"],
+        "--width": ["0", "8193"],
+        "--layers": ["0", "65"],
+        "--heads": ["0", "65"],
     }
     real_ranges = {
         "--knn-t": ["0", "-0.1"],
@@ -131,6 +136,9 @@ def flag_cases(g, base, ckpt):
         "--weight-decay": ["-1"],
         "--temperature": ["0", "-0.5", "1e-30"],
         "--ema": ["1.5", "-0.1"],
+        "--dropout": ["-0.1", "0.95", "1"],
+        "--corruption": ["-0.1", "1.5"],
+        "--test-fraction": ["0", "1", "-0.5", "1.5"],
     }
     for opt, values in int_ranges.items():
         for v in junk_int + values:
@@ -138,10 +146,11 @@ def flag_cases(g, base, ckpt):
     for opt, values in real_ranges.items():
         for v in junk_real + values:
             cases.append(Case(f"flag {opt}={v!r}", base + [opt, v], "bad2", names=opt))
-    for opt in ["--method", "--encoder", "--optimizer", "--schedule"]:
+    for opt in ["--method", "--encoder", "--optimizer", "--schedule", "--modality", "--label-column"]:
         for v in ["", "nope", "SIMCLR", "simclr "]:
             cases.append(Case(f"flag {opt}={v!r}", base + [opt, v], "bad2", names=opt))
-    for opt in list(int_ranges) + list(real_ranges) + ["--method", "--data", "--checkpoint", "--metrics"]:
+    for opt in list(int_ranges) + list(real_ranges) + ["--method", "--data", "--checkpoint", "--metrics", "--modality",
+                                                       "--label-column"]:
         cases.append(Case(f"flag {opt} without a value", base + [opt], "bad2", names=opt))
     nowhere = os.path.join(g, "no", "such", "dir")
     cases += [
@@ -165,6 +174,17 @@ def flag_cases(g, base, ckpt):
              ["train", "--data", g, "--method", "moco", "--queue-size", "16777216", "--proj-out", "8192", "--no-eval"],
              "bad2", names="--queue-size"),
         Case("--limit above the data", base + ["--limit", "100000"], "bad2", names="--limit"),
+        Case("a text method on images", base + ["--modality", "image", "--method", "simcse"], "bad2", names="--method"),
+        Case("a table method with a text encoder", ["train", "--data", g, "--method", "scarf", "--encoder", "bag"], "bad2",
+             names="--encoder"),
+        Case("--modality text with an image encoder", ["train", "--modality", "text", "--encoder", "mlp"], "bad2",
+             names="--encoder"),
+        Case("--heads not dividing --width", ["train", "--modality", "text", "--width", "30", "--heads", "4"], "bad2",
+             names="--heads"),
+        Case("--modality table without --data", ["train", "--modality", "table"], "bad2", names="--data"),
+        Case("--modality table with a folder", ["train", "--modality", "table", "--data", g], "bad2", names="--data"),
+        Case("--modality text with a folder that is not WordNet", ["train", "--modality", "text", "--data", g], "bad2",
+             names="--data"),
         Case("--warmup-epochs above --epochs", base + ["--epochs", "2", "--warmup-epochs", "5"], "bad2",
              names="--warmup-epochs"),
         Case("--knn-k above the training set", ["eval", "--data", g, "--baseline", "raw", "--knn-k", "100000"], "bad2",
@@ -538,6 +558,170 @@ def output_cases(root, g, base):
     return cases
 
 
+def text_table_cases(rng, root):
+    """Text files (sentences, pairs), CSV tables and their checkpoints, good and mutated."""
+    cases = []
+    os.makedirs(root, exist_ok=True)
+    words = ["cat", "dog", "red", "big", "runs", "sees", "the", "a", "old", "fish"]
+    sentences = "".join(" ".join(rng.choice(words) for _ in range(rng.randrange(2, 7))) + "\n" for _ in range(40))
+    pairs = "".join(f"{rng.choice(words)} {rng.choice(words)}\t{rng.choice(words)} {rng.choice(words)}\n"
+                    for _ in range(40))
+    table = "a,b,c,label\n" + "".join(f"{i % 3 + rng.random():.3f},{rng.random():.3f},{i % 7},{i % 3}\n"
+                                       for i in range(60))
+    n = 0
+
+    def write(content, suffix):
+        nonlocal n
+        n += 1
+        path = os.path.join(root, f"in{n:03d}{suffix}")
+        with open(path, "wb") as f:
+            f.write(content.encode() if isinstance(content, str) else content)
+        return path
+
+    small = ["--batch", "8", "--threads", "1", "--max-steps", "1", "--width", "16", "--heads", "2", "--layers", "1",
+             "--knn-k", "3"]
+
+    def text(name, content, expect="bad", names=None, suffix=".txt", extra=()):
+        path = write(content, suffix)
+        cases.append(Case(f"text: {name}", ["train", "--modality", "text", "--data", path] + small + list(extra), expect,
+                          names=names if names is not None else path))
+
+    def csv(name, content, expect="bad", names=None, extra=("--label-column", "last"), evaluate=False):
+        path = write(content, ".csv")
+        cases.append(Case(f"table: {name}", ["train", "--modality", "table", "--data", path] + small + list(extra) +
+                          ([] if evaluate else ["--no-eval"]), expect, names=names if names is not None else path))
+
+    text("good sentences", sentences, "ok")
+    text("good pairs", pairs, "ok")
+    text("good pairs as simcse", pairs, "ok", extra=["--method", "simcse"])
+    text("sentences with a byte-order mark", "\ufeff" + sentences, "ok")
+    text("sentences with CRLF line ends", sentences.replace("\n", "\r\n"), "ok")
+    text("gzip sentences", gzip.compress(sentences.encode(), mtime=0), "ok", suffix=".txt.gz")
+    text("sentences with NUL bytes", sentences.replace("a", "a\0"), "any")
+    text("one line of 1 MB", "word " * 200000 + "\n" + sentences, "ok")
+    text("sentences of punctuation and words", sentences + "...\n!!!\n", "ok")
+    text("an empty file", "")
+    text("blank lines only", "\n  \n\t\n")
+    text("punctuation only", "...\n!!! ???\n" * 20)
+    for label, bad in [("a lone 0xff", b"\xff"), ("an overlong slash", b"\xc0\xaf"), ("a surrogate", b"\xed\xa0\x80"),
+                       ("a sequence cut short", b"\xe2\x82"), ("a code point past U+10FFFF", b"\xf4\x90\x80\x80"),
+                       ("a stray continuation byte", b"\x80")]:
+        text(f"invalid UTF-8: {label}", sentences.encode() + b"bad " + bad + b" text\n", names="line 41")
+    text("pairs: a line of one column", pairs + "just one column\n", names="line 41")
+    text("pairs: a line of three columns", pairs + "a\tb\tc\n", names="line 41")
+    text("pairs: an empty column", pairs + "a\t \n", names="line 41")
+    text("pairs method on sentences", sentences, "bad2", names="--method", extra=["--method", "pairs"])
+    text("--limit above the sentences", sentences, "bad2", names="--limit", extra=["--limit", "41"])
+    text("--batch above the pairs", pairs, "bad2", names="--batch", extra=["--batch", "41"])
+    text("gzip cut short", gzip.compress(sentences.encode(), mtime=0)[:30], suffix=".txt.gz")
+    fifo = os.path.join(root, "fifo.txt")
+    os.mkfifo(fifo)
+    cases.append(Case("text: --data a fifo", ["train", "--modality", "text", "--data", fifo] + small, "bad", names=fifo))
+
+    csv("good table", table, "ok")
+    csv("good table without labels", table, "ok", extra=("--label-column", "none"))
+    csv("good table without a header", table.split("\n", 1)[1], "ok", extra=("--label-column", "3"))
+    csv("an empty file", "")
+    csv("a header only", "a,b,c,label\n")
+    csv("a row with a field too few", table + "1,2,0\n", names="line 62")
+    csv("a row with a field too many", table + "1,2,3,4,0\n", names="line 62")
+    csv("a field that is not a number", table + "1,x,3,0\n", names="line 62")
+    csv("a NaN", table + "1,nan,3,0\n", names="line 62")
+    csv("an infinite value", table + "1,1e999,3,0\n", names="line 62")
+    csv("a label that is not an integer", table + "1,2,3,1.5\n", names="line 62")
+    csv("a negative label", table + "1,2,3,-1\n", names="line 62")
+    csv("only the label column", "label\n1\n2\n", names=None)
+    csv("--label-column beyond the columns", table, "bad2", names="--label-column", extra=("--label-column", "4"))
+    csv("--test-fraction leaving no training row", "a,label\n1,0\n2,1\n", names="--test-fraction")
+    csv("--limit above the rows", table, "bad2", names="--limit", extra=("--label-column", "last", "--limit", "100"))
+    csv("--knn-k above the rows", table, "bad2", names="--knn-k", extra=("--label-column", "last", "--knn-k", "1000"),
+        evaluate=True)
+    csv("good table, evaluated", table, "ok", evaluate=True)
+
+    # Checkpoints of both, and mutations of their metadata.
+    good_text, good_table = write(sentences, ".txt"), write(table, ".csv")
+    ckpts = {}
+    for kind, data, extra in [("text", good_text, []), ("table", good_table, ["--label-column", "last"])]:
+        path = os.path.join(root, f"{kind}.st")
+        r = subprocess.run([args.simile, "train", "--modality", kind, "--data", data] + small + extra +
+                           ["--checkpoint", path], capture_output=True, timeout=120)
+        if r.returncode != 0:
+            sys.exit(f"cannot make the good {kind} checkpoint: {r.stderr.decode()}")
+        ckpts[kind] = path
+
+    def commands(kind, path):
+        data, extra = (good_text, []) if kind == "text" else (good_table, ["--label-column", "last"])
+        return {"embed": ["embed", "--data", data, "--checkpoint", path, "--out", path + ".npy"] + extra,
+                "resume": ["train", "--modality", kind, "--data", data] + small + extra +
+                          ["--no-eval", "--resume", path, "--checkpoint", path + ".out"],
+                "eval": ["eval", "--data", data, "--checkpoint", path] + extra + ["--knn-k", "3"]}
+
+    def mutated(kind, name, edit, expect="bad", names=None):
+        nonlocal n
+        n += 1
+        header, data = read_safetensors(ckpts[kind])
+        edit(header)
+        path = os.path.join(root, f"ckpt{n:03d}.st")
+        write_safetensors(path, header, data)
+        for w, a in commands(kind, path).items():
+            if kind == "table" or w != "eval":  # a text file of sentences has nothing to evaluate
+                cases.append(Case(f"{kind} checkpoint ({w}): {name}", a, expect, names=names or path))
+
+    def meta(kind, key, value, expect="bad", label=None):
+        def edit(header):
+            m = header["__metadata__"]
+            if value is None:
+                m.pop(key, None)
+            else:
+                m[key] = value(m[key]) if callable(value) else value
+        mutated(kind, f"metadata {key} = {label or repr(value)[:60]}", edit, expect)
+
+    meta("text", "tokenizer", lambda t: t, "ok", label="unchanged")
+    meta("table", "features", lambda t: t, "ok", label="unchanged")
+    for label, value in [("empty", ""), ("the header alone", "simile-bpe 1\n"),
+                         ("version 9", "simile-bpe 9\nalphabet 0\nmerges 0\nend\n"), ("NUL bytes", "\x00" * 100),
+                         ("cut in half", lambda t: t[: len(t) // 2]), ("without its end line", lambda t: t.replace("end\n", "")),
+                         ("junk after the end", lambda t: t + "junk\n"),
+                         ("an alphabet count too large", lambda t: t.replace("alphabet ", "alphabet 9")),
+                         ("a merge count too large", lambda t: t.replace("merges ", "merges 9")),
+                         ("an upper-case character", lambda t: t.replace("\nt\n", "\nT\n", 1)),
+                         ("a character twice", lambda t: t.replace("\nt\n", "\ne\n", 1)), ("missing", None)]:
+        meta("text", "tokenizer", value, label=label)
+    for key, value in [("modality", "video"), ("modality", "image"), ("modality", "table"), ("modality", None),
+                       ("width", "0"), ("width", "x"), ("heads", "3"), ("heads", None), ("layers", "65"),
+                       ("vocab", "-1"), ("max_length", "99999"), ("test_fraction", "1"), ("test_fraction", "nan"),
+                       ("seed", "-1"), ("method", "scarf"), ("encoder", "tabular"), ("encoder", "bag")]:
+        meta("text", key, value)
+    for key, value in [("features", "0"), ("features", "4"), ("features", "99999999999"), ("width", "16x"),
+                       ("modality", "text"), ("method", "simcse"), ("layers", "3")]:
+        meta("table", key, value)
+
+    # The dropout layers' random streams a text checkpoint carries for an exact resume: embed does not need
+    # them, a resume refuses a checkpoint without them or with another shape.
+    def rebuilt(kind, name, tensors_edit, expect):
+        nonlocal n
+        n += 1
+        header, data = read_safetensors(ckpts[kind])
+        tensors = {k: (v, data[v["data_offsets"][0]:v["data_offsets"][1]]) for k, v in header.items()
+                   if k != "__metadata__"}
+        tensors_edit(tensors)
+        out, blob = {"__metadata__": header["__metadata__"]}, b""
+        for k, (v, b) in tensors.items():
+            out[k] = {"dtype": v["dtype"], "shape": v["shape"], "data_offsets": [len(blob), len(blob) + len(b)]}
+            blob += b
+        path = os.path.join(root, f"ckpt{n:03d}.st")
+        write_safetensors(path, out, blob)
+        for w, a in commands(kind, path).items():
+            if w != "eval":
+                cases.append(Case(f"{kind} checkpoint ({w}): {name}", a, expect[w], names=path))
+
+    stream = next(k for k in read_safetensors(ckpts["text"])[0] if k.startswith("train.recipe.dropout."))
+    rebuilt("text", f"{stream} missing", lambda t: t.pop(stream), {"embed": "ok", "resume": "bad"})
+    rebuilt("text", f"{stream} of shape [1]", lambda t: t.update({stream: ({**t[stream][0], "shape": [1]}, t[stream][1][:8])}),
+            {"embed": "ok", "resume": "bad"})
+    return cases
+
+
 def main():
     global args
 
@@ -573,6 +757,7 @@ def main():
                             lambda folder: base_train()[:2] + [folder] + base_train()[3:-1])
     cases += train_data[::3]
     cases += checkpoint_cases(rng, root, g, ckpts, base_train)
+    cases += text_table_cases(random.Random(args.seed + 2), os.path.join(root, "text"))
     outputs = output_cases(root, g, base_train())
 
     failures = {}

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A run killed at any moment and restarted with `--resume` ends with the same weights, bit for bit.
 
-For each method: an uninterrupted reference run, then the same command line plus `--resume`, started
+For each method (images: simclr, moco, byol; text: simcse, whose dropout streams the checkpoint carries;
+a table: scarf): an uninterrupted reference run, then the same command line plus `--resume`, started
 again and again and killed with SIGKILL (half the kills at random moments, half aimed at the moment a
 temporary file shows a checkpoint or the log being written) until a start runs to the end. The final checkpoint must equal the reference byte for byte, no temporary
 file may be left beside it, and the metrics log must hold each step's line once. Then SIGINT and SIGTERM:
@@ -24,9 +25,23 @@ TIMEOUT = 120
 
 def command(simile, data, method, ckpt, metrics, steps):
     # 6 batches an epoch: the runs cross several epoch boundaries. A checkpoint after every step.
-    return [simile, "train", "--data", data, "--method", method, "--batch", "16", "--threads", "1",
+    # `data`: {method: [--data and the options of its modality]}, the images' folder for the others.
+    return [simile, "train", "--method", method, "--batch", "16", "--threads", "1",
             "--queue-size", "32", "--max-steps", str(steps), "--no-eval", "--seed", "7", "--log-every", "1",
-            "--checkpoint", ckpt, "--checkpoint-every", "1", "--metrics", metrics]
+            "--checkpoint", ckpt, "--checkpoint-every", "1", "--metrics", metrics] + data[method]
+
+
+def text_and_table(rng, root):
+    """A file of 96 sentences and a CSV of 96 labeled rows: 6 batches of 16 an epoch, as the images."""
+    words = ["cat", "dog", "red", "big", "runs", "sees", "the", "a", "old", "fish", "blue", "jumps"]
+    sentences, table = os.path.join(root, "sentences.txt"), os.path.join(root, "table.csv")
+    with open(sentences, "w") as f:
+        f.writelines(" ".join(rng.choice(words) for _ in range(rng.randrange(2, 9))) + "\n" for _ in range(96))
+    with open(table, "w") as f:
+        f.write("a,b,c,d,label\n")
+        f.writelines(f"{i % 3 + rng.random():.4f},{rng.random():.4f},{rng.random():.4f},{i % 5},{i % 3}\n" for i in range(96))
+    return {"simcse": ["--data", sentences, "--width", "32", "--heads", "2", "--layers", "1", "--vocab", "200"],
+            "scarf": ["--data", table, "--label-column", "last", "--test-fraction", "0.01", "--width", "32"]}
 
 
 def metrics_steps(path):
@@ -48,12 +63,14 @@ def check_clean(folder, problems, what):
 def main():
     args, rng, root = arguments(__doc__, lambda ap: ap.add_argument("--kills", type=int, default=12,
                                                                    help="SIGKILLs per method"))
-    data = os.path.join(root, "data")
-    write_dataset(data, tiny_fashion(rng, 96, 32))
+    images = os.path.join(root, "data")
+    write_dataset(images, tiny_fashion(rng, 96, 32))
+    data = {method: ["--data", images] for method in ["simclr", "moco", "byol"]}
+    data.update(text_and_table(rng, root))
     steps = 40
     problems = []
 
-    for method in ["simclr", "moco", "byol"]:
+    for method in data:
         folder = os.path.join(root, method)
         os.makedirs(folder)
         ref, ref_metrics = os.path.join(folder, "reference.st"), os.path.join(folder, "reference.jsonl")

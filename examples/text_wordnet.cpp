@@ -6,12 +6,20 @@
 //
 //   text_wordnet [--method pairs|simcse] [--architecture transformer|bag] [--budget-seconds 600] [--threads 2]
 //
-// Methods: `pairs` (a dual encoder on given positives: example sentence -> gloss and lemmas -> gloss of the
-// training synsets), `simcse` (SimCSE: each training gloss and example twice, dropout as the only noise).
+// Methods: `pairs` (a dual encoder on given positives among the training synsets: example sentence -> gloss,
+// lemmas -> gloss, gloss -> hypernym's gloss; --pairs chooses), `simcse` (SimCSE: each training gloss and example twice, dropout as the only noise).
 // The subword vocabulary (BPE) is learned from the training synsets' text only.
+//
+// For benchmarks (bench/text_torch.py): `--no-eval` skips the evaluation and prints the training figures only
+// ("sentences_per_second" is the trainer's samples per second: pairs per second for `pairs`);
+// `--dump-batches DIR` writes the first --max-steps (default 20) training batches the trainer would get,
+// DIR/batch_0.npy, batch_1.npy, ... (float32 token ids [2N, L], 0 = padding, rows 0..N-1 side a, N..2N-1
+// side b), prints their count and the vocabulary size as JSON, and exits without training.
 
 #include <exception>
+#include <filesystem>
 #include <iostream>
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -23,21 +31,17 @@ using namespace simile;
 namespace {
 
 struct Config {
-  std::string wordnet = "/usr/share/wordnet", method = "pairs", architecture = "transformer", pairs = "both";
+  std::string wordnet = "/usr/share/wordnet", method = "pairs", architecture = "transformer";
+  std::vector<std::string> pairs{"example", "lemma", "hypernym"};
   std::int64_t vocab = 8000, max_length = 32, width = 128, layers = 2, heads = 4, batch = 256, max_steps = 0,
                limit = 0, probe_limit = 20000;
   double budget = 600, lr = 1e-3, temperature = 0.05, dropout = 0.1, test_fraction = 0.1;
   int threads = 2;
   std::uint64_t seed = 0;
   bool baselines = false, profile = false;
+  bool no_eval = false;      // benchmarks: train, print the training figures, skip the evaluation
+  std::string dump_batches;  // benchmarks: write the first batches as NPY files and exit
 };
-
-/// The lemmas of a synset as one text ("dog, domestic dog, Canis familiaris").
-std::string lemma_text(const Synset& s) {
-  std::string t;
-  for (const std::string& l : s.lemmas) t += (t.empty() ? "" : ", ") + l;
-  return t;
-}
 
 void run(const Config& c) {
   std::vector<Synset> synsets = read_wordnet(c.wordnet);
@@ -47,17 +51,11 @@ void run(const Config& c) {
     split.test.resize(std::min<std::size_t>(split.test.size(), std::size_t(std::max<std::int64_t>(c.limit / 4, 8))));
   }
 
-  // The training text: glosses, examples and lemmas of the training synsets only.
-  std::vector<std::string> corpus, anchors, positives;
-  for (Index i : split.train) {
-    const Synset& s = synsets[std::size_t(i)];
-    corpus.push_back(s.gloss);
-    for (const std::string& e : s.examples) {
-      corpus.push_back(e);
-      if (c.pairs != "lemma") anchors.push_back(e), positives.push_back(s.gloss);
-    }
-    if (c.pairs != "example") anchors.push_back(lemma_text(s)), positives.push_back(s.gloss);
-  }
+  // The training text (glosses and examples of the training synsets only) and the positive pairs of the
+  // `pairs` method among them (see `wordnet_text`).
+  auto wants = [&](const char* kind) { return std::find(c.pairs.begin(), c.pairs.end(), kind) != c.pairs.end(); };
+  WordnetText text = wordnet_text(synsets, split.train, {wants("example"), wants("lemma"), wants("hypernym")});
+  const std::vector<std::string>& corpus = text.sentences;
   BpeTokenizer bpe = BpeTokenizer::train(corpus, c.vocab);
 
   Rng rng(c.seed);
@@ -75,9 +73,21 @@ void run(const Config& c) {
     TextDataset sentences = make_text_dataset(corpus, bpe, {}, c.max_length);
     source = std::make_unique<TextViewSource>(Loader<TextDataset>(sentences, lo), TextMultiView::same(TextPipeline{}, 2));
   } else {
-    source = std::make_unique<TextPairViewSource>(Loader<TextDataset>(make_text_dataset(anchors, bpe, {}, c.max_length), lo),
-                                                  make_text_dataset(positives, bpe, {}, c.max_length),
+    source = std::make_unique<TextPairViewSource>(Loader<TextDataset>(make_text_dataset(text.anchors, bpe, {}, c.max_length), lo),
+                                                  make_text_dataset(text.positives, bpe, {}, c.max_length),
                                                   TextMultiView::same(TextPipeline{}, 2));
+  }
+  if (!c.dump_batches.empty()) {  // the batches the trainer would get first (epoch 0 on, as Trainer::fit)
+    std::filesystem::create_directories(c.dump_batches);
+    const Index count = c.max_steps > 0 ? c.max_steps : 20, per_epoch = source->num_batches();
+    for (Index i = 0; i < count; ++i) {
+      if (i % per_epoch == 0) source->set_epoch(std::uint64_t(i / per_epoch));
+      write_npy(c.dump_batches + "/batch_" + std::to_string(i) + ".npy", source->batch(i % per_epoch).views.data);
+    }
+    examples::print_json({{"method", std::string(c.method)}, {"dumped_batches", count},
+                          {"batches_per_epoch", per_epoch}, {"batch", c.batch}, {"vocab", bpe.size()},
+                          {"directory", c.dump_batches}});
+    return;
   }
   optim::AdamW<float> adam({{recipe.model().parameters(), {.lr = c.lr, .weight_decay = 0.01}}});
   Trainer<float> trainer(recipe, *source, adam,
@@ -86,6 +96,13 @@ void run(const Config& c) {
   trainer.add_callback(std::make_shared<ProgressBar<float>>(50));
   TrainResult r = trainer.fit();
   if (c.profile) std::cerr << trainer.profile().format(trainer.profiled_steps());
+  if (c.no_eval) {
+    examples::print_json({{"method", recipe.name()}, {"architecture", std::string(to_string(eo.architecture))},
+                          {"steps", r.steps}, {"seconds", r.seconds}, {"sentences_per_second", r.samples_per_second},
+                          {"final_loss", r.final_loss}, {"vocab", bpe.size()}, {"batch", c.batch},
+                          {"threads", c.threads}});
+    return;
+  }
 
   ThreadScope scope(c.threads);
   SentenceBenchmark bench = wordnet_benchmark(synsets, split);
@@ -129,8 +146,8 @@ int main(int argc, char** argv) {
   cli.option("--wordnet", c.wordnet, "folder of WordNet's data.noun, data.verb, data.adj, data.adv", true)
       .choice("--method", c.method, "pairs (example/lemma -> gloss) or simcse (dropout views)", {"pairs", "simcse"})
       .choice("--architecture", c.architecture, "text encoder", {"transformer", "bag"})
-      .choice("--pairs", c.pairs, "the pairs method's positives: example -> gloss, lemma -> gloss or both",
-              {"example", "lemma", "both"})
+      .choices("--pairs", c.pairs, "the pairs method's positives, comma-separated: example (sentence -> gloss), "
+               "lemma (lemmas -> gloss), hypernym (gloss -> its hypernym's gloss)", {"example", "lemma", "hypernym"})
       .option("--vocab", c.vocab, "BPE vocabulary size", 16, 1 << 20)
       .option("--max-length", c.max_length, "tokens kept per text", 1, 4096)
       .option("--width", c.width, "model width", 8, 4096)
@@ -147,6 +164,9 @@ int main(int argc, char** argv) {
       .option("--threads", c.threads, "threads", 1, 1024)
       .option("--seed", c.seed, "seed of the split, the initialization and the batches", 0, ~std::uint64_t{0})
       .flag("--profile", c.profile, "time each op of the training steps (printed to stderr)")
-      .flag("--baselines", c.baselines, "also evaluate an untrained encoder and TF-IDF (8,192 words)");
+      .flag("--baselines", c.baselines, "also evaluate an untrained encoder and TF-IDF (8,192 words)")
+      .flag("--no-eval", c.no_eval, "benchmarks: skip the evaluation, print the training figures only")
+      .option("--dump-batches", c.dump_batches,
+              "benchmarks: write the first --max-steps (default 20) batches to DIR/batch_<i>.npy and exit");
   return cli.run(argc, argv, [&] { run(c); });
 }

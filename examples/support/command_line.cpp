@@ -60,6 +60,12 @@ CommandLine& CommandLine::choice(const std::string& name, std::string& value, co
   return *this;
 }
 
+CommandLine& CommandLine::choices(const std::string& name, std::vector<std::string>& values, const std::string& help,
+                                  const std::vector<std::string>& choices) {
+  app_->add_option(name, values, help)->delimiter(',')->capture_default_str()->check(CLI::IsMember(choices));
+  return *this;
+}
+
 CommandLine& CommandLine::flag(const std::string& name, bool& value, const std::string& help) {
   app_->add_flag(name, value, help);
   return *this;

@@ -42,6 +42,9 @@ class CommandLine {
   /// A text option that must be one of `choices`.
   CommandLine& choice(const std::string& name, std::string& value, const std::string& help,
                       const std::vector<std::string>& choices);
+  /// A comma-separated list of values, each one of `choices` ("a,b").
+  CommandLine& choices(const std::string& name, std::vector<std::string>& values, const std::string& help,
+                       const std::vector<std::string>& choices);
   /// A flag without a value.
   CommandLine& flag(const std::string& name, bool& value, const std::string& help);
 

@@ -4,7 +4,6 @@
 #include "setup.hpp"
 
 #include <algorithm>
-#include <bit>
 #include <charconv>
 #include <filesystem>
 #include <functional>
@@ -16,46 +15,6 @@ namespace simile::cli {
 namespace {
 
 using Encoder = std::shared_ptr<nn::Module<float>>;
-
-/// The dual encoder (simcse, pairs, scarf), whose checkpoints also hold the random streams of the model's
-/// dropout layers, which the trainer does not save: `train.recipe.dropout.<layer>`, int64 [2] (the stream's key
-/// and counter), so that a resumed text run draws the masks the uninterrupted run would have. A checkpoint
-/// without them is refused before anything changes. (A model without dropout, SCARF's, adds nothing.)
-class DualEncoderRecipe final : public DualEncoder<float> {
- public:
-  using DualEncoder<float>::DualEncoder;
-
-  void save_state(TensorDict& d, const std::string& prefix) const override {
-    DualEncoder<float>::save_state(d, prefix);
-    for (auto& [name, layer] : dropout_layers()) {
-      const RngState s = layer->rng().state();
-      d.set(prefix + "dropout." + name,
-            Tensor<std::int64_t>::from({std::bit_cast<std::int64_t>(s.key), std::bit_cast<std::int64_t>(s.counter)}, {2}));
-    }
-  }
-  void load_state(const TensorDict& d, const std::string& prefix) override {
-    std::vector<std::pair<nn::Dropout<float>*, RngState>> streams;
-    for (auto& [name, layer] : dropout_layers()) {
-      const std::string key = prefix + "dropout." + name;
-      Tensor<std::int64_t> t = d.get<std::int64_t>(key);
-      check<ShapeError>(t.shape() == Shape{2}, "tensor '", key, "' has shape ", t.shape(), ", expected [2]");
-      streams.emplace_back(layer, RngState{std::bit_cast<std::uint64_t>(t.data()[0]), std::bit_cast<std::uint64_t>(t.data()[1])});
-    }
-    DualEncoder<float>::load_state(d, prefix);
-    for (auto& [layer, s] : streams) layer->rng() = Rng(s);
-  }
-
- private:
-  std::vector<std::pair<std::string, nn::Dropout<float>*>> dropout_layers() const {
-    std::vector<std::pair<std::string, nn::Dropout<float>*>> out;
-    auto walk = [&out](auto& self, nn::Module<float>& m, const std::string& path) -> void {
-      if (auto* d = dynamic_cast<nn::Dropout<float>*>(&m)) out.emplace_back(path, d);
-      for (auto& [name, child] : m.named_children()) self(self, *child, path.empty() ? name : path + "." + name);
-    };
-    walk(walk, const_cast<DualEncoderRecipe*>(this)->model(), "");
-    return out;
-  }
-};
 
 /// What a method's factory gets: the encoder, the size of its output h, the options and the seeded Rng.
 struct Parts {
@@ -77,7 +36,7 @@ struct Parts {
   /// The dual encoder's recipes: text with no projector (the embedding is compared as it is), a table with
   /// an MLP projector (SCARF).
   std::unique_ptr<Recipe<float>> dual_encoder(const char* name, bool symmetric, Encoder projector) const {
-    return std::make_unique<DualEncoderRecipe>(name, encoder, std::move(projector),
+    return std::make_unique<DualEncoder<float>>(name, encoder, std::move(projector),
                                                DualEncoderOptions{.temperature = o.temperature, .symmetric = symmetric});
   }
 };

@@ -715,7 +715,7 @@ def text_table_cases(rng, root):
             if w != "eval":
                 cases.append(Case(f"{kind} checkpoint ({w}): {name}", a, expect[w], names=path))
 
-    stream = next(k for k in read_safetensors(ckpts["text"])[0] if k.startswith("train.recipe.dropout."))
+    stream = next(k for k in read_safetensors(ckpts["text"])[0] if k.startswith("train.rng."))
     rebuilt("text", f"{stream} missing", lambda t: t.pop(stream), {"embed": "ok", "resume": "bad"})
     rebuilt("text", f"{stream} of shape [1]", lambda t: t.update({stream: ({**t[stream][0], "shape": [1]}, t[stream][1][:8])}),
             {"embed": "ok", "resume": "bad"})

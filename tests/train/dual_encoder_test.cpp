@@ -140,6 +140,37 @@ TEST(DualEncoder, LearnsToRetrievePairs) {
   }
 }
 
+TEST(DualEncoder, ResumedRunDrawsTheSameDropoutMasks) {
+  // The checkpoint holds the dropout layers' random streams (train.rng.*): 3 steps, a checkpoint, 3 more in a
+  // new trainer end with the bits of 6 uninterrupted steps.
+  ToyPairs data(9);
+  auto make = [&] {
+    Rng rng(4);
+    auto enc = std::make_shared<encoders::TextEncoder<float>>(
+        encoders::TextEncoderOptions{.vocab_size = 43, .width = 8, .layers = 1, .heads = 2, .max_length = 8, .dropout = 0.2}, rng);
+    return std::make_unique<DualEncoder<float>>("simcse", enc, std::make_shared<nn::Identity<float>>());
+  };
+  auto run = [&](DualEncoder<float>& recipe, std::int64_t steps, const std::string& resume, const std::string& save) {
+    TextViewSource src(Loader<TextDataset>(data.anchors, {.batch_size = 20, .shuffle = true, .drop_last = true, .seed = 2}),
+                       TextMultiView::same(TextPipeline{}, 2));
+    optim::Adam<float> adam(recipe.model().parameters(), {.lr = 1e-3});
+    Trainer<float> trainer(recipe, src, adam, {.epochs = 1, .max_steps = steps, .threads = 1, .checkpoint_path = save});
+    if (!resume.empty()) trainer.load_checkpoint(resume);
+    trainer.fit();
+  };
+  const std::string dir = ::testing::TempDir(), ckpt = dir + "simile_dual_resume.safetensors";
+  auto whole = make(), first = make(), second = make();
+  run(*whole, 6, "", "");
+  run(*first, 3, "", ckpt);
+  TensorDict saved = load_safetensors(ckpt);
+  EXPECT_TRUE(saved.contains("train.rng.encoder.dropout"));
+  EXPECT_TRUE(saved.contains("train.rng.encoder.encoder.layers.0.dropout1"));
+  run(*second, 6, ckpt, "");
+  auto a = whole->model().state_dict(), b = second->model().state_dict();
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(testing::tensors_near(a[i].second, b[i].second, 0, 0)) << a[i].first;
+  std::remove(ckpt.c_str());
+}
+
 TEST(DualEncoder, ScarfOnATableLearns) {
   // Two Gaussian blobs in 6 features: SCARF pretraining keeps them apart in h (the probe stays near 1).
   Rng rng(2);

@@ -6,14 +6,19 @@
 ///   is stored as int64 as PyTorch keeps it);
 /// - the optimizer under `train.optim.`: `steps` (I64), `lr` (F64, one per group), and each
 ///   per-parameter slot `train.optim.<index>.<slot>` (e.g. `3.exp_avg`) and counter `<index>.step` (I64);
-/// - whatever the trainer and the recipe add under `train.` (step, epoch, MoCo queue, target network);
+/// - whatever the trainer and the recipe add under `train.` (step, epoch, MoCo queue, target network), and
+///   the dropout layers' random streams under `train.rng.` (`save_random_streams`);
 /// - metadata: recipe, seed, options, simile version.
 
+#include <bit>
 #include <cmath>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "simile/core/instantiate.hpp"
 #include "simile/io/safetensors.hpp"
+#include "simile/nn/dropout.hpp"
 #include "simile/nn/module.hpp"
 #include "simile/optim/optimizer.hpp"
 #include "simile/version.hpp"
@@ -125,12 +130,53 @@ void load_optimizer(const TensorDict& dict, optim::Optimizer<T>& opt, const std:
   opt.load_state(s);
 }
 
+/// The `Dropout` layers of `model` and below, by dotted path ("encoder.dropout"), in registration order.
+template <Real T>
+std::vector<std::pair<std::string, nn::Dropout<T>*>> dropout_layers(nn::Module<T>& model) {
+  std::vector<std::pair<std::string, nn::Dropout<T>*>> out;
+  auto walk = [&out](auto& self, nn::Module<T>& m, const std::string& path) -> void {
+    if (auto* d = dynamic_cast<nn::Dropout<T>*>(&m)) out.emplace_back(path, d);
+    for (auto& [name, child] : m.named_children()) self(self, *child, path.empty() ? name : path + "." + name);
+  };
+  walk(walk, model, "");
+  return out;
+}
+
+/// Adds the random stream of every dropout layer of `model` to `dict`: `<prefix><path>`, int64 [2] (the
+/// stream's key and counter, bit for bit), so that a resumed run draws the masks the uninterrupted run
+/// would have drawn. A model without dropout adds nothing.
+template <Real T>
+void save_random_streams(TensorDict& dict, nn::Module<T>& model, const std::string& prefix = "train.rng.") {
+  for (auto& [path, layer] : dropout_layers(model)) {
+    const RngState st = layer->rng().state();
+    dict.set(prefix + path, Tensor<std::int64_t>::from({std::bit_cast<std::int64_t>(st.key),
+                                                        std::bit_cast<std::int64_t>(st.counter)}, {2}));
+  }
+}
+
+/// Restores the streams `save_random_streams` wrote. Every dropout layer's entry must be present with shape
+/// [2] (ValueError or ShapeError naming it otherwise); nothing changes unless all are.
+template <Real T>
+void load_random_streams(const TensorDict& dict, nn::Module<T>& model, const std::string& prefix = "train.rng.") {
+  std::vector<std::pair<nn::Dropout<T>*, RngState>> streams;
+  for (auto& [path, layer] : dropout_layers(model)) {
+    const std::string key = prefix + path;
+    Tensor<std::int64_t> t = dict.get<std::int64_t>(key);
+    check<ShapeError>(t.shape() == Shape{2}, "load_random_streams: '", key, "' has shape ", t.shape(), ", expected [2]");
+    streams.emplace_back(layer, RngState{std::bit_cast<std::uint64_t>(t.data()[0]), std::bit_cast<std::uint64_t>(t.data()[1])});
+  }
+  for (auto& [layer, st] : streams) layer->rng() = Rng(st);
+}
+
 /// The float and double specializations compiled into the library (see core/instantiate.hpp).
 #define SIMILE_TEMPLATES_TRAIN_CHECKPOINT(P, T)                                                                    \
   P template void save_module<T>(TensorDict & dict, const nn::Module<T>& module, const std::string& prefix);       \
   P template void load_module<T>(const TensorDict& dict, nn::Module<T>& module, const std::string& prefix);        \
   P template void save_optimizer<T>(TensorDict & dict, const optim::Optimizer<T>& opt, const std::string& prefix); \
-  P template void load_optimizer<T>(const TensorDict& dict, optim::Optimizer<T>& opt, const std::string& prefix);
+  P template void load_optimizer<T>(const TensorDict& dict, optim::Optimizer<T>& opt, const std::string& prefix);    \
+  P template std::vector<std::pair<std::string, nn::Dropout<T>*>> dropout_layers<T>(nn::Module<T> & model);          \
+  P template void save_random_streams<T>(TensorDict & dict, nn::Module<T> & model, const std::string& prefix);     \
+  P template void load_random_streams<T>(const TensorDict& dict, nn::Module<T>& model, const std::string& prefix);
 SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_TRAIN_CHECKPOINT)
 
 }  // namespace simile

@@ -281,6 +281,7 @@ void Trainer<T>::save_checkpoint(const std::string& path) const {
   save_optimizer(d, opt_);
   save_position(d);
   recipe_.save_state(d, "train.recipe.");
+  save_random_streams(d, recipe_.model());
   for (const auto& [name, any] : d.items())
     if (const auto* t = std::get_if<Tensor<T>>(&any); t && detail::first_non_finite(*t) >= 0)
       throw NumericError(simile::detail::str("Trainer::save_checkpoint: after step ", step_, " '", name,
@@ -308,6 +309,7 @@ void Trainer<T>::load_checkpoint(const TensorDict& d, const std::string& path) {
   const optim::OptimizerState<T> opt_before = opt_.state();
   TensorDict recipe_before;
   recipe_.save_state(recipe_before, "");
+  save_random_streams(recipe_before, recipe_.model());
   try {
     auto meta = d.metadata.find("recipe");
     check<IoError>(meta != d.metadata.end() && meta->second == recipe_.name(), "was written by recipe '",
@@ -320,11 +322,13 @@ void Trainer<T>::load_checkpoint(const TensorDict& d, const std::string& path) {
     load_module(d, recipe_.model());
     load_optimizer(d, opt_);
     recipe_.load_state(d, "train.recipe.");
+    load_random_streams(d, recipe_.model());
     apply_position(pos);
   } catch (const Error&) {
     recipe_.model().load_state_dict(model_before);
     opt_.load_state(opt_before);
     recipe_.load_state(recipe_before, "");
+    load_random_streams(recipe_before, recipe_.model());
     simile::detail::rethrow_with_context("Trainer::load_checkpoint: '" + path + "': ");
   }
 }

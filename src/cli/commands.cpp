@@ -32,6 +32,9 @@ extern "C" void request_stop(int sig) {
 }  // namespace
 
 int train(Options o) {
+  // --resume given: the metrics log keeps only the steps the run continues from (none when it starts over),
+  // so that a run killed before its first checkpoint does not log its first steps twice.
+  const bool resuming = !o.resume.empty();
   if (!o.resume.empty() && !std::filesystem::exists(o.resume)) {
     std::fprintf(stderr, "no checkpoint at %s yet: starting from the beginning\n", o.resume.c_str());
     o.resume.clear();
@@ -62,7 +65,7 @@ int train(Options o) {
                  o.comm->backend().c_str(), (long long)o.batch, (long long)(o.batch / world_size));
   if (lead && !o.metrics.empty())
     trainer.add_callback(std::make_shared<JsonLinesLog>(
-        o.metrics, o.log_every, o.checkpoint.empty() ? 0 : o.checkpoint_every, o.resume.empty() ? -1 : trainer.step()));
+        o.metrics, o.log_every, o.checkpoint.empty() ? 0 : o.checkpoint_every, resuming ? trainer.step() : -1));
   std::signal(SIGINT, request_stop);
   std::signal(SIGTERM, request_stop);
   TrainResult r = trainer.fit();

@@ -24,7 +24,7 @@ namespace {
 struct Config {
   std::string csv = "build/data/letter_recognition.csv";
   std::int64_t train = 16000, batch = 256, width = 256, depth = 4, max_steps = 0;
-  double budget = 300, lr = 1e-3, temperature = 1.0, corruption = 0.6;
+  double budget = 300, lr = 1e-3, temperature = 0.1, corruption = 0.6;
   int threads = 2;
   std::uint64_t seed = 0;
 };

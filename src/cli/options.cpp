@@ -168,7 +168,7 @@ void add_train_options(CLI::App& app, Options& o) {
       ->check(CLI::IsMember({"constant", "cosine"}));
   integer(app, "--warmup-epochs", o.warmup_epochs, "warmup length for --schedule cosine", 0, 1'000'000);
   number(app, "--temperature", o.temperature,
-         "temperature of NT-Xent / InfoNCE / SupCon (default 0.5; simcse and pairs 0.05, scarf 1)",
+         "temperature of NT-Xent / InfoNCE / SupCon (default 0.5; simcse and pairs 0.05, scarf 0.1)",
          CLI::Range(1e-3, 1e3));
   integer(app, "--queue-size", o.queue_size, "MoCo: keys in the queue", 1, max_queue);
   number(app, "--ema", o.ema, "MoCo / BYOL: momentum of the target network (BYOL: its base value)",
@@ -257,7 +257,7 @@ void settle_modality(const CLI::App& app, Options& o) {
   else o.method = o.modality == "image" ? "simclr" : o.modality == "table" ? "scarf" : "";  // text: by the data
   if (encoder) fits("--encoder", o.encoder, encoders, "encoders");
   else o.encoder = o.modality == "image" ? "smallconv" : o.modality == "table" ? "tabular" : "transformer";
-  if (!given("--temperature") && o.modality != "image") o.temperature = o.modality == "text" ? 0.05 : 1.0;
+  if (!given("--temperature") && o.modality != "image") o.temperature = o.modality == "text" ? 0.05 : 0.1;
   if (o.test_fraction == 0) o.test_fraction = o.modality == "table" ? 0.2 : 0.1;
   if (o.encoder == "transformer" && o.width % o.heads != 0)
     throw CLI::ValidationError("--heads", std::to_string(o.heads) + " heads must divide --width " + std::to_string(o.width));

@@ -7,7 +7,7 @@
 //   tabular_scarf --csv build/data/letter_recognition.csv [--budget-seconds 300] [--threads 2]
 //
 // The CSV: a header, numeric features, the integer label in the last column; the first --train rows train
-// (the encoder and the probes), the rest test.
+// (the encoder and the probes), the next --test rows (by default all the rest) test.
 
 #include <exception>
 #include <iostream>
@@ -23,7 +23,7 @@ namespace {
 
 struct Config {
   std::string csv = "build/data/letter_recognition.csv";
-  std::int64_t train = 16000, batch = 256, width = 256, depth = 4, max_steps = 0;
+  std::int64_t train = 16000, test = 0, batch = 256, width = 256, depth = 4, max_steps = 0;
   double budget = 300, lr = 1e-3, temperature = 0.1, corruption = 0.6;
   int threads = 2;
   std::uint64_t seed = 0;
@@ -40,7 +40,11 @@ void run(const Config& c) {
   if (!all.has_labels() || c.train >= all.size())
     throw ValueError(detail::str("--train: ", c.train, " training rows, but '", c.csv, "' has ", all.size(),
                                           " rows; some must be left to test"));
-  VectorDataset train = subset(all, range(0, c.train)), test = subset(all, range(c.train, all.size()));
+  if (c.test > all.size() - c.train)
+    throw ValueError(detail::str("--test: ", c.test, " test rows, but '", c.csv, "' has ", all.size() - c.train,
+                                 " rows after the ", c.train, " training rows"));
+  const Index test_end = c.test > 0 ? c.train + c.test : all.size();
+  VectorDataset train = subset(all, range(0, c.train)), test = subset(all, range(c.train, test_end));
 
   Rng rng(c.seed);
   auto make_encoder = [&](Rng& r) {
@@ -92,7 +96,8 @@ int main(int argc, char** argv) {
   Config c;
   examples::CommandLine cli("tabular_scarf", "SCARF contrastive pretraining on a CSV table, against raw features");
   cli.option("--csv", c.csv, "CSV: header, numeric features, integer label last")
-      .option("--train", c.train, "rows that train; the rest test", 1, std::int64_t{1} << 40)
+      .option("--train", c.train, "rows that train (the first ones)", 1, std::int64_t{1} << 40)
+      .option("--test", c.test, "rows that test, after the training rows (0: all the rest)", 0, std::int64_t{1} << 40)
       .option("--batch", c.batch, "rows per batch", 2, 1 << 16)
       .option("--width", c.width, "encoder width", 4, 1 << 14)
       .option("--depth", c.depth, "encoder Linear layers", 1, 64)

@@ -417,22 +417,9 @@ SIMILE_INLINE BpeTokenizer BpeTokenizer::deserialize(std::string_view text) {
 
 SIMILE_INLINE TextDataset make_text_dataset(const std::vector<std::string>& texts, const BpeTokenizer& tokenizer,
                                             std::vector<std::int64_t> labels, Index max_length) {
-  check<ValueError>(max_length >= 0, "make_text_dataset: max_length ", max_length, " is negative (0: no limit)");
-  check<ShapeError>(labels.empty() || labels.size() == texts.size(), "make_text_dataset: ", labels.size(),
-                    " labels for ", texts.size(), " texts (give none or one per text)");
-  std::vector<std::vector<Token>> seqs(texts.size());
-  parallel_for(0, static_cast<Index>(texts.size()), 256, [&](Index b, Index e) {
-    BpeTokenizer::WordCache cache;
-    for (Index i = b; i < e; ++i) {
-      std::vector<Token>& s = seqs[std::size_t(i)];
-      s = tokenizer.encode(texts[std::size_t(i)], cache);
-      if (max_length > 0 && static_cast<Index>(s.size()) > max_length) {
-        s.resize(std::size_t(max_length));
-        s.shrink_to_fit();
-      }
-    }
+  return detail::encode_texts(texts, std::move(labels), max_length, [&] {
+    return [&tokenizer, cache = BpeTokenizer::WordCache{}](std::string_view s) mutable { return tokenizer.encode(s, cache); };
   });
-  return TextDataset(std::move(seqs), std::move(labels));
 }
 
 }  // namespace simile

@@ -27,6 +27,7 @@
 #include "simile/core/parallel.hpp"
 #include "simile/data/dataset.hpp"
 #include "simile/data/text.hpp"
+#include "simile/data/tokenizer.hpp"
 
 namespace simile {
 
@@ -36,23 +37,6 @@ struct StringViewHash {
   using is_transparent = void;
   std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
 };
-
-/// Calls f(character) for each character of `word`: an ASCII byte, or a UTF-8 lead byte with the
-/// continuation bytes (10xxxxxx) that follow it, at most 4 bytes in all; any other byte is a character
-/// of its own, so every byte string splits (invalid UTF-8 included).
-template <class F>
-void for_each_utf8_char(std::string_view word, F&& f) {
-  std::size_t i = 0;
-  while (i < word.size()) {
-    const std::size_t start = i;
-    const auto lead = static_cast<unsigned char>(word[i++]);
-    if (lead >= 0xC0) {
-      const std::size_t len = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
-      while (i < word.size() && i - start < len && (static_cast<unsigned char>(word[i]) & 0xC0) == 0x80) ++i;
-    }
-    f(word.substr(start, i - start));
-  }
-}
 }  // namespace detail
 
 /// A byte-pair-encoding tokenizer: `train` it on texts, `encode` texts into token ids, `serialize` it
@@ -154,9 +138,7 @@ class BpeTokenizer {
   std::unordered_map<std::uint64_t, std::pair<std::int32_t, Token>> merge_of_;
 };
 
-/// Encodes `texts` with `tokenizer` into a text dataset, in parallel (`parallel_for`, one word cache per
-/// chunk). `labels`: none, or one per text. `max_length` > 0 keeps the first `max_length` tokens of each
-/// text (0: no truncation). A text without words gives an empty sequence.
+/// `make_text_dataset` of data/tokenizer.hpp for BPE, with one word cache per parallel chunk (same result).
 TextDataset make_text_dataset(const std::vector<std::string>& texts, const BpeTokenizer& tokenizer,
                               std::vector<std::int64_t> labels = {}, Index max_length = 0);
 

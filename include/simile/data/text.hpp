@@ -37,6 +37,25 @@ struct TextLines {
 /// >= 0; otherwise IoError names the file and the line.
 TextLines read_text_lines(const std::string& path, const TextFileOptions& options = {});
 
+namespace detail {
+/// Calls f(character) for each character of `word`: an ASCII byte, or a UTF-8 lead byte with the
+/// continuation bytes (10xxxxxx) that follow it, at most 4 bytes in all; any other byte is a character
+/// of its own, so every byte string splits (invalid UTF-8 included).
+template <class F>
+void for_each_utf8_char(std::string_view word, F&& f) {
+  std::size_t i = 0;
+  while (i < word.size()) {
+    const std::size_t start = i;
+    const auto lead = static_cast<unsigned char>(word[i++]);
+    if (lead >= 0xC0) {
+      const std::size_t len = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+      while (i < word.size() && i - start < len && (static_cast<unsigned char>(word[i]) & 0xC0) == 0x80) ++i;
+    }
+    f(word.substr(start, i - start));
+  }
+}
+}  // namespace detail
+
 /// Lowercase words: maximal runs of ASCII letters and digits, plus bytes >= 0x80 so that UTF-8 letters
 /// stay inside their word; everything else separates words.
 std::vector<std::string> tokenize(std::string_view text);

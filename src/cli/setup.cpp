@@ -219,16 +219,13 @@ std::size_t limited(const Options& o, std::size_t n, const char* what) {
 
 /// WordNet's synsets split by synset; the training synsets give the sentences (glosses and examples) and
 /// the pairs (`wordnet_text`: example -> gloss, lemmas -> gloss, gloss -> hypernym's gloss). --limit keeps the first training synsets and a quarter as
-/// many test synsets (at least 8), as examples/text_wordnet.cpp does.
+/// many test synsets (at least 8: `first_synsets`).
 TextData load_wordnet(const Options& o) {
   TextData t;
   t.kind = "wordnet";
   t.synsets = read_wordnet(o.data_dir);
   t.split = split_synsets(static_cast<Index>(t.synsets.size()), o.test_fraction, o.seed);
-  if (o.limit > 0) {
-    t.split.train.resize(limited(o, t.split.train.size(), "training synsets"));
-    t.split.test.resize(std::min<std::size_t>(t.split.test.size(), std::size_t(std::max<std::int64_t>(o.limit / 4, 8))));
-  }
+  if (o.limit > 0) t.split = first_synsets(t.split, Index(limited(o, t.split.train.size(), "training synsets")));
   for (const Synset& s : t.synsets) {
     std::vector<const std::string*> texts{&s.gloss};
     for (const auto* list : {&s.examples, &s.lemmas})
@@ -367,11 +364,12 @@ LoaderOptions loader_options(const Options& o) {
   return {.batch_size = o.batch, .shuffle = true, .drop_last = true, .seed = o.seed};
 }
 
-/// The trainer's views: augmented images, a sentence twice (dropout makes the two views differ), the two
-/// sides of a pair, or a table row and its SCARF corruption.
+/// The trainer's views: augmented images, a sentence twice (dropout makes the two views differ, with the
+/// token-level views of --token-drop, --token-crop, --token-swaps if any), the two sides of a pair (the same
+/// token-level views on each), or a table row and its SCARF corruption.
 std::unique_ptr<ViewSource> view_source(const Options& o, const Data& d, const Model& m) {
   if (o.modality == "text") {
-    const TextMultiView views = TextMultiView::same(TextPipeline{}, 2);
+    const TextMultiView views = TextMultiView::same(token_views(o.token_views), 2);
     if (o.method == "pairs")
       return std::make_unique<TextPairViewSource>(
           Loader<TextDataset>(encode_texts(d.text.anchors, *m.tokenizer, o.max_length), loader_options(o)),
@@ -410,8 +408,9 @@ Evaluation from_sentences(const SentenceReport& s) {
 }
 
 SentenceEvaluationOptions sentence_options(const Options& o) {
-  // The probe learns from at most 20,000 training glosses, as examples/text_wordnet.cpp does.
-  return {.probe_train_limit = 20000, .seed = o.seed};
+  SentenceEvaluationOptions s;
+  s.seed = o.seed;
+  return s;
 }
 
 }  // namespace

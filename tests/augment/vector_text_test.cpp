@@ -107,6 +107,47 @@ TEST(TextTransforms, EachEditDoesWhatItSays) {
   EXPECT_NEAR(kept[0] / (500.0 * 20), 0.75, 0.02);
 }
 
+TEST(TextTransforms, TokenViewsComposeWhatTheyAreAskedFor) {
+  EXPECT_EQ(token_views({}).size(), 0u);  // SimCSE: no token-level noise
+  EXPECT_EQ(token_views({.drop = 0.1}).size(), 1u);
+  EXPECT_EQ(token_views({.crop = 0.5, .swaps = 2}).size(), 2u);
+  EXPECT_EQ(token_views({.drop = 0.1, .crop = 0.5, .swaps = 2}).size(), 3u);
+  std::vector<Token> base;
+  for (Token t = 100; t < 140; ++t) base.push_back(t);
+  for (std::uint64_t k = 0; k < 100; ++k) {
+    // A crop alone: one contiguous window of at least ceil(0.5 * 40) tokens.
+    auto s = base;
+    Rng r(k);
+    token_views({.crop = 0.5}).apply(s, r);
+    ASSERT_GE(s.size(), 20u);
+    const auto at = std::find(base.begin(), base.end(), s[0]) - base.begin();
+    ASSERT_TRUE(std::equal(s.begin(), s.end(), base.begin() + at));
+    // Swaps alone: a permutation. Drop then crop then swap: distinct tokens of the original, at least one.
+    s = base;
+    token_views({.swaps = 5}).apply(s, r);
+    auto sorted = s;
+    std::sort(sorted.begin(), sorted.end());
+    ASSERT_EQ(sorted, base);
+    s = base;
+    token_views({.drop = 0.5, .crop = 0.3, .swaps = 3}).apply(s, r);
+    ASSERT_GE(s.size(), 1u);
+    ASSERT_LE(s.size(), 40u);
+    sorted = s;
+    std::sort(sorted.begin(), sorted.end());
+    ASSERT_TRUE(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end());
+    ASSERT_TRUE(std::includes(base.begin(), base.end(), sorted.begin(), sorted.end()));
+  }
+  std::vector<Token> empty;
+  Rng r(0);
+  token_views({.drop = 1, .crop = 0.001, .swaps = 9}).apply(empty, r);  // nothing to edit: stays empty
+  EXPECT_TRUE(empty.empty());
+  EXPECT_TRUE(throws_with<ValueError>([] { token_views({.drop = 1.5}); }, {"token_views", "drop 1.5"}));
+  EXPECT_TRUE(throws_with<ValueError>([] { token_views({.crop = 0}); }, {"token_views", "crop 0"}));
+  EXPECT_TRUE(throws_with<ValueError>([] { token_views({.crop = 1.01}); }, {"token_views", "crop 1.01"}));
+  EXPECT_TRUE(throws_with<ValueError>([] { token_views({.swaps = -1}); }, {"token_views", "swaps -1"}));
+  EXPECT_TRUE(throws_with<ValueError>([] { token_views({.drop = std::nan("")}); }, {"token_views", "drop nan"}));
+}
+
 TEST(TextTransforms, LoaderViewsArePaddedAndDeterministic) {
   TextDataset d({{5, 6, 7, 8}, {9}, {10, 11, 12, 13, 14, 15}}, {0, 1, 0});
   TextPipeline p;

@@ -363,6 +363,14 @@ TEST(Wordnet, SplitSynsets) {
   EXPECT_EQ(split_synsets(5, 1.0, 1).test.size(), 5u);
   EXPECT_TRUE(throws_with<ValueError>([] { split_synsets(10, 1.5, 1); }, {"split_synsets", "test_fraction 1.5"}));
   EXPECT_TRUE(throws_with<ValueError>([] { split_synsets(-1, 0.5, 1); }, {"split_synsets", "n -1"}));
+  // A small run's split: the first synsets of each part, a quarter as many test ones (at least 8).
+  SynsetSplit small = first_synsets(s, 100);
+  EXPECT_EQ(small.train, std::vector<Index>(s.train.begin(), s.train.begin() + 100));
+  EXPECT_EQ(small.test, std::vector<Index>(s.test.begin(), s.test.begin() + 25));
+  EXPECT_EQ(first_synsets(s, 3).test.size(), 8u);
+  EXPECT_EQ(first_synsets(s, 5000).train, s.train);  // fewer than asked: all of them
+  EXPECT_EQ(first_synsets(s, 5000).test, s.test);
+  EXPECT_TRUE(throws_with<ValueError>([&] { first_synsets(s, 0); }, {"first_synsets", "train 0"}));
 }
 
 }  // namespace

@@ -616,6 +616,14 @@ def text_table_cases(rng, root):
     text("pairs method on sentences", sentences, "bad2", names="--method", extra=["--method", "pairs"])
     text("--limit above the sentences", sentences, "bad2", names="--limit", extra=["--limit", "41"])
     text("--batch above the pairs", pairs, "bad2", names="--batch", extra=["--batch", "41"])
+    # Token-level views: every view may end up one token long, or empty for an empty text; none may crash.
+    text("token views at their extremes", sentences + "...\n", "ok", extra=["--method", "simcse", "--token-drop", "1",
+                                                                          "--token-crop", "0.001", "--token-swaps", "1000"])
+    text("token views on pairs", pairs, "ok", extra=["--token-drop", "0.5", "--token-crop", "0.5", "--token-swaps", "2"])
+    for flag, value in [("--token-drop", "1.5"), ("--token-drop", "-0.1"), ("--token-drop", "nan"), ("--token-crop", "0"),
+                        ("--token-crop", "2"), ("--token-crop", "inf"), ("--token-swaps", "-1"), ("--token-swaps", "1e9"),
+                        ("--token-swaps", "x")]:
+        text(f"{flag} {value}", sentences, "bad2", names=flag, extra=[flag, value])
     text("gzip cut short", gzip.compress(sentences.encode(), mtime=0)[:30], suffix=".txt.gz")
     fifo = os.path.join(root, "fifo.txt")
     os.mkfifo(fifo)

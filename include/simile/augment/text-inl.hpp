@@ -53,6 +53,17 @@ SIMILE_INLINE void TextPipeline::apply(std::vector<Token>& s, Rng& rng) const {
   }
 }
 
+SIMILE_INLINE TextPipeline token_views(const TokenViewOptions& o) {
+  check<ValueError>(o.drop >= 0 && o.drop <= 1, "token_views: drop ", o.drop, " outside [0, 1]");
+  check<ValueError>(o.crop > 0 && o.crop <= 1, "token_views: crop ", o.crop, " outside (0, 1]");
+  check<ValueError>(o.swaps >= 0, "token_views: swaps ", o.swaps, " must be >= 0");
+  TextPipeline p;
+  if (o.drop > 0) p.add(TokenDropout(o.drop));
+  if (o.crop < 1) p.add(TokenCrop(o.crop));
+  if (o.swaps > 0) p.add(RandomSwap(o.swaps));
+  return p;
+}
+
 SIMILE_INLINE TextMultiView TextMultiView::same(const TextPipeline& p, int k) {
   check<ValueError>(k >= 1, "TextMultiView::same: view count ", k, " must be at least 1");
   return TextMultiView(std::vector<TextPipeline>(static_cast<std::size_t>(k), p));

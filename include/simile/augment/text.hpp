@@ -2,7 +2,7 @@
 /// \file
 /// Transforms of token sequences for contrastive sentence embeddings (the EDA family of Wei and Zou
 /// 2019 and the span deletion of CLEAR, Wu et al. 2020): `TokenDropout`, `TokenMasking`,
-/// `SpanDeletion`, `RandomSwap`, `TokenCrop`. A `TextPipeline` composes them and `TextMultiView` makes k views of a
+/// `SpanDeletion`, `RandomSwap`, `TokenCrop`. A `TextPipeline` composes them (`token_views` builds the usual one) and `TextMultiView` makes k views of a
 /// batch as one padded id tensor.
 
 #include <algorithm>
@@ -81,10 +81,25 @@ class TextPipeline {
     return *this;
   }
   void apply(std::vector<Token>& s, Rng& rng) const;
+  /// Number of steps.
+  std::size_t size() const { return steps_.size(); }
 
  private:
   std::vector<std::function<void(std::vector<Token>&, Rng&)>> steps_;
 };
+
+/// Token-level views for contrastive sentence embeddings (the ablations of SimCSE, Gao, Yao, Chen 2021; EDA):
+/// each view drops every token with probability `drop`, keeps a random window of at least `crop` of what is
+/// left, then swaps `swaps` random pairs. All off by default, when the encoder's dropout is the only noise.
+struct TokenViewOptions {
+  double drop = 0;  ///< `TokenDropout` probability, in [0, 1]
+  double crop = 1;  ///< `TokenCrop` min_fraction, in (0, 1] (1: no crop)
+  Index swaps = 0;  ///< `RandomSwap` pairs, >= 0
+};
+
+/// The pipeline of `options`: `TokenDropout`, `TokenCrop`, `RandomSwap`, each only when it changes something
+/// (an empty pipeline by default). ValueError naming the option and its value when one is out of range.
+TextPipeline token_views(const TokenViewOptions& options);
 
 /// k views of each sequence, one pipeline per view; view v of sample i in epoch e draws from
 /// `Rng::stream(seed, e, i, v)` only.

@@ -90,6 +90,10 @@ struct SynsetSplit {
 /// the same split on every machine. Requires n >= 0 and 0 <= test_fraction <= 1 (ValueError).
 SynsetSplit split_synsets(Index n, double test_fraction, std::uint64_t seed);
 
+/// A small run's split: the first `train` training synsets of `split` and the first max(train / 4, 8) of its
+/// test synsets (all of a part when it has fewer). Requires train >= 1 (ValueError).
+SynsetSplit first_synsets(const SynsetSplit& split, Index train);
+
 /// The lemmas of a synset as one text: "dog, domestic dog, Canis familiaris".
 std::string lemma_text(const Synset& s);
 

@@ -35,8 +35,9 @@ SentenceBenchmark wordnet_benchmark(const std::vector<Synset>& synsets, const Sy
 /// Options of `evaluate_sentences`.
 struct SentenceEvaluationOptions {
   LinearProbeOptions probe;
-  Index probe_train_limit = 0;  ///< train the probe on at most this many training texts (0: all), the first
-                                ///< ones of a seeded shuffle
+  /// Train the probe on at most this many training texts (0: all), the first ones of a seeded shuffle. The
+  /// default keeps the probe of WordNet's 100,000 training glosses to seconds; it learns as well from 20,000.
+  Index probe_train_limit = 20000;
   std::uint64_t seed = 0;
 };
 

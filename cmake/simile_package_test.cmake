@@ -2,7 +2,7 @@
 #
 #   cmake -DMODE=package|subdirectory -DSIMILE_SOURCE_DIR=<src> -DSIMILE_BINARY_DIR=<build>
 #         -DWORK_DIR=<scratch> [-DGENERATOR=...] [-DMAKE_PROGRAM=...] [-DCXX_COMPILER=...]
-#         [-DBUILD_TYPE=Release] -P simile_package_test.cmake
+#         [-DBUILD_TYPE=Release] [-DEXPECT_TOOL=ON] -P simile_package_test.cmake
 #
 # package:      `cmake --install` the simile build into <scratch>/prefix, then configure the consumer with
 #               CMAKE_PREFIX_PATH=<scratch>/prefix (find_package(simile CONFIG REQUIRED)), build, run.
@@ -56,7 +56,11 @@ if(MODE STREQUAL "package")
   endif()
   set(prefix "${WORK_DIR}/prefix")
   run_step("install" "${CMAKE_COMMAND}" --install "${SIMILE_BINARY_DIR}" --prefix "${prefix}" --config ${BUILD_TYPE})
-  foreach(file include/simile/simile.hpp include/simile/version.hpp)
+  set(expected include/simile/simile.hpp include/simile/version.hpp)
+  if(EXPECT_TOOL)  # the tool and its man page, when the build has the tool
+    list(APPEND expected bin/simile share/man/man1/simile.1)
+  endif()
+  foreach(file ${expected})
     if(NOT EXISTS "${prefix}/${file}")
       message(FATAL_ERROR "[package] ${file} is missing from the installed tree")
     endif()
@@ -96,3 +100,48 @@ if(NOT consumer)
 endif()
 run_step("run" "${consumer}")
 message(STATUS "[${MODE}] ${step_output}")
+
+if(MODE STREQUAL "package")
+  # The same consumer without CMake, as a Makefile user builds it: the compiler, the sources and
+  # `pkg-config --cflags --libs simile` from the prefix's simile.pc (relocatable: the prefix here is not the
+  # one the build was configured with).
+  find_program(pkg_config NAMES pkgconf pkg-config NO_CACHE)
+  if(NOT pkg_config)
+    message(FATAL_ERROR "[package] pkg-config is needed to test simile.pc (apt-get install pkgconf)")
+  endif()
+  file(GLOB_RECURSE pc_files "${prefix}/*/simile.pc")
+  if(NOT pc_files)
+    message(FATAL_ERROR "[package] simile.pc is missing from the installed tree")
+  endif()
+  list(GET pc_files 0 pc_file)
+  get_filename_component(pc_dir "${pc_file}" DIRECTORY)
+  set(ENV{PKG_CONFIG_PATH} "${pc_dir}")
+  run_step("pkg-config version" "${pkg_config}" --modversion simile)
+  string(STRIP "${step_output}" pc_version)
+  file(STRINGS "${prefix}/include/simile/version.hpp" version_lines REGEX "SIMILE_VERSION_(MAJOR|MINOR|PATCH) ")
+  string(REGEX MATCHALL "[0-9]+" version_numbers "${version_lines}")
+  list(JOIN version_numbers "." header_version)
+  if(NOT pc_version STREQUAL header_version)
+    message(FATAL_ERROR "[package] simile.pc says version '${pc_version}', version.hpp '${header_version}'")
+  endif()
+  run_step("pkg-config flags" "${pkg_config}" --cflags --libs simile)
+  string(STRIP "${step_output}" pc_flags)
+  separate_arguments(pc_flags UNIX_COMMAND "${pc_flags}")
+  file(REAL_PATH "${prefix}/include" want_include)
+  set(found_include "")
+  foreach(flag ${pc_flags})
+    if(flag MATCHES "^-I(.*)$")  # (${CMAKE_MATCH_1} is expanded before an if() runs: a second if)
+      if(EXISTS "${CMAKE_MATCH_1}/simile/simile.hpp")
+        file(REAL_PATH "${CMAKE_MATCH_1}" found_include)
+      endif()
+    endif()
+  endforeach()
+  if(NOT found_include STREQUAL want_include)
+    message(FATAL_ERROR "[package] simile.pc's -I is not the prefix's include folder ${want_include}: ${pc_flags}")
+  endif()
+  set(pc_consumer "${WORK_DIR}/simile_consumer_pkg_config")
+  run_step("pkg-config build" "${CXX_COMPILER}" -O0 "${SIMILE_SOURCE_DIR}/tests/consumer/main.cpp"
+           "${SIMILE_SOURCE_DIR}/tests/consumer/loss.cpp" ${pc_flags} -o "${pc_consumer}")
+  run_step("pkg-config run" "${pc_consumer}")
+  message(STATUS "[${MODE}] pkg-config: ${step_output}")
+endif()

@@ -20,12 +20,12 @@
 // DIR/batch_0.npy, batch_1.npy, ... (float32 token ids [2N, L], 0 = padding, rows 0..N-1 side a, N..2N-1
 // side b), prints their count and the vocabulary size as JSON, and exits without training.
 
+#include <algorithm>
 #include <exception>
 #include <filesystem>
 #include <functional>
-#include <memory>
 #include <iostream>
-#include <algorithm>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -40,8 +40,8 @@ struct Config {
   std::string wordnet = "/usr/share/wordnet", method = "pairs", architecture = "transformer", tokenizer = "bpe";
   std::vector<std::string> pairs{"example", "lemma", "hypernym"};
   TokenViewOptions token_views;
-  std::int64_t vocab = 8000, buckets = 1 << 16, max_length = 0, width = 128, layers = 2, heads = 4, batch = 256, max_steps = 0,
-               limit = 0, probe_limit = SentenceEvaluationOptions{}.probe_train_limit;
+  std::int64_t vocab = 8000, buckets = 1 << 16, max_length = 0, width = 128, layers = 2, heads = 4, batch = 256,
+               max_steps = 0, limit = 0, probe_limit = SentenceEvaluationOptions{}.probe_train_limit;
   double budget = 600, lr = 1e-3, temperature = 0.05, dropout = 0.1, test_fraction = 0.1;
   int threads = 2;
   std::uint64_t seed = 0;
@@ -59,7 +59,9 @@ struct TextEncoding {
 template <Tokenizer T>
 TextEncoding encoding(T tokenizer, Index max_length) {
   auto t = std::make_shared<const T>(std::move(tokenizer));
-  return {t->size(), [t, max_length](const std::vector<std::string>& texts) { return make_text_dataset(texts, *t, {}, max_length); }};
+  return {t->size(), [t, max_length](const std::vector<std::string>& texts) {
+            return make_text_dataset(texts, *t, {}, max_length);
+          }};
 }
 
 /// The tokenizer --tokenizer names, learned from `corpus` (bpe, words) or fixed (hashed).
@@ -85,7 +87,8 @@ void run(Config c) {
   Rng rng(c.seed);
   encoders::TextEncoderOptions eo{.architecture = c.architecture == "bag" ? encoders::TextArchitecture::bag
                                                                           : encoders::TextArchitecture::transformer,
-                                  .vocab_size = tokens.vocab_size, .width = c.width, .layers = c.layers, .heads = c.heads,
+                                  .vocab_size = tokens.vocab_size, .width = c.width, .layers = c.layers,
+                                  .heads = c.heads,
                                   .max_length = c.max_length, .dropout = c.dropout};
   auto encoder = std::make_shared<encoders::TextEncoder<float>>(eo, rng);
   DualEncoder<float> recipe(c.method == "simcse" ? "simcse" : "pairs", encoder, std::make_shared<nn::Identity<float>>(),
@@ -172,11 +175,11 @@ int main(int argc, char** argv) {
               {"bpe", "words", "hashed"})
       .option("--vocab", c.vocab, "vocabulary size of bpe and words", 16, 1 << 20)
       .option("--buckets", c.buckets, "hashed: hash buckets", 1, std::int64_t{1} << 30)
-      .option("--max-length", c.max_length, "tokens kept per text (0: 32, or 512 for hashed, whose words are ~16 tokens)",
-              0, 4096)
+      .option("--max-length", c.max_length,
+              "tokens kept per text (0: 32, or 512 for hashed, whose words are ~16 tokens)", 0, 4096)
       .option("--token-drop", c.token_views.drop, "token-level views: drop each token with this probability", 0.0, 1.0)
-      .option("--token-crop", c.token_views.crop, "token-level views: keep a window of at least this share (1: no crop)",
-              1e-3, 1.0)
+      .option("--token-crop", c.token_views.crop,
+              "token-level views: keep a window of at least this share (1: no crop)", 1e-3, 1.0)
       .option("--token-swaps", c.token_views.swaps, "token-level views: swap this many random pairs", 0, 1 << 20)
       .option("--width", c.width, "model width", 8, 4096)
       .option("--layers", c.layers, "transformer layers", 1, 64)

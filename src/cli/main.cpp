@@ -23,11 +23,13 @@
 #include "options.hpp"
 #include "simile/core/error.hpp"
 #include "simile/core/mpi.hpp"
+#include "simile/version.hpp"
 
 int main(int argc, char** argv) {
   using namespace simile::cli;
   CLI::App app("simile: contrastive representation learning on images (Fashion-MNIST), text and tables", "simile");
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("simile ") + simile::simile_version);
   Options o;
   CLI::App* train_cmd =
       app.add_subcommand("train", "train a self-supervised encoder, evaluate it, print one JSON line");
@@ -68,7 +70,7 @@ int main(int argc, char** argv) {
       if (train_cmd->parsed()) check_train_options(*train_cmd, o);
       if (eval_cmd->parsed()) check_eval_options(*eval_cmd, o);
       if (embed_cmd->parsed()) check_embed_options(*embed_cmd, o);
-    } catch (const CLI::Success& e) {  // --help
+    } catch (const CLI::Success& e) {  // --help, --version
       return app.exit(e);
     } catch (const CLI::ParseError& e) {
       if (lead()) std::cerr << who << ": " << e.what() << " (see " << who << " --help)\n";

@@ -180,7 +180,8 @@ void add_train_options(CLI::App& app, Options& o) {
   number(app, "--token-crop", o.token_views.crop,
          "text: token-level views keep a random window of at least this share of the tokens (1: no crop)",
          CLI::Range(1e-3, 1.0));
-  integer(app, "--token-swaps", o.token_views.swaps, "text: token-level views swap this many random pairs", 0, 1 << 20);
+  integer(app, "--token-swaps", o.token_views.swaps, "text: token-level views swap this many random pairs", 0,
+          1 << 20);
   app.add_option("--checkpoint", o.checkpoint, "write checkpoints here (periodically, at the end, on SIGINT/SIGTERM)")
       ->check(output_file);
   app.add_option("--checkpoint-every", o.checkpoint_every_text,
@@ -304,7 +305,8 @@ void check_train_options(const CLI::App& app, Options& o) {
                                               std::to_string(ranks) + " ranks (each trains on --batch / ranks samples)");
   if (o.modality != "text")
     for (const char* name : {"--token-drop", "--token-crop", "--token-swaps"})
-      if (app.count(name) > 0) throw CLI::ValidationError(name, "token-level views are for --modality text, not " + o.modality);
+      if (app.count(name) > 0)
+        throw CLI::ValidationError(name, "token-level views are for --modality text, not " + o.modality);
   if (o.warmup_epochs >= o.epochs)
     throw CLI::ValidationError("--warmup-epochs", std::to_string(o.warmup_epochs) + " must be below --epochs (" +
                                                       std::to_string(o.epochs) + ")");

@@ -31,13 +31,15 @@ TEST(HashedNgrams, WhereByHand) {
   // fastText's example: "where", n = 3, is <wh, whe, her, ere, re> and the word itself.
   HashedNgramTokenizer t({.buckets = 1000, .min_n = 3, .max_n = 3});
   auto id = [](std::string_view s) { return Token(4 + fnv1a_32(s) % 1000); };
-  EXPECT_EQ(t.encode("Where?"), (std::vector<Token>{id("<where>"), id("<wh"), id("whe"), id("her"), id("ere"), id("re>")}));
+  EXPECT_EQ(t.encode("Where?"),
+            (std::vector<Token>{id("<where>"), id("<wh"), id("whe"), id("her"), id("ere"), id("re>")}));
   EXPECT_EQ(t.id("her"), id("her"));
   EXPECT_EQ(t.size(), 1004);
   // n from 3 to 7, by n then by position: 1 + 5 + 4 + 3 + 2 tokens; "<where>" (n = 7) never as an n-gram.
   HashedNgramTokenizer wide({.buckets = 1000, .min_n = 3, .max_n = 7});
-  std::vector<Token> want{id("<where>"), id("<wh"), id("whe"), id("her"), id("ere"), id("re>"), id("<whe"), id("wher"),
-                          id("here"), id("ere>"), id("<wher"), id("where"), id("here>"), id("<where"), id("where>")};
+  std::vector<Token> want{id("<where>"), id("<wh"),   id("whe"),   id("her"),    id("ere"),
+                          id("re>"),     id("<whe"),  id("wher"),  id("here"),   id("ere>"),
+                          id("<wher"),   id("where"), id("here>"), id("<where"), id("where>")};
   EXPECT_EQ(wide.encode("where"), want);
 }
 
@@ -47,15 +49,14 @@ TEST(HashedNgrams, WordsBigramsAndCharacters) {
   HashedNgramTokenizer bigrams({.buckets = 97, .max_n = 0, .words = false, .word_bigrams = true});
   EXPECT_EQ(bigrams.encode("a b, C"), (std::vector<Token>{id("a b"), id("b c")}));
   HashedNgramTokenizer all({.buckets = 97, .min_n = 2, .max_n = 2, .word_bigrams = true});
-  EXPECT_EQ(all.encode("ab c"), (std::vector<Token>{id("<ab>"), id("<a"), id("ab"), id("b>"), id("<c>"), id("<c"),
-                                                    id("c>"), id("ab c")}));
+  EXPECT_EQ(all.encode("ab c"),
+            (std::vector<Token>{id("<ab>"), id("<a"), id("ab"), id("b>"), id("<c>"), id("<c"), id("c>"), id("ab c")}));
   // A one-letter word under n = 3: "<a>" is the whole word, so only the word's own token.
   HashedNgramTokenizer three({.buckets = 97});
   EXPECT_EQ(three.encode("a"), std::vector<Token>{id("<a>")});
   // UTF-8 characters count whole: "<café>" is 6 characters, 4 trigrams, none splitting "é".
-  EXPECT_EQ(three.encode("café"),
-            (std::vector<Token>{id("<café>"), id("<ca"), id("caf"), id("afé"), id("fé>"), id("<caf"), id("café"), id("afé>"),
-                                id("<café"), id("café>")}));
+  EXPECT_EQ(three.encode("café"), (std::vector<Token>{id("<café>"), id("<ca"), id("caf"), id("afé"), id("fé>"),
+                                                      id("<caf"), id("café"), id("afé>"), id("<café"), id("café>")}));
   EXPECT_TRUE(three.encode("").empty());
   EXPECT_TRUE(three.encode(" ... !!! ").empty());
 }
@@ -74,12 +75,15 @@ TEST(HashedNgrams, IdsStayInTheirRangeAndAreStable) {
 }
 
 TEST(HashedNgrams, BadOptionsNameTheValue) {
-  EXPECT_TRUE(throws_with<ValueError>([] { HashedNgramTokenizer({.buckets = 0}); }, {"HashedNgramTokenizer", "buckets 0"}));
-  EXPECT_TRUE(throws_with<ValueError>([] { HashedNgramTokenizer({.buckets = Index{1} << 31}); }, {"buckets 2147483648"}));
+  EXPECT_TRUE(
+      throws_with<ValueError>([] { HashedNgramTokenizer({.buckets = 0}); }, {"HashedNgramTokenizer", "buckets 0"}));
+  EXPECT_TRUE(
+      throws_with<ValueError>([] { HashedNgramTokenizer({.buckets = Index{1} << 31}); }, {"buckets 2147483648"}));
   EXPECT_TRUE(throws_with<ValueError>([] { HashedNgramTokenizer({.min_n = 0}); }, {"min_n 0, max_n 5"}));
   EXPECT_TRUE(throws_with<ValueError>([] { HashedNgramTokenizer({.min_n = 4, .max_n = 3}); }, {"min_n 4, max_n 3"}));
   EXPECT_TRUE(throws_with<ValueError>([] { HashedNgramTokenizer({.min_n = 3, .max_n = 33}); }, {"max_n 33"}));
-  EXPECT_TRUE(throws_with<ValueError>([] { HashedNgramTokenizer({.max_n = 0, .words = false}); }, {"no tokens at all"}));
+  EXPECT_TRUE(
+      throws_with<ValueError>([] { HashedNgramTokenizer({.max_n = 0, .words = false}); }, {"no tokens at all"}));
   EXPECT_NO_THROW(HashedNgramTokenizer({.min_n = 0, .max_n = 0}));  // words only: min_n is not used
 }
 
@@ -111,8 +115,10 @@ TEST(HashedNgrams, MakeTextDatasetWithAnyTokenizer) {
       ASSERT_TRUE(std::equal(cut.begin(), cut.end(), full.begin()));
     }
   }
-  EXPECT_TRUE(throws_with<ShapeError>([&] { make_text_dataset(texts, t, {1}); }, {"make_text_dataset", "1 labels for 700 texts"}));
-  EXPECT_TRUE(throws_with<ValueError>([&] { make_text_dataset(texts, words, {}, -2); }, {"make_text_dataset", "max_length -2"}));
+  EXPECT_TRUE(throws_with<ShapeError>([&] { make_text_dataset(texts, t, {1}); },
+                                      {"make_text_dataset", "1 labels for 700 texts"}));
+  EXPECT_TRUE(throws_with<ValueError>([&] { make_text_dataset(texts, words, {}, -2); },
+                                      {"make_text_dataset", "max_length -2"}));
 }
 
 }  // namespace

@@ -2,7 +2,8 @@
 /// \file
 /// Transforms of token sequences for contrastive sentence embeddings (the EDA family of Wei and Zou
 /// 2019 and the span deletion of CLEAR, Wu et al. 2020): `TokenDropout`, `TokenMasking`,
-/// `SpanDeletion`, `RandomSwap`, `TokenCrop`. A `TextPipeline` composes them (`token_views` builds the usual one) and `TextMultiView` makes k views of a
+/// `SpanDeletion`, `RandomSwap`, `TokenCrop`. A `TextPipeline` composes them (`token_views` builds the usual
+/// one) and `TextMultiView` makes k views of a
 /// batch as one padded id tensor.
 
 #include <algorithm>

@@ -418,7 +418,9 @@ SIMILE_INLINE BpeTokenizer BpeTokenizer::deserialize(std::string_view text) {
 SIMILE_INLINE TextDataset make_text_dataset(const std::vector<std::string>& texts, const BpeTokenizer& tokenizer,
                                             std::vector<std::int64_t> labels, Index max_length) {
   return detail::encode_texts(texts, std::move(labels), max_length, [&] {
-    return [&tokenizer, cache = BpeTokenizer::WordCache{}](std::string_view s) mutable { return tokenizer.encode(s, cache); };
+    return [&tokenizer, cache = BpeTokenizer::WordCache{}](std::string_view s) mutable {
+      return tokenizer.encode(s, cache);
+    };
   });
 }
 

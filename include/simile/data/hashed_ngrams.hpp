@@ -28,7 +28,7 @@ namespace simile {
 
 /// Options of `HashedNgramTokenizer`.
 struct HashedNgramOptions {
-  Index buckets = 1 << 16;    ///< hash buckets: ids 4 .. 4 + buckets - 1
+  Index buckets = 1 << 16;     ///< hash buckets: ids 4 .. 4 + buckets - 1
   Index min_n = 3, max_n = 5;  ///< character n-gram lengths (max_n = 0: no n-grams)
   bool words = true;           ///< a token for each whole word
   bool word_bigrams = false;   ///< a token for each pair of adjacent words

@@ -395,7 +395,8 @@ SIMILE_INLINE SynsetSplit split_synsets(Index n, double test_fraction, std::uint
 SIMILE_INLINE SynsetSplit first_synsets(const SynsetSplit& split, Index train) {
   check<ValueError>(train >= 1, "first_synsets: train ", train, " must be at least 1");
   auto first = [](const std::vector<Index>& v, Index k) {
-    return std::vector<Index>(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(v.size(), std::size_t(k))));
+    const auto n = std::min<std::size_t>(v.size(), static_cast<std::size_t>(k));
+    return std::vector<Index>(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n));
   };
   return {.train = first(split.train, train), .test = first(split.test, std::max<Index>(train / 4, 8))};
 }

@@ -5,6 +5,7 @@
 #include "simile/data.hpp"
 #include "simile/data/wordnet.hpp"
 #include "support/testing.hpp"
+#include "tokenizer_checks.hpp"
 
 namespace simile {
 namespace {
@@ -220,32 +221,7 @@ TEST(Bpe, TextDataset) {
   std::vector<std::string> texts;
   for (int i = 0; i < 1000; ++i)
     texts.push_back(corpus[std::size_t(i) % corpus.size()] + " lowest" + std::string(i % 3, 'z'));
-  TextDataset serial = make_text_dataset(texts, t);
-  ASSERT_EQ(serial.size(), 1000);
-  for (Index i = 0; i < serial.size(); ++i) {
-    auto s = serial.get(i).tokens;
-    ASSERT_EQ(std::vector<Token>(s.begin(), s.end()), t.encode(texts[std::size_t(i)]));
-  }
-  {
-    ThreadScope threads(2);
-    std::vector<std::int64_t> labels(1000);
-    for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = std::int64_t(i % 4);
-    TextDataset parallel = make_text_dataset(texts, t, labels, 3);
-    EXPECT_EQ(parallel.get(5).label, 1);
-    for (Index i = 0; i < parallel.size(); ++i) {
-      auto full = serial.get(i).tokens;
-      auto cut = parallel.get(i).tokens;
-      ASSERT_EQ(cut.size(), std::min<std::size_t>(3, full.size()));
-      ASSERT_TRUE(std::equal(cut.begin(), cut.end(), full.begin()));
-    }
-  }
-  EXPECT_TRUE(throws_with<ShapeError>(
-      [&] {
-        make_text_dataset(texts, t, {1, 2});
-      },
-      {"make_text_dataset", "2 labels for 1000 texts"}));
-  EXPECT_TRUE(throws_with<ValueError>([&] { make_text_dataset(texts, t, {}, -1); }, {"max_length -1"}));
-  EXPECT_EQ(make_text_dataset({}, t).size(), 0);
+  testing::check_make_text_dataset(texts, t);
 }
 
 TEST(Bpe, WordnetGlosses) {

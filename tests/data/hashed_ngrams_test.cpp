@@ -7,6 +7,7 @@
 #include "simile/data/text.hpp"
 #include "simile/data/tokenizer.hpp"
 #include "support/testing.hpp"
+#include "tokenizer_checks.hpp"
 
 namespace simile {
 namespace {
@@ -92,33 +93,11 @@ TEST(HashedNgrams, MakeTextDatasetWithAnyTokenizer) {
   for (int i = 0; i < 700; ++i) texts.push_back("sample " + std::to_string(i) + std::string(std::size_t(i % 5), 'x'));
   const HashedNgramTokenizer t({.buckets = 501});
   const Vocabulary words = Vocabulary::build(texts, {.max_size = 50});
-  TextDataset serial = make_text_dataset(texts, t);
-  TextDataset by_words = make_text_dataset(texts, words, {}, 2);
-  ASSERT_EQ(serial.size(), 700);
-  for (Index i = 0; i < serial.size(); ++i) {
-    auto s = serial.get(i).tokens;
-    ASSERT_EQ(std::vector<Token>(s.begin(), s.end()), t.encode(texts[std::size_t(i)]));
-    std::vector<Token> w = words.encode(texts[std::size_t(i)]);
-    w.resize(std::min<std::size_t>(w.size(), 2));
-    auto cut = by_words.get(i).tokens;
-    ASSERT_EQ(std::vector<Token>(cut.begin(), cut.end()), w);
-  }
-  {
-    ThreadScope threads(2);  // the same sequences from two threads
-    std::vector<std::int64_t> labels(texts.size(), 3);
-    TextDataset parallel = make_text_dataset(texts, t, labels, 4);
-    EXPECT_EQ(parallel.get(9).label, 3);
-    for (Index i = 0; i < parallel.size(); ++i) {
-      auto full = serial.get(i).tokens;
-      auto cut = parallel.get(i).tokens;
-      ASSERT_EQ(cut.size(), std::min<std::size_t>(4, full.size()));
-      ASSERT_TRUE(std::equal(cut.begin(), cut.end(), full.begin()));
-    }
-  }
-  EXPECT_TRUE(throws_with<ShapeError>([&] { make_text_dataset(texts, t, {1}); },
-                                      {"make_text_dataset", "1 labels for 700 texts"}));
-  EXPECT_TRUE(throws_with<ValueError>([&] { make_text_dataset(texts, words, {}, -2); },
-                                      {"make_text_dataset", "max_length -2"}));
+  testing::check_make_text_dataset(texts, t);
+  testing::check_make_text_dataset(texts, words);
+  TextDataset by_words = make_text_dataset(texts, words, {}, 2);  // words beyond the 50 most frequent: unknown
+  EXPECT_EQ(std::vector<Token>(by_words.get(699).tokens.begin(), by_words.get(699).tokens.end()),
+            (std::vector<Token>{words.id("sample"), Vocabulary::unknown}));
 }
 
 }  // namespace

@@ -10,6 +10,12 @@ PyTorch side: F.normalize the [2N, D] matrix, its 2N x 2N similarity / tau, self
 timed after a warm-up over repeated runs (median). The simile binary is then run on the same sizes
 (Google Benchmark, repeated, median) and the ratio printed. Both sides run in the same script run, one
 after the other, on the same machine state: compare the ratios, not the absolute times, on a loaded machine.
+
+PyTorch runs at its best on Debian (bench/torch_env.py): OpenBLAS's OpenMP build for its GEMMs (Debian's
+PyTorch otherwise calls the reference BLAS) and jemalloc, installed when missing (as root); the first line says
+which BLAS and which OpenBLAS kernel it used. OpenBLAS picks the kernel for the CPU and may fall back to a
+generic one: `--coretype auto` (the default) forces SkylakeX on CPUs with AVX-512, `--coretype NAME` any
+kernel, `--coretype none` leaves it to OpenBLAS. `--blas system --allocator glibc` measures Debian's default.
 """
 import argparse
 import json
@@ -19,6 +25,8 @@ import time
 
 import torch
 import torch.nn.functional as F
+
+import torch_env
 
 
 def nt_xent_torch(z, tau):
@@ -65,13 +73,13 @@ def time_torch(n, d, tau, warmup, repeats, softmax_only=False):
     return statistics.median(wall), statistics.median(cpu), loss.item()
 
 
-def time_simile(binary, n, threads, tile, repeats):
+def time_simile(binary, n, threads, tile, repeats, env):
     """Median wall and process-CPU seconds of simile's forward + backward, and its loss."""
     name = f"BM_NtXent/N:{n}/threads:{threads}/tile:{tile}/process_time/real_time"
     out = subprocess.run(
         [binary, f"--benchmark_filter=^{name}$", f"--benchmark_repetitions={repeats}",
          "--benchmark_format=json", "--benchmark_min_time=0.3"],
-        check=True, capture_output=True, text=True).stdout
+        check=True, capture_output=True, text=True, env=env).stdout
     runs = [b for b in json.loads(out)["benchmarks"] if b.get("run_type") == "iteration"]
     unit = {"ms": 1e-3, "s": 1.0, "us": 1e-6, "ns": 1e-9}[runs[0]["time_unit"]]
     return (statistics.median(r["real_time"] * unit for r in runs),
@@ -87,10 +95,18 @@ def main():
     ap.add_argument("--tau", type=float, default=0.1)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--blas", choices=["openblas", "system"], default="openblas",
+                    help="PyTorch's BLAS: OpenBLAS (OpenMP build) or the system's libblas.so.3")
+    ap.add_argument("--allocator", choices=["jemalloc", "glibc"], default="jemalloc")
+    ap.add_argument("--coretype", default="auto",
+                    help="OpenBLAS kernel (OPENBLAS_CORETYPE), e.g. SkylakeX; auto: SkylakeX with AVX-512, else "
+                         "OpenBLAS's choice; none: OpenBLAS's choice")
     args = ap.parse_args()
+    torch_env.arrange("losses_torch.py", args.allocator, args.blas, None if args.coretype == "none" else args.coretype)
     torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, D {args.dim}, tau {args.tau}; "
-          "times are medians in ms, wall / process CPU (all threads)")
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, BLAS {torch_env.loaded_blas()} "
+          f"(OpenBLAS kernel {torch_env.openblas_core()}), allocator {torch_env.allocator()}, D {args.dim}, "
+          f"tau {args.tau}; times are medians in ms, wall / process CPU (all threads)")
     print("torch-softmax = PyTorch without its GEMMs (scale, mask, cross-entropy, their backward): a floor for "
           "PyTorch with any BLAS")
     for n in args.sizes:
@@ -102,7 +118,7 @@ def main():
         if not args.bench:
             continue
         for tile in (0, 256):
-            mw, mc, ml = time_simile(args.bench, n, args.threads, tile, max(3, reps // 2))
+            mw, mc, ml = time_simile(args.bench, n, args.threads, tile, max(3, reps // 2), torch_env.child_env())
             label = "simile plain " if tile == 0 else f"simile tile {tile}"
             print(f"        {label:<13} {mw * 1e3:9.1f} / {mc * 1e3:9.1f}   loss {ml:.5f}   "
                   f"torch/simile {tw / mw:5.2f} wall {tc / mc:5.2f} cpu   "

@@ -22,19 +22,17 @@ machine compare the ratios.
 """
 import argparse
 import json
-import os
 import statistics
 import subprocess
-import sys
 import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+import torch_env
 from step_torch import SmallConvNet
 
-JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
 
 
 def nt_xent(z, temperature):
@@ -76,22 +74,15 @@ def main():
     ap.add_argument("--simile-steps", type=int, nargs=2, default=[20, 120], metavar=("S1", "S2"))
     ap.add_argument("--allocator", choices=["jemalloc", "glibc"], default="jemalloc")
     a = ap.parse_args()
-    if a.allocator == "jemalloc" and "jemalloc" not in os.environ.get("LD_PRELOAD", ""):
-        if os.path.exists(JEMALLOC):
-            # jemalloc's default returns freed pages after 10 s of decay, which at a step's pace of frees
-            # and allocations still faults them in again; keep them instead, as PyTorch's own caching would.
-            os.execve(sys.executable, [sys.executable] + sys.argv,
-                      dict(os.environ, LD_PRELOAD=JEMALLOC, MALLOC_CONF="dirty_decay_ms:-1,muzzy_decay_ms:-1"))
-        print(f"simclr_torch.py: {JEMALLOC} not found (apt-get install libjemalloc2); PyTorch runs on glibc malloc",
-              file=sys.stderr)
+    torch_env.arrange("simclr_torch.py", a.allocator, blas="system")  # its GEMMs are oneDNN's convolutions
     torch.set_num_threads(a.threads)
-    allocator = "jemalloc" if "jemalloc" in os.environ.get("LD_PRELOAD", "") else "glibc"
+    allocator = torch_env.allocator()
     result = {"threads": a.threads, "batch": a.batch, "torch": torch.__version__, "torch_allocator": allocator}
     for name, cl in (("torch_nchw", False), ("torch_channels_last", True)):
         t = time_torch(a.batch, cl, 3, a.repeats)
         result[name + "_ms"] = round(t * 1e3, 1)
         result[name + "_samples_per_second"] = round(a.batch / t, 1)
-    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}  # simile brings its own allocator
+    env = torch_env.child_env()  # simile brings its own allocator
     runs = []
     for steps in a.simile_steps:
         out = subprocess.run([a.simile, "train", "--method", "simclr", "--max-steps", str(steps), "--no-eval",

@@ -30,14 +30,10 @@ the longest of its 2N sequences, cut at max_length), and PyTorch trains on those
 there are fewer than steps), so both see the same lengths and padding. PyTorch's batches are ready-made
 (int64 tensors); simile's step also builds its batch from the token lists (cheap) and checks the gradients
 for NaN/inf, as its trainer always does.
-Debian's PyTorch calls the system's libblas.so.3 (BLAS_INFO=generic) for every Linear and matmul, and with
-only libblas3 installed that is the reference BLAS, 20-50x slower on these GEMMs (a transformer step took 10 s
-instead of 0.5 s at 2 threads): the script re-executes itself with OpenBLAS's OpenMP build first on the
-library path (apt-get install libopenblas0-openmp; the OpenMP build shares PyTorch's libgomp pool and follows
-torch.set_num_threads) without touching the system's BLAS alternative; `--blas system` uses whatever
-libblas.so.3 the system points at. The JSON says which BLAS PyTorch loaded (torch_blas).
-PyTorch runs with jemalloc preloaded when Debian's libjemalloc2 is installed, told to keep freed pages
-(see bench/simclr_torch.py for why); `--allocator glibc` measures the default configuration instead.
+PyTorch runs on OpenBLAS (OpenMP build) with jemalloc preloaded, set up by bench/torch_env.py (Debian's
+PyTorch otherwise calls the reference BLAS: a transformer step took 10 s instead of 0.5 s at 2 threads);
+`--blas system` and `--allocator glibc` measure the default configuration instead. The JSON says which BLAS
+PyTorch loaded and OpenBLAS's kernel (torch_blas, torch_blas_core).
 PyTorch is timed per step after a warm-up (its first two steps take several times a steady one), median of
 --repeats steps.
 simile is timed by `text_wordnet --max-steps S --budget-seconds 0 --no-eval` (same model options, thread count
@@ -54,7 +50,6 @@ import math
 import os
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -63,19 +58,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
-OPENBLAS = "/usr/lib/x86_64-linux-gnu/openblas-openmp"  # Debian's libopenblas0-openmp: libblas.so.3 in here
-
-
-def loaded_blas():
-    """The libblas.so.3 this process mapped (PyTorch's BLAS), by its real path."""
-    with open("/proc/self/maps") as f:
-        paths = {line.split()[-1] for line in f if "libblas" in line or "libopenblas" in line}
-    real = {os.path.realpath(p) for p in paths}
-    if any("openblas" in p for p in real):
-        return "openblas-" + ("openmp" if any("openblas-openmp" in p for p in real) else "other")
-    return "reference" if any("/blas/" in p for p in real) else ",".join(sorted(real)) or "none"
-
+import torch_env
 
 def masked_mean(x, mask):
     """Mean of x [B, L, D] over the positions where mask [B, L] is true (0 for a row without any)."""
@@ -191,32 +174,11 @@ def main():
     ap.add_argument("--blas", choices=["openblas", "system"], default="openblas",
                     help="PyTorch's BLAS: OpenBLAS (OpenMP build) or the system's libblas.so.3")
     a = ap.parse_args()
-    if "TEXT_TORCH_REEXEC" not in os.environ:  # once: the loader reads these variables only at start-up
-        env = dict(os.environ, TEXT_TORCH_REEXEC="1")
-        if a.allocator == "jemalloc" and "jemalloc" not in env.get("LD_PRELOAD", ""):
-            if os.path.exists(JEMALLOC):
-                env.update(LD_PRELOAD=JEMALLOC, MALLOC_CONF="dirty_decay_ms:-1,muzzy_decay_ms:-1")
-            else:
-                print(f"text_torch.py: {JEMALLOC} not found (apt-get install libjemalloc2); PyTorch runs on glibc "
-                      "malloc", file=sys.stderr)
-        if a.blas == "openblas":
-            if os.path.exists(os.path.join(OPENBLAS, "libblas.so.3")):
-                env["LD_LIBRARY_PATH"] = ":".join(filter(None, [OPENBLAS, env.get("LD_LIBRARY_PATH")]))
-            else:
-                print(f"text_torch.py: {OPENBLAS} not found (apt-get install libopenblas0-openmp); PyTorch runs on "
-                      "the system's libblas.so.3", file=sys.stderr)
-        os.execve(sys.executable, [sys.executable] + sys.argv, env)
+    torch_env.arrange("text_torch.py", a.allocator, a.blas)
     if a.simile_steps[1] <= a.simile_steps[0]:
         ap.error("--simile-steps S1 S2 needs S2 > S1")
     torch.set_num_threads(a.threads)
-    blas = loaded_blas()
-    allocator = "jemalloc" if "jemalloc" in os.environ.get("LD_PRELOAD", "") else "glibc"
-    # simile's own allocator and no BLAS (Eigen, oneDNN): its processes get the environment as it was.
-    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "MALLOC_CONF", "TEXT_TORCH_REEXEC")}
-    if a.blas == "openblas" and env.get("LD_LIBRARY_PATH", "").startswith(OPENBLAS):
-        env["LD_LIBRARY_PATH"] = env["LD_LIBRARY_PATH"][len(OPENBLAS):].lstrip(":")
-        if not env["LD_LIBRARY_PATH"]:
-            del env["LD_LIBRARY_PATH"]
+    blas, allocator, env = torch_env.loaded_blas(), torch_env.allocator(), torch_env.child_env()
     for arch in a.architecture:
         with tempfile.TemporaryDirectory(prefix="text_torch_") as tmp:
             # The batches do not depend on the architecture; dumped per architecture to keep the loop simple.
@@ -228,7 +190,7 @@ def main():
         result = {"architecture": arch, "threads": a.threads, "batch": a.batch, "vocab": dump["vocab"],
                   "padded_length_median": int(np.median([x.shape[1] for x in arrays])),
                   "real_token_fraction": round(real, 3), "torch": torch.__version__, "torch_allocator": allocator,
-                  "torch_blas": blas, "torch_adamw_foreach": a.foreach}
+                  "torch_blas": blas, "torch_blas_core": torch_env.openblas_core(), "torch_adamw_foreach": a.foreach}
         t, loss = time_torch(a, arch, dump["vocab"], batches)
         result["torch_ms"] = round(t * 1e3, 2)
         result["torch_pairs_per_second"] = round(a.batch / t, 1)

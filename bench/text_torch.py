@@ -32,6 +32,7 @@ there are fewer than steps), so both see the same lengths and padding. PyTorch's
 for NaN/inf, as its trainer always does.
 PyTorch runs on OpenBLAS (OpenMP build) with jemalloc preloaded, set up by bench/torch_env.py (Debian's
 PyTorch otherwise calls the reference BLAS: a transformer step took 10 s instead of 0.5 s at 2 threads);
+with OpenBLAS's AVX-512 kernel on CPUs that have it (`--coretype`, as bench/losses_torch.py);
 `--blas system` and `--allocator glibc` measure the default configuration instead. The JSON says which BLAS
 PyTorch loaded and OpenBLAS's kernel (torch_blas, torch_blas_core).
 PyTorch is timed per step after a warm-up (its first two steps take several times a steady one), median of
@@ -173,8 +174,11 @@ def main():
     ap.add_argument("--allocator", choices=["jemalloc", "glibc"], default="jemalloc")
     ap.add_argument("--blas", choices=["openblas", "system"], default="openblas",
                     help="PyTorch's BLAS: OpenBLAS (OpenMP build) or the system's libblas.so.3")
+    ap.add_argument("--coretype", default="auto",
+                    help="OpenBLAS kernel (OPENBLAS_CORETYPE); auto: SkylakeX with AVX-512, else OpenBLAS's choice; "
+                         "none: OpenBLAS's choice")
     a = ap.parse_args()
-    torch_env.arrange("text_torch.py", a.allocator, a.blas)
+    torch_env.arrange("text_torch.py", a.allocator, a.blas, None if a.coretype == "none" else a.coretype)
     if a.simile_steps[1] <= a.simile_steps[0]:
         ap.error("--simile-steps S1 S2 needs S2 > S1")
     torch.set_num_threads(a.threads)

@@ -8,6 +8,9 @@ namespace simile {
 namespace {
 
 TEST(Parallel, ThreadCountIsExplicitAndScoped) {
+  // Each test runs in a process of its own (ctest), where nothing has set a count yet: Eigen's GEMM, which
+  // would start at every core, starts at simile's 1.
+  EXPECT_EQ(Eigen::nbThreads(), 1);
   EXPECT_EQ(num_threads(), 1);  // the library never takes every core by itself
   {
     ThreadScope scope(2);

@@ -22,10 +22,18 @@
 namespace simile {
 
 namespace detail {
+/// simile's thread count, 1 until set. Eigen's starts at every core (OpenMP's default): the first use of
+/// simile's count sets Eigen's to 1 as well, so that the two agree from the start.
 inline std::atomic<int>& thread_count() {
-  static std::atomic<int> n{1};
+  static std::atomic<int> n{[] {
+    Eigen::setNbThreads(1);
+    return 1;
+  }()};
   return n;
 }
+/// That first use, at start-up in every program that includes this header: a GEMM (`matmul`) before any
+/// thread count is set runs on 1 thread, as everything else of simile's does.
+inline const bool eigen_follows_simile = (thread_count(), true);
 inline bool in_parallel() {
 #if defined(_OPENMP)
   return omp_in_parallel() != 0;

@@ -4,6 +4,7 @@
 #include "simile/train/callbacks.hpp"
 #include "simile/train/checkpoint.hpp"
 #include "simile/train/ema.hpp"
+#include "simile/train/horizon.hpp"
 #include "simile/train/recipe.hpp"
 #include "simile/train/recipes/barlow.hpp"
 #include "simile/train/recipes/byol.hpp"

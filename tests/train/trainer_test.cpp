@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "simile/augment.hpp"
 #include "simile/data.hpp"
@@ -266,6 +267,109 @@ TEST(Trainer, CheckpointsAtEachEpochsEnd) {
   run.trainer.fit();
   EXPECT_EQ(peek->saved, (std::vector<std::int64_t>{-1, -1, -1, 3, 3, 3, 6, 6, 6}));
   EXPECT_EQ(load_safetensors(ckpt).get<std::int64_t>("train.step").item(), 9);
+}
+
+/// A clock a budget-run test drives: each optimizer step costs `cost(step)` seconds (1-based step), and
+/// the run's steps, learning rates and horizons are recorded.
+struct SteppedClock : Callback<float> {
+  std::function<double(std::int64_t)> cost;
+  double now = 0;
+  std::int64_t calls = 0;
+  std::vector<double> lrs, seconds;
+  std::vector<std::int64_t> horizons;
+  std::int64_t stop_at = 0;  ///< a callback stop after this step (0: none)
+  explicit SteppedClock(std::function<double(std::int64_t)> c) : cost(std::move(c)) {}
+  void on_before_step(const std::vector<Var<float>>&) override { now += cost(++calls); }
+  bool on_step_end(const StepInfo& s) override {
+    lrs.push_back(s.lr);
+    seconds.push_back(s.seconds);
+    horizons.push_back(s.total_steps);
+    return s.step == stop_at;
+  }
+  std::function<double()> clock() {
+    return [this] { return now; };
+  }
+};
+
+/// A 100-second budget run of the small model under `cost` (cosine lr, base 1e-3), on 256 images.
+TrainResult budget_run(SteppedClock& c, const ImageDataset& data, const std::string& checkpoint = "") {
+  TrainRun run(data, {.epochs = 1000, .budget_seconds = 100, .threads = 1,
+                      .cosine_lr = true, .checkpoint_path = checkpoint, .clock = c.clock()});
+  auto keep = std::shared_ptr<SteppedClock>(&c, [](SteppedClock*) {});
+  run.trainer.add_callback(keep);
+  return run.trainer.fit();
+}
+
+/// The largest change of the lr from one step to the next, as a share of the base lr.
+double largest_lr_jump(const std::vector<double>& lrs) {
+  double m = 0;
+  for (std::size_t i = 1; i < lrs.size(); ++i) m = std::max(m, std::abs(lrs[i] - lrs[i - 1]) / 1e-3);
+  return m;
+}
+
+TEST(Trainer, ABudgetRunWhosePaceQuickensUsesItsWholeBudget) {
+  // 1 s a step for the first 40 steps, then 0.25 s: a horizon fixed once from the start (at 25 s: 100
+  // steps) would end the run at 47.5 s of 100. Re-estimated, it ends in the budget's last 2 % with the
+  // cosine finished, and the lr never jumps.
+  ImageDataset data = fashion(256);
+  if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
+  SteppedClock c([](std::int64_t s) { return s <= 40 ? 1.0 : 0.25; });
+  TrainResult r = budget_run(c, data);
+  EXPECT_EQ(r.stop_reason, "budget");
+  EXPECT_GE(c.seconds.back(), 98.0);
+  EXPECT_NEAR(double(r.steps), 40 + 60 / 0.25, 2);
+  EXPECT_LT(c.lrs.back(), 1e-3 * 1e-3);
+  // Restarting the cosine over each new horizon would jump by a third of the lr and more.
+  EXPECT_LT(largest_lr_jump(c.lrs), 0.03);
+  EXPECT_EQ(c.horizons.back(), r.steps);
+}
+
+TEST(Trainer, ABudgetRunWhosePaceSlowsFinishesItsSchedule) {
+  // 0.2 s a step, then 0.5 s from step 100: fixed once (at step 25, 5 s: 500 steps) the budget would end
+  // it at step 260 with the lr at half its peak. Re-estimated, the lr is near 0 when the budget ends.
+  ImageDataset data = fashion(256);
+  if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
+  SteppedClock c([](std::int64_t s) { return s <= 100 ? 0.2 : 0.5; });
+  TrainResult r = budget_run(c, data);
+  EXPECT_EQ(r.stop_reason, "budget");
+  EXPECT_NEAR(double(r.steps), 100 + 80 / 0.5, 2);
+  EXPECT_LT(c.lrs.back(), 1e-3 * 1e-3);
+  EXPECT_LT(largest_lr_jump(c.lrs), 0.03);
+}
+
+TEST(Trainer, ABudgetRunResumedKeepsItsScheduleWhereItWas) {
+  // A steady budget run (0.5 s a step: 200 steps) stopped at step 120 resumes, under a new budget, from the
+  // lr it had.
+  ImageDataset data = fashion(256);
+  if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
+  testing::TempDir dir;
+  SteppedClock first([](std::int64_t) { return 0.5; });
+  first.stop_at = 120;
+  TrainResult a = budget_run(first, data, dir.file("run.st"));
+  ASSERT_EQ(a.stop_reason, "callback");
+  TensorDict saved = load_safetensors(dir.file("run.st"));
+  EXPECT_EQ(saved.get<std::int64_t>("train.total_steps").item(), 200);
+  EXPECT_EQ(saved.get<std::int64_t>("train.schedule_total").item(), 1000 * 8);
+  EXPECT_EQ(saved.get<std::int64_t>("train.schedule_anchor_step").item(), 25);  // the first estimate
+
+  SteppedClock second([](std::int64_t) { return 0.5; });
+  TrainRun run(data, {.epochs = 1000, .budget_seconds = 100, .threads = 1, .cosine_lr = true, .clock = second.clock()});
+  run.trainer.load_checkpoint(dir.file("run.st"));
+  run.trainer.add_callback(std::shared_ptr<SteppedClock>(&second, [](SteppedClock*) {}));
+  TrainResult b = run.trainer.fit();
+  // Step 121 on the saved clock: one step further down the cosine than step 120.
+  double step_drop = first.lrs[first.lrs.size() - 2] - first.lrs.back();
+  EXPECT_NEAR(second.lrs.front(), first.lrs.back() - step_drop, 1e-3 * 0.002);
+  // The new budget run ends in its budget's last 2 % (step 120 + 200) with the cosine finished.
+  EXPECT_EQ(b.stop_reason, "budget");
+  EXPECT_NEAR(double(b.steps), 320, 2);
+  EXPECT_LT(second.lrs.back(), 1e-3 * 1e-3);
+  // A damaged schedule clock is refused, naming it.
+  saved.set("train.schedule_anchor_position", Tensor<double>::scalar(-1.0));
+  save_safetensors(dir.file("bad.st"), saved);
+  TrainRun other(data, {.epochs = 1000, .budget_seconds = 100, .threads = 1, .cosine_lr = true});
+  EXPECT_TRUE(throws_with<IoError>([&] { other.trainer.load_checkpoint(dir.file("bad.st")); },
+                                   {"bad.st", "inconsistent schedule", "position -1"}));
 }
 
 /// Wraps a recipe and poisons its loss from a given step on.

@@ -63,12 +63,18 @@ struct WarmupCosineSchedule {
 
   double operator()(std::int64_t step) const {
     check(step >= 0, "WarmupCosineSchedule: negative step ", step);
+    return at(static_cast<double>(step));
+  }
+  /// The same at a fractional step (a run whose horizon moved, `train/horizon.hpp`); equal to
+  /// `(*this)(step)` at whole steps.
+  double at(double step) const {
+    check(step >= 0, "WarmupCosineSchedule: negative step ", step);
     check(warmup_steps >= 0 && warmup_steps < total_steps, "WarmupCosineSchedule: warmup_steps ", warmup_steps,
           " and total_steps ", total_steps, " must satisfy 0 <= warmup_steps < total_steps");
-    if (step < warmup_steps)
-      return start + (peak - start) * static_cast<double>(step) / static_cast<double>(warmup_steps);
-    if (step >= total_steps) return final_value;
-    double progress = static_cast<double>(step - warmup_steps) / static_cast<double>(total_steps - warmup_steps);
+    const double warmup = static_cast<double>(warmup_steps), total = static_cast<double>(total_steps);
+    if (step < warmup) return start + (peak - start) * step / warmup;
+    if (step >= total) return final_value;
+    double progress = (step - warmup) / (total - warmup);
     return final_value + (peak - final_value) * 0.5 * (1 + std::cos(std::numbers::pi * progress));
   }
 };

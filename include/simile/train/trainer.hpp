@@ -3,7 +3,7 @@
 /// `Trainer`: runs a recipe over a `ViewSource` (images, feature vectors, token sequences: anything
 /// that makes the stacked views of batch b of epoch e) for a number of epochs, a step budget or a
 /// wall-clock budget, with an explicit thread count and seed. Each step: the source makes the batch's
-/// views, an `optim::LrScheduler` sets the learning rate, the recipe computes the loss, backward, the
+/// views, the schedule sets the learning rate, the recipe computes the loss, backward, the
 /// NaN/inf guard (loss, gradients), the callbacks' `on_before_step` (clipping), the optimizer's step and
 /// the guard on the parameters it wrote, the recipe's `after_step` (EMA targets), then the callbacks and
 /// periodic checkpoints.
@@ -17,12 +17,13 @@
 /// n steps in one go and k steps + resume + n - k steps give the same weights, bit for bit, at the
 /// same thread count.
 ///
-/// With a wall-clock budget the schedule needs a horizon before the run ends: the trainer measures the
-/// pace from step 6 (past the warm-up) until at least 20 more steps and 5 % of the budget have passed,
-/// estimates how many steps fit the budget and fixes the horizon to that (never beyond the epochs asked
-/// for); the run stops at that horizon or at the first step that crosses the budget, whichever comes
-/// first. (Measuring over 5 % of the budget rather than a fixed 20 steps keeps a slow start, such as a
-/// burst of load on a shared machine, from cutting a run to half its budget.)
+/// With a wall-clock budget the schedule needs a horizon before the run ends, and the pace that sets it
+/// may change on the way (`train/horizon.hpp`): the trainer estimates how many steps fit the budget once
+/// 25 steps and 5 % of it have passed (from the pace since step 6, past the warm-up), then again every
+/// 10 % of the budget from the pace since the last estimate, and moves the horizon there (never beyond
+/// the epochs asked for). A moved horizon does not restart the schedule: what remains of it is spread
+/// over the steps that remain, so the learning rate stays continuous and reaches its end at the budget.
+/// The run stops at the horizon or at the first step that crosses the budget, whichever comes first.
 ///
 /// Data-parallel (`TrainerOptions::comm` with more than one rank, `train/data_parallel.hpp`): every rank
 /// runs this loop on its shard of each batch; between backward and the optimizer's step the gradients are
@@ -34,6 +35,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <memory>
@@ -49,6 +51,7 @@
 #include "simile/train/callbacks.hpp"
 #include "simile/train/checkpoint.hpp"
 #include "simile/train/data_parallel.hpp"
+#include "simile/train/horizon.hpp"
 #include "simile/train/recipe.hpp"
 
 namespace simile {
@@ -58,9 +61,9 @@ struct TrainerOptions {
   std::int64_t max_steps = 0;   ///< stop after this many steps in all (0: no limit)
   double budget_seconds = 0;    ///< stop at the first step that crosses this wall-clock time (0: none)
   int threads = 0;              ///< thread count for the run (0: the machine's cores)
-  /// The learning rate of each group is its base lr x a factor set through `optim::LrScheduler`: 1 at
-  /// every step, or with `cosine_lr` a linear warmup from 0 then a cosine to 0 at the run's horizon
-  /// (`optim::WarmupCosineSchedule` over the total steps, which a budget may shorten).
+  /// The learning rate of each group is its base lr x a factor: 1 at every step, or with `cosine_lr` a
+  /// linear warmup from 0 then a cosine to 0 at the run's horizon (`optim::WarmupCosineSchedule` read
+  /// through the run's `ScheduleClock`, so a budget that moves the horizon squeezes or stretches it).
   bool cosine_lr = false;
   std::int64_t warmup_epochs = 0;  ///< with cosine_lr: warmup over total * warmup_epochs / epochs steps
   std::string checkpoint_path;       ///< where checkpoints go (empty: none)
@@ -82,6 +85,9 @@ struct TrainerOptions {
   /// With more than one rank: batch norms over the global batch (N ranks learn what one process with
   /// the global batch learns); off, each rank normalizes by its own shard.
   bool sync_batch_norm = true;
+  /// Seconds on a monotonic clock, read for the budget, the pace and the reports (null: the steady
+  /// clock). Tests of budget runs pass a clock they advance themselves.
+  std::function<double()> clock;
 };
 
 struct TrainResult {
@@ -131,7 +137,12 @@ class Trainer {
   /// The source must make the views the recipe needs, and labels if the recipe needs them.
   Trainer(Recipe<T>& recipe, ViewSource& source, optim::Optimizer<T>& optimizer, TrainerOptions options = {})
       : recipe_(recipe), source_(source), opt_(optimizer), options_(std::move(options)),
-        lr_(optimizer, optim::ConstantSchedule{}) {
+        base_lrs_(optimizer.num_groups()) {
+    for (std::size_t g = 0; g < base_lrs_.size(); ++g) base_lrs_[g] = optimizer.lr(g);
+    if (!options_.clock)
+      options_.clock = [] {
+        return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+      };
     check(options_.epochs >= 1, "Trainer: epochs ", options_.epochs, " must be at least 1");
     check(options_.max_steps >= 0 && options_.budget_seconds >= 0 && options_.checkpoint_every >= 0 &&
               options_.threads >= 0 && options_.warmup_epochs >= 0,
@@ -177,14 +188,15 @@ class Trainer {
  private:
   /// The state of one `fit()` call.
   struct Run {
-    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+    const std::function<double()>& clock;
+    const double start = clock();
     std::int64_t first_step = 0, samples = 0;
     Index per_epoch = 0;
     std::vector<Var<T>> params;
     std::vector<std::pair<std::string, Var<T>>> named;
     std::optional<Profiler> profiler;
-    bool horizon_fixed = true;  ///< false while a budget run still measures its pace
-    StepInfo pace_start, last;  ///< the step the pace is measured from; the last step
+    std::optional<BudgetPace> pace;  ///< a budget run's estimates of its horizon
+    StepInfo last;                   ///< the last step
     std::vector<double> recent;  ///< the last 50 losses
     double epoch_loss = 0, epoch_start = 0;
     double comm_seconds = 0;  ///< the communicator's counters when the run began
@@ -192,7 +204,7 @@ class Trainer {
     Index epoch_steps = 0;
     TrainResult result;
 
-    double elapsed() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); }
+    double elapsed() const { return clock() - start; }
   };
 
   void begin_run(Run& run);
@@ -215,17 +227,18 @@ class Trainer {
   /// Steps planned for `per_epoch` batches an epoch: the epochs asked for, within the step limit.
   std::int64_t planned_steps(Index per_epoch) const;
 
-  /// Fixes the run's horizon at `total` steps, and the learning-rate schedule over it.
+  /// Lays the schedules out over `total` steps, the run's horizon.
   void set_horizon(std::int64_t total);
+  /// The learning rates of step `step_` (the base lrs times the schedule at the step's position).
+  void apply_lr();
 
-  /// With a wall-clock budget, the horizon is fixed once from the pace: the steps since the 6th measure
-  /// it (the first ones include warm-up: primitive creation, first page faults), over at least 20 steps
-  /// and 5 % of the budget; then the run ends where the horizon falls.
-  void fix_budget_horizon(Run& run, StepInfo& info);
+  /// With a wall-clock budget, moves the horizon where `BudgetPace` estimates the budget ends.
+  void move_budget_horizon(Run& run, StepInfo& info);
 
   /// The position in checkpoints: step, epoch, next batch, the horizon and the data's seed.
   struct Position {
     std::int64_t step, epoch, batch, total_steps;
+    std::optional<ScheduleClock> clock;  ///< when the checkpoint records where the horizon moved
   };
   void save_position(TensorDict& d) const;
   /// Reads and checks the position (counts >= 0, epochs and batches consistent with the steps and
@@ -250,9 +263,11 @@ class Trainer {
   std::shared_ptr<MeteredCommunicator> comm_;  ///< data-parallel only
   optim::Optimizer<T>& opt_;
   TrainerOptions options_;
-  optim::LrScheduler<T> lr_;
+  std::vector<double> base_lrs_;  ///< the groups' learning rates when the trainer was made
+  ScheduleClock clock_{0, 0, 0, 0.0};  ///< the horizon and the schedules' position (total 0: not laid out)
+  std::optional<optim::WarmupCosineSchedule> cosine_;  ///< with cosine_lr, over clock_.schedule_total
   std::vector<std::shared_ptr<Callback<T>>> callbacks_;
-  std::int64_t step_ = 0, epoch_ = 0, total_steps_ = 0, profiled_steps_ = 0;
+  std::int64_t step_ = 0, epoch_ = 0, profiled_steps_ = 0;
   ProfileTable profile_;
   Index batch_ = 0;
   std::optional<GradientAllReduce<T>> reduce_;
@@ -261,12 +276,12 @@ class Trainer {
 template <Real T>
 TrainResult Trainer<T>::fit() {
   ThreadScope threads(options_.threads > 0 ? options_.threads : hardware_threads());
-  Run run;
+  Run run{options_.clock};
   begin_run(run);
   for (; epoch_ < options_.epochs && run.result.stop_reason.empty(); ++epoch_, batch_ = 0) {
     begin_epoch(run);
     while (batch_ < run.per_epoch && run.result.stop_reason.empty()) {
-      if (step_ >= total_steps_) run.result.stop_reason = stop_reason(false, 0, true);
+      if (step_ >= clock_.total) run.result.stop_reason = stop_reason(false, 0, true);
       else train_step(run);
     }
     if (!end_epoch(run)) break;  // stopped inside the epoch: epoch_ and batch_ are where to resume
@@ -338,10 +353,10 @@ void Trainer<T>::begin_run(Run& run) {
   source_.set_epoch(static_cast<std::uint64_t>(epoch_));
   run.per_epoch = source_.num_batches();
   check(run.per_epoch > 0, "Trainer::fit: the view source yields no batch (", source_.describe(), ")");
-  if (total_steps_ == 0) set_horizon(planned_steps(run.per_epoch));
+  if (clock_.total == 0) set_horizon(planned_steps(run.per_epoch));
   run.first_step = step_;
-  run.horizon_fixed = options_.budget_seconds <= 0;
-  for (auto& cb : callbacks_) cb->on_train_begin(total_steps_);
+  if (options_.budget_seconds > 0) run.pace.emplace(options_.budget_seconds, step_);
+  for (auto& cb : callbacks_) cb->on_train_begin(clock_.total);
   recipe_.model().train();
   run.params = recipe_.model().parameters();
   run.named = recipe_.model().named_parameters();
@@ -393,7 +408,7 @@ void Trainer<T>::train_step(Run& run) {
     ProfileScope scope("views (augmentation)");
     batch = source_.batch(batch_);
   }
-  lr_.apply(step_);
+  apply_lr();
   Var<T> loss = recipe_.loss(batch.views.template to<T>(), batch.labels);
   const double value = static_cast<double>(loss.item());
   if (!std::isfinite(value))
@@ -416,7 +431,8 @@ void Trainer<T>::train_step(Run& run) {
   }
   {
     ProfileScope scope("recipe after_step (EMA, queue)");
-    recipe_.after_step(step_, total_steps_);
+    // On the schedule's own scale, so that BYOL's momentum follows a moved horizon as the lr does.
+    recipe_.after_step(std::llround(clock_.position(step_)), clock_.schedule_total);
   }
   ++step_;
   if (run.profiler) ++profiled_steps_;
@@ -427,10 +443,10 @@ void Trainer<T>::train_step(Run& run) {
   run.recent.push_back(value);
   if (run.recent.size() > 50) run.recent.erase(run.recent.begin());
 
-  StepInfo info{step_, total_steps_, epoch_, batch_, run.per_epoch, value, opt_.lr(0), run.elapsed(), 0, run.samples};
+  StepInfo info{step_, clock_.total, epoch_, batch_, run.per_epoch, value, opt_.lr(0), run.elapsed(), 0, run.samples};
   agree_on_clock(info.seconds);
   info.samples_per_second = info.seconds > 0 ? double(run.samples) / info.seconds : 0;
-  fix_budget_horizon(run, info);
+  move_budget_horizon(run, info);
   bool stop = false;
   for (auto& cb : callbacks_) stop = cb->on_step_end(info) || stop;
   bool interrupt = options_.stop_requested && options_.stop_requested->load();
@@ -499,29 +515,28 @@ std::int64_t Trainer<T>::planned_steps(Index per_epoch) const {
 
 template <Real T>
 void Trainer<T>::set_horizon(std::int64_t total) {
-  total_steps_ = total;
-  if (!options_.cosine_lr) {
-    lr_ = optim::LrScheduler<T>(opt_, optim::ConstantSchedule{}, lr_.base_lrs());
-    return;
-  }
-  std::int64_t warmup = std::min(total * options_.warmup_epochs / options_.epochs, total - 1);
-  lr_ = optim::LrScheduler<T>(opt_,
-                              optim::WarmupCosineSchedule{.warmup_steps = std::max<std::int64_t>(warmup, 0),
-                                                          .total_steps = std::max<std::int64_t>(total, 1),
-                                                          .peak = 1.0, .start = 0.0, .final_value = 0.0},
-                              lr_.base_lrs());
+  clock_ = ScheduleClock::fixed(std::max<std::int64_t>(total, 1));
+  cosine_.reset();
+  if (!options_.cosine_lr) return;
+  const std::int64_t n = clock_.schedule_total;
+  std::int64_t warmup = std::min(n * options_.warmup_epochs / options_.epochs, n - 1);
+  cosine_ = optim::WarmupCosineSchedule{.warmup_steps = std::max<std::int64_t>(warmup, 0), .total_steps = n,
+                                        .peak = 1.0, .start = 0.0, .final_value = 0.0};
 }
 
 template <Real T>
-void Trainer<T>::fix_budget_horizon(Run& run, StepInfo& info) {
-  if (run.horizon_fixed) return;
-  if (step_ - run.first_step == 5) run.pace_start = info;
-  if (step_ - run.first_step < 25 || info.seconds < 0.05 * options_.budget_seconds) return;
-  double per_step = (info.seconds - run.pace_start.seconds) / double(step_ - run.pace_start.step);
-  auto fit_steps = step_ + static_cast<std::int64_t>((options_.budget_seconds - info.seconds) / per_step);
-  set_horizon(std::max(step_ + 1, std::min(total_steps_, fit_steps)));
-  info.total_steps = total_steps_;
-  run.horizon_fixed = true;
+void Trainer<T>::apply_lr() {
+  optim::scale_lrs(opt_, base_lrs_, cosine_ ? cosine_->at(clock_.position(step_)) : 1.0);
+}
+
+template <Real T>
+void Trainer<T>::move_budget_horizon(Run& run, StepInfo& info) {
+  if (!run.pace) return;
+  std::optional<std::int64_t> fit = run.pace->observe(step_, info.seconds);
+  if (!fit) return;
+  const std::int64_t horizon = std::max(step_ + 1, std::min(planned_steps(run.per_epoch), *fit));
+  if (horizon != clock_.total) clock_.retarget(step_, horizon);
+  info.total_steps = clock_.total;
 }
 
 template <Real T>
@@ -529,7 +544,10 @@ void Trainer<T>::save_position(TensorDict& d) const {
   d.set("train.step", Tensor<std::int64_t>::scalar(step_));
   d.set("train.epoch", Tensor<std::int64_t>::scalar(epoch_));
   d.set("train.batch", Tensor<std::int64_t>::scalar(batch_));
-  d.set("train.total_steps", Tensor<std::int64_t>::scalar(total_steps_));
+  d.set("train.total_steps", Tensor<std::int64_t>::scalar(clock_.total));
+  d.set("train.schedule_total", Tensor<std::int64_t>::scalar(clock_.schedule_total));
+  d.set("train.schedule_anchor_step", Tensor<std::int64_t>::scalar(clock_.anchor_step));
+  d.set("train.schedule_anchor_position", Tensor<double>::scalar(clock_.anchor_position));
   d.set("train.seed", Tensor<std::int64_t>::scalar(static_cast<std::int64_t>(source_.seed())));
 }
 
@@ -543,6 +561,16 @@ typename Trainer<T>::Position Trainer<T>::read_position(const TensorDict& d) con
                      p.step <= p.total_steps && p.total_steps <= (std::int64_t{1} << 50),
                  "inconsistent position: step ", p.step, ", epoch ", p.epoch, ", batch ", p.batch, ", total_steps ",
                  p.total_steps, " (with ", per_epoch, " batches an epoch)");
+  // Where a moved horizon left the schedule (older checkpoints do not say: it never moved).
+  if (d.contains("train.schedule_total")) {
+    ScheduleClock c{p.total_steps, d.get<std::int64_t>("train.schedule_total").item(),
+                    d.get<std::int64_t>("train.schedule_anchor_step").item(),
+                    d.get<double>("train.schedule_anchor_position").item()};
+    check<IoError>(c.valid() && c.anchor_step <= p.step && c.schedule_total <= (std::int64_t{1} << 50),
+                   "inconsistent schedule: total_steps ", c.total, ", schedule_total ", c.schedule_total,
+                   ", anchor at step ", c.anchor_step, " (of ", p.step, ") and position ", c.anchor_position);
+    p.clock = c;
+  }
   return p;
 }
 
@@ -551,10 +579,17 @@ void Trainer<T>::apply_position(const Position& p) {
   step_ = p.step;
   epoch_ = p.epoch;
   batch_ = static_cast<Index>(p.batch);
-  // Resuming toward the same horizon keeps the schedule; asking for more epochs extends it.
+  // Resuming toward the same horizon keeps the schedule where it was; asking for more epochs spreads what
+  // remains of it over the longer run (a checkpoint without the schedule's clock: lays it out again).
   source_.set_epoch(static_cast<std::uint64_t>(epoch_));
-  set_horizon(options_.budget_seconds > 0 ? p.total_steps
-                                          : std::max(p.total_steps, planned_steps(source_.num_batches())));
+  const std::int64_t total = options_.budget_seconds > 0
+                                 ? p.total_steps
+                                 : std::max(p.total_steps, planned_steps(source_.num_batches()));
+  set_horizon(p.clock ? p.clock->schedule_total : total);
+  if (p.clock) {
+    clock_ = *p.clock;
+    if (total != clock_.total) clock_.retarget(step_, total);
+  }
   if (batch_ >= source_.num_batches()) ++epoch_, batch_ = 0;
 }
 

@@ -7,6 +7,7 @@
 #include "simile/augment/geometry.hpp"
 #include "simile/augment/image.hpp"
 #include "simile/augment/multiview.hpp"
+#include "simile/augment/spec.hpp"
 #include "simile/augment/text.hpp"
 #include "simile/augment/vector.hpp"
 #include "simile/augment/view_sources.hpp"

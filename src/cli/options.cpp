@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "registry.hpp"
+#include "simile/augment/spec.hpp"
 #include "simile/core/error.hpp"
 
 namespace simile::cli {
@@ -182,6 +183,13 @@ void add_train_options(CLI::App& app, Options& o) {
          CLI::Range(1e-3, 1.0));
   integer(app, "--token-swaps", o.token_views.swaps, "text: token-level views swap this many random pairs", 0,
           1 << 20);
+  app.add_option("--augment", o.augment,
+                 "image: the views' augmentation, steps applied in order, name[:numbers][@probability] joined by "
+                 "commas: crop:lo[:hi], resize, flip, vflip, rotate:deg, jitter:b[:c[:s[:h]]], gray, solarize[:t], "
+                 "blur:lo:hi, noise:s, erase[:lo:hi]; 'default' is " +
+                     std::string(kDefaultImageAugmentation) + ", 'reference' " +
+                     std::string(kReferenceImageAugmentation) + " (the PyTorch reference recipe)")
+      ->capture_default_str();
   app.add_option("--checkpoint", o.checkpoint, "write checkpoints here (periodically, at the end, on SIGINT/SIGTERM)")
       ->check(output_file);
   app.add_option("--checkpoint-every", o.checkpoint_every_text,
@@ -307,6 +315,27 @@ void check_train_options(const CLI::App& app, Options& o) {
     for (const char* name : {"--token-drop", "--token-crop", "--token-swaps"})
       if (app.count(name) > 0)
         throw CLI::ValidationError(name, "token-level views are for --modality text, not " + o.modality);
+  if (app.count("--augment") > 0) {
+    if (o.modality != "image")
+      throw CLI::ValidationError("--augment", "image augmentation is for --modality image, not " + o.modality);
+    try {
+      image_pipeline(o.augment, 28, 28);
+    } catch (const ValueError& e) {
+      throw CLI::ValidationError("--augment", e.what());
+    }
+    // Evaluation and `embed` feed the encoder [0, 1] pixels: a normalization of the training views alone
+    // would train it on inputs it never sees again.
+    const std::string spec = expand_image_augmentation(o.augment);
+    for (std::size_t start = 0; start <= spec.size();) {
+      const std::size_t end = std::min(spec.find(',', start), spec.size());
+      const std::string step = spec.substr(start, end - start);
+      if (step.substr(0, step.find_first_of(":@")) == "normalize")
+        throw CLI::ValidationError("--augment", "'" + step +
+                                                    "': the tool trains, evaluates and embeds on [0, 1] pixels; a "
+                                                    "normalization of the training views only is refused");
+      start = end + 1;
+    }
+  }
   if (o.warmup_epochs >= o.epochs)
     throw CLI::ValidationError("--warmup-epochs", std::to_string(o.warmup_epochs) + " must be below --epochs (" +
                                                       std::to_string(o.epochs) + ")");

@@ -47,6 +47,7 @@ struct Options {
   double budget = 0, lr = 1e-3, weight_decay = 1e-6, temperature = 0.5, ema = 0.99;
   double dropout = 0.1, corruption = 0.6;  ///< text encoder's dropout (SimCSE's noise); SCARF's corrupted share
   TokenViewOptions token_views;            ///< text: token-level views of each training text (default: none)
+  std::string augment = "default";         ///< image: the views' augmentation (`image_pipeline`'s spec)
   bool no_eval = false, profile = false, checkpoint_each_epoch = false;
   const std::atomic<bool>* stop_requested = nullptr;  ///< set by SIGINT / SIGTERM (see commands.cpp)
   /// The ranks training together: more than one under mpirun or srun, where --batch is the global batch.

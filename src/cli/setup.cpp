@@ -494,14 +494,7 @@ Model load_checkpoint_model(Options& o, const std::string& path) {
   return m;
 }
 
-MultiView views_for(const Options&) {
-  Pipeline p;
-  p.add(RandomResizedCrop({.height = 28, .width = 28, .scale = {0.2, 1.0}}))
-      .add(HorizontalFlip{}, 0.5)
-      .add(ColorJitter({.brightness = 0.4, .contrast = 0.4}), 0.8)
-      .add(GaussianNoise({.sigma = {0.0, 0.05}}));
-  return MultiView::same(p, 2);
-}
+MultiView views_for(const Options& o) { return MultiView::same(image_pipeline(o.augment, 28, 28), 2); }
 
 Model build_model(const Options& o) {
   Rng rng(o.seed);

@@ -39,7 +39,8 @@ struct Data {
 /// --limit beyond the training set is a BadArgument.
 Data load_data(const Options& o);
 
-/// The Fashion-MNIST view pipeline: random resized crop, flip, brightness/contrast jitter, noise.
+/// The image views: two of --augment's pipeline (`image_pipeline`; by default a random resized crop, a
+/// flip, brightness/contrast jitter and noise).
 MultiView views_for(const Options& o);
 
 struct Model {

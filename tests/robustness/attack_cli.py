@@ -149,6 +149,11 @@ def flag_cases(g, base, ckpt):
     for opt, values in real_ranges.items():
         for v in junk_real + values:
             cases.append(Case(f"flag {opt}={v!r}", base + [opt, v], "bad2", names=opt))
+    # Image augmentation specs: each refused naming the option and the step.
+    for v in ["", "twirl", "crop", "crop:1.5", "crop:0.2:", "crop:0.2,,flip", "flip@2", "flip@", "@0.5", "rotate:181",
+              "jitter:0.4:0.4:0.4:0.6", "blur:0:1", "noise:-0.1", "erase:0.1", "solarize:1.5", "crop:nan", "crop:1e999",
+              "flip:1", "default,", ",default", "crop:0.2 ,flip", "résumé"]:
+        cases.append(Case(f"flag --augment={v!r}", base + ["--augment", v], "bad2", names="--augment"))
     for opt in ["--method", "--encoder", "--optimizer", "--schedule", "--modality", "--label-column"]:
         for v in ["", "nope", "SIMCLR", "simclr "]:
             cases.append(Case(f"flag {opt}={v!r}", base + [opt, v], "bad2", names=opt))
@@ -201,6 +206,12 @@ def flag_cases(g, base, ckpt):
         Case("embed --out in a missing folder", ["embed", "--data", g, "--checkpoint", ckpt, "--out", nowhere + "/x.npy"],
              "bad2", names="--out"),
         Case("embed --out a folder", ["embed", "--data", g, "--checkpoint", ckpt, "--out", g], "bad2", names="--out"),
+        Case("--augment on text", ["train", "--modality", "text", "--augment", "flip"], "bad2", names="--augment"),
+        Case("--augment with a normalization", base + ["--augment", "default,normalize:0.3:0.4"], "bad2",
+             names=["--augment", "normalize:0.3:0.4"]),
+        Case("good --augment", base + ["--augment", "reference,rotate:10@0.5,blur:0.1:1@0.3,erase@0.25,solarize@0.1"],
+             "ok"),
+        Case("--augment none", base + ["--augment", "none"], "ok"),
         # A learning rate that makes the weights overflow in one step is stopped by the NaN guard.
         Case("--lr 1e300", base + ["--lr", "1e300"], "bad", names="learning rate"),
         # Good command lines stay good.

@@ -1,0 +1,2 @@
+// The compiled definitions of simile/augment/spec.hpp.
+#include "simile/augment/spec-inl.hpp"

@@ -1,6 +1,7 @@
 // PNG and JPEG decoding (gray, RGB, RGBA, 16-bit, palette, JPEG), fitting by hand, the ImageFolder layout,
 // the decoded cache (hit, invalidation, a damaged cache), thread-count determinism, bad images (skip and
 // fail) and hundreds of truncated and mutated files.
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <zlib.h>
 
@@ -385,7 +386,9 @@ TEST(ImageFile, TruncatedAndMutatedFilesGiveAnErrorOrAnImage) {
     // Every truncation is refused: a file cut short is corrupt, not a smaller image. (A mutated PNG fails its
     // chunk CRCs; a mutated JPEG, which has none, often decodes to other pixels.)
     EXPECT_GE(errors, int(valid.size())) << name;
-    if (std::string(name).ends_with(".jpg")) EXPECT_GT(images, 0) << name;
+    if (std::string(name).ends_with(".jpg")) {
+      EXPECT_GT(images, 0) << name;
+    }
   }
 }
 

@@ -4,8 +4,8 @@
 # It gives what simile::simile gives a CMake user: the include directory, C++20, the definitions (Eigen's
 # alignment bound, SIMILE_WITH_ONEDNN / SIMILE_WITH_MPI / SIMILE_HEADER_ONLY), OpenMP's flag, and the
 # libraries. A static libsimile (the default) or the header-only mode passes on what it links (zlib,
-# oneDNN, MPI) in Libs and Requires; a shared one keeps them in Libs.private and Requires.private.
-# Eigen, zlib and MPI come through their own .pc files or full paths as CMake found them; oneDNN, which
+# libpng, libjpeg, oneDNN, MPI) in Libs and Requires; a shared one keeps them in Libs.private and Requires.private.
+# Eigen, zlib, libpng, libjpeg and MPI come through their own .pc files or full paths as CMake found them; oneDNN, which
 # has no .pc file, as the full path of its library.
 function(simile_pkg_config library)
   if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}" OR IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}")
@@ -49,10 +49,10 @@ function(simile_pkg_config library)
   get_target_property(type ${library} TYPE)
   set(SIMILE_PC_REQUIRES "eigen3 >= 3.3")
   if(type STREQUAL "SHARED_LIBRARY")
-    set(SIMILE_PC_REQUIRES_PRIVATE "zlib")
+    set(SIMILE_PC_REQUIRES_PRIVATE "zlib, libpng, libjpeg")
     set(libs_private ${deps})
   else()
-    string(APPEND SIMILE_PC_REQUIRES ", zlib")
+    string(APPEND SIMILE_PC_REQUIRES ", zlib, libpng, libjpeg")
     set(SIMILE_PC_REQUIRES_PRIVATE "")
     list(APPEND libs ${deps})
     set(libs_private "")

@@ -6,10 +6,6 @@
 //   augment_grid [--out grid.png] [--seed 1] [--count 8] [--views 7] [--scale 4] [--extra]
 //                [--data /usr/share/datasets/fashion-mnist]
 
-#include <png.h>
-
-#include <cstdio>
-#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -39,26 +35,6 @@ void declare(examples::CommandLine& cli, Args& a) {
       .option("--views", a.views, "views per image", 1, 64)
       .option("--scale", a.scale, "pixels per image pixel", 1, 16)
       .flag("--extra", a.extra, "also rotation, blur, solarize and erasing");
-}
-
-void write_png(const std::string& path, const std::vector<std::uint8_t>& pixels, Index width, Index height) {
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  check<IoError>(f != nullptr, "write_png: cannot open '", path, "' for writing");
-  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
-  png_infop info = png ? png_create_info_struct(png) : nullptr;
-  if (!png || !info || setjmp(png_jmpbuf(png))) {
-    png_destroy_write_struct(&png, &info);
-    std::fclose(f);
-    throw IoError(detail::str("write_png: libpng failed writing '", path, "'"));
-  }
-  png_init_io(png, f);
-  png_set_IHDR(png, info, static_cast<png_uint_32>(width), static_cast<png_uint_32>(height), 8, PNG_COLOR_TYPE_GRAY,
-               PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-  png_write_info(png, info);
-  for (Index y = 0; y < height; ++y) png_write_row(png, pixels.data() + y * width);
-  png_write_end(png, nullptr);
-  png_destroy_write_struct(&png, &info);
-  check<IoError>(std::fclose(f) == 0, "write_png: closing '", path, "' failed");
 }
 
 void run(const Args& a) {
@@ -104,7 +80,7 @@ void run(const Args& a) {
       });
     }
   }
-  write_png(a.out, img, W, H);
+  write_png(a.out, Tensor<std::uint8_t>::from(img, {1, H, W}));
   std::cout << "wrote " << a.out << ": " << a.count << " images x (original + " << a.views << " views), seed " << a.seed
             << ", labels";
   for (Index i : order) std::cout << ' ' << data.get(i).label;

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// Data layer: datasets, file readers (IDX, NPY, CIFAR, CSV, text, WordNet), the tokenizers (words, BPE, hashed n-grams), the loader and
+/// Data layer: datasets, file readers (IDX, NPY, CIFAR, CSV, text, WordNet, PNG/JPEG image folders), the tokenizers (words, BPE, hashed n-grams), the loader and
 /// the view-source interface.
 #include "simile/data/bpe.hpp"
 #include "simile/data/cifar.hpp"
@@ -9,6 +9,8 @@
 #include "simile/data/file.hpp"
 #include "simile/data/hashed_ngrams.hpp"
 #include "simile/data/idx.hpp"
+#include "simile/data/image_file.hpp"
+#include "simile/data/image_folder.hpp"
 #include "simile/data/loader.hpp"
 #include "simile/data/npy.hpp"
 #include "simile/data/text.hpp"

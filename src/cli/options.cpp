@@ -107,14 +107,32 @@ void add_common_options(CLI::App& app, Options& o) {
       ->capture_default_str()
       ->check(CLI::IsMember(modalities));
   app.add_option("--data", o.data_dir,
-                 std::string("image: folder with the Fashion-MNIST IDX files (gzip or plain); text: a UTF-8 file of one "
+                 std::string("image: folder with the Fashion-MNIST IDX files (gzip or plain), or a folder of PNG "
+                             "and JPEG images (one subfolder per class, labels by sorted name; images alone: "
+                             "unlabeled; train/ and test/ subfolders: that split, else --test-fraction of each "
+                             "class held out), decoded to 28x28 gray; text: a UTF-8 file of one "
                              "sentence a line, or of two tab-separated columns a line (positive pairs), or WordNet's "
                              "folder (default ") + wordnet_dir + "); table: a CSV of numbers (a first line with a field "
                              "that is not a number is a header)")
       ->capture_default_str();
   integer(app, "--limit", o.limit,
-          "use only the first N training samples: images, sentences, pairs, WordNet synsets or rows (0: all)", 0,
-          1'000'000'000);
+          "use only the first N training samples: images, sentences, pairs, WordNet synsets or rows (an image "
+          "folder: N drawn at random, seeded; 0: all)", 0, 1'000'000'000);
+  app.add_option("--image-fit", o.image_fit,
+                 "image folder: resize each image to 28x28 (bilinear), or crop (scale to cover 28x28, keep the "
+                 "centre)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"resize", "crop"}));
+  app.add_option("--bad-images", o.bad_images,
+                 "image folder: an image that cannot be decoded fails the command (naming it), or is skipped "
+                 "(and counted)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"fail", "skip"}));
+  app.add_option("--image-cache", o.image_cache,
+                 "image folder: folder for the decoded cache (.simile-cache-<hash>.u8; default: the image "
+                 "folder itself), or none")
+      ->check(CLI::Validator(
+          [](std::string& s) { return s == "none" ? std::string() : CLI::ExistingDirectory(s); }, "DIR|none"));
   integer(app, "--threads", o.threads, "threads for training and evaluation", 1, 1024);
   integer(app, "--seed", o.seed, "seed of initialization, shuffling, augmentation and the held-out split", 0,
           std::numeric_limits<std::int64_t>::max());

@@ -34,6 +34,10 @@ struct Options {
   double knn_t = 0.1;
   double test_fraction = 0;  ///< held-out share of WordNet's synsets or a labeled table (0: the modality's default)
   bool data_given = false;   ///< --data was given (else the modality's default folder, if it has one)
+  // An image folder (PNG/JPEG) as --data: decoded to 28x28 gray, what the image encoders read.
+  std::string image_fit = "resize";  ///< resize (bilinear) or crop (scale, then the centre)
+  std::string bad_images = "fail";   ///< fail (an error naming the image) or skip (left out, counted)
+  std::string image_cache;           ///< folder of the decoded cache (empty: the image folder), or none
 
   // Derived from the data, or from a checkpoint, and recorded in checkpoints.
   std::string tokenizer;      ///< text: the BPE tokenizer learned from the training text, serialized

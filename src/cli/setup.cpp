@@ -7,6 +7,8 @@
 #include <charconv>
 #include <filesystem>
 #include <functional>
+#include <iostream>
+#include <numeric>
 #include <string_view>
 
 #include "registry.hpp"
@@ -215,6 +217,72 @@ std::size_t limited(const Options& o, std::size_t n, const char* what) {
   if (std::size_t(o.limit) > n)
     throw BadArgument(detail::str("--limit: ", o.limit, " is more than the ", n, " ", what, " in '", o.data_dir, "'"));
   return std::size_t(o.limit);
+}
+
+/// True when `dir` holds any of Fashion-MNIST's IDX names (even as a broken link or a folder, so that the
+/// IDX reader reports what is wrong with it): the folder is read as IDX files, else as an image folder.
+bool has_idx_files(const std::string& dir) {
+  namespace fs = std::filesystem;
+  for (const char* base : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                           "t10k-labels-idx1-ubyte"})
+    for (const char* suffix : {"", ".gz"}) {
+      std::error_code ec;
+      if (fs::symlink_status(fs::path(dir) / (std::string(base) + suffix), ec).type() != fs::file_type::not_found)
+        return true;
+    }
+  return false;
+}
+
+/// One image folder, as the image encoders read it: 28x28 gray. Skipped images and a cache that could not
+/// be written are reported on stderr.
+ImageFolder load_folder(const Options& o, const std::string& dir) {
+  ThreadScope threads(o.threads);
+  ImageFolder f = load_image_folder(
+      dir, {.channels = 1, .height = 28, .width = 28, .fit = o.image_fit == "crop" ? ImageFit::crop : ImageFit::resize,
+            .bad_images = o.bad_images == "skip" ? BadImages::skip : BadImages::fail,
+            .cache = o.image_cache != "none", .cache_dir = o.image_cache == "none" ? std::string() : o.image_cache});
+  if (!f.skipped.empty())
+    std::cerr << "simile: skipped " << f.skipped.size() << " of " << f.skipped.size() + f.files.size()
+              << " images in '" << dir << "' that cannot be decoded (--bad-images skip), the first: '"
+              << f.skipped[0] << "'\n";
+  if (!f.cache_problem.empty()) std::cerr << "simile: the decoded images are not cached: " << f.cache_problem << "\n";
+  return f;
+}
+
+/// A folder of PNG and JPEG images (see --data): train/ and test/ subfolders, else --test-fraction of each
+/// class held out (seeded), else (unlabeled) every image to train on. --limit draws its images at random
+/// (seeded): the folder's order is class by class.
+Data load_image_folders(const Options& o) {
+  namespace fs = std::filesystem;
+  const fs::path root(o.data_dir);
+  std::error_code ec;
+  Data d;
+  if (fs::is_directory(root / "train", ec) && fs::is_directory(root / "test", ec)) {
+    ImageFolder train = load_folder(o, (root / "train").string()), test = load_folder(o, (root / "test").string());
+    check<IoError>(train.classes == test.classes, "'", o.data_dir, "': train/ has ", train.classes.size(),
+                   " class folders and test/ ", test.classes.size(), ", not the same names");
+    d.train = std::move(train.data), d.test = std::move(test.data);
+  } else {
+    ImageFolder all = load_folder(o, o.data_dir);
+    if (all.data.has_labels()) {
+      Split s = stratified_split(all.data.labels(), o.test_fraction, o.seed);  // kept: the held-out images
+      check<IoError>(!s.rest.empty(), "'", o.data_dir, "': --test-fraction ", o.test_fraction,
+                     " leaves no training image");
+      d.train = subset(all.data, s.rest), d.test = subset(all.data, s.kept);
+    } else {
+      d.train = std::move(all.data);
+    }
+  }
+  if (o.limit > 0) {
+    std::vector<Index> pick(std::size_t(d.train.size()));
+    std::iota(pick.begin(), pick.end(), Index(0));
+    Rng rng = Rng::stream(o.seed, 0x11A6E5);
+    shuffle(pick, rng);
+    pick.resize(limited(o, pick.size(), "training images"));
+    std::sort(pick.begin(), pick.end());
+    d.train = subset(d.train, pick);
+  }
+  return d;
 }
 
 /// WordNet's synsets split by synset; the training synsets give the sentences (glosses and examples) and
@@ -449,6 +517,7 @@ Data load_data(const Options& o) {
       d.table_train = first_samples(d.table_train, Index(limited(o, std::size_t(d.table_train.size()), "training rows")));
     return d;
   }
+  if (o.data_given && !has_idx_files(o.data_dir)) return load_image_folders(o);
   Data d{load_fashion_mnist(o.data_dir, "train"), load_fashion_mnist(o.data_dir, "test")};
   const Shape train = d.train.images().shape(), test = d.test.images().shape();
   check<IoError>(train.rank() == test.rank() && std::equal(train.begin() + 1, train.end(), test.begin() + 1),
@@ -464,6 +533,8 @@ bool can_evaluate(const Options& o, const Data& d, std::string* why) {
     no = detail::str("'", o.data_dir, "' holds ", d.text.kind, " without labels: only WordNet's folder is evaluated");
   else if (o.modality == "table" && !d.table_train.has_labels())
     no = detail::str("'", o.data_dir, "' is read without labels (--label-column none)");
+  else if (o.modality == "image" && (!d.train.has_labels() || !d.test.has_labels() || d.test.size() == 0))
+    no = detail::str("'", o.data_dir, "' is an image folder without labels (no class subfolders)");
   if (why) *why = no;
   return no.empty();
 }
@@ -605,11 +676,14 @@ Tensor<float> embed_data(const Options& o, Model& m) {
   }
   if (o.modality == "table") return simile::embed(m.recipe->encoder(), read_table(o));
   Data data = load_data(o);
+  if (o.split == "test" && data.test.size() == 0)
+    throw BadArgument(detail::str("--split: '", o.data_dir, "' is an image folder without labels, so without a test "
+                                  "split: embed it with --split train"));
   return simile::embed(m.recipe->encoder(), o.split == "test" ? data.test : data.train);
 }
 
 Tensor<float> export_embeddings(const Options& o, Model& m, const Data& d) {
-  if (o.modality == "image") return simile::embed(m.recipe->encoder(), d.test);
+  if (o.modality == "image") return simile::embed(m.recipe->encoder(), d.test.size() > 0 ? d.test : d.train);
   if (o.modality == "text" && d.text.kind == "wordnet")
     return embed_texts(o, m, wordnet_benchmark(d.text.synsets, d.text.split).test_texts);
   return embed_data(o, m);

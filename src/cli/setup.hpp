@@ -23,13 +23,16 @@ struct TextData {
 };
 
 struct Data {
-  ImageDataset train, test;  ///< images: Fashion-MNIST
+  ImageDataset train, test;  ///< images: Fashion-MNIST or an image folder (test empty when unlabeled)
   TextData text;
   /// table: the training rows and the held-out rows (none without a label column).
   VectorDataset table_train, table_test;
 };
 /// The data of `o.modality` from --data, the training part cut to --limit samples:
-/// - image: Fashion-MNIST; train and test images of different sizes are an IoError;
+/// - image: Fashion-MNIST's IDX files; train and test images of different sizes are an IoError. A --data folder
+///   without them is a folder of PNG and JPEG images (`load_image_folder`, 28x28 gray): train/ and test/
+///   subfolders, else --test-fraction of each class held out (seeded), else unlabeled (no test set);
+///   --limit then draws its training images at random (seeded);
 /// - text: WordNet's folder (split by synset, --test-fraction held out), a file of two tab-separated columns
 ///   a line (its first non-blank line has a tab: positive pairs), or one sentence a line. No text, a pairs
 ///   line without exactly two columns or invalid UTF-8 is an IoError naming the file and the line;

@@ -11,6 +11,7 @@ import gzip
 import json
 import os
 import struct
+import zlib
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -30,6 +31,40 @@ def put(target: str, name: str, data: bytes) -> None:
 
 def idx(type_ndims: int, dims, payload: bytes, type_code: int = 0x08) -> bytes:
     return struct.pack(">I", (type_code << 8) | type_ndims) + b"".join(struct.pack(">I", d) for d in dims) + payload
+
+
+def png(w: int, h: int, depth: int, color: int, rows: bytes, plte: bytes = b"", trns: bytes = b"") -> bytes:
+    """A PNG chunk by chunk; `rows` are the scanlines without their filter byte (filter 0 is added)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    stride = len(rows) // h
+    raw = b"".join(b"\0" + rows[y * stride:(y + 1) * stride] for y in range(h))
+    out = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, color, 0, 0, 0))
+    if plte:
+        out += chunk(b"PLTE", plte)
+    if trns:
+        out += chunk(b"tRNS", trns)
+    return out + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+
+# A 9x7 RGB JPEG (quality 90, 4:2:0, libjpeg-turbo's defaults, as write_jpeg writes it): Python has no JPEG
+# encoder.
+TINY_JPEG = bytes.fromhex(
+    "ffd8ffe000104a46494600010100000100010000ffdb0043000302020302020303030304030304050805050404050a070706"
+    "080c0a0c0c0b0a0b0b0d0e12100d0e110e0b0b1016101113141515150c0f171816141812141514ffdb004301030404050405"
+    "09050509140d0b0d141414141414141414141414141414141414141414141414141414141414141414141414141414141414"
+    "1414141414141414ffc00011080007000903012200021101031101ffc4001f00000105010101010101000000000000000001"
+    "02030405060708090a0bffc400b5100002010303020403050504040000017d01020300041105122131410613516107227114"
+    "328191a1082342b1c11552d1f02433627282090a161718191a25262728292a3435363738393a434445464748494a53545556"
+    "5758595a636465666768696a737475767778797a838485868788898a92939495969798999aa2a3a4a5a6a7a8a9aab2b3b4b5"
+    "b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae1e2e3e4e5e6e7e8e9eaf1f2f3f4f5f6f7f8f9faffc4001f010003"
+    "0101010101010101010000000000000102030405060708090a0bffc400b51100020102040403040705040400010277000102"
+    "031104052131061241510761711322328108144291a1b1c109233352f0156272d10a162434e125f11718191a262728292a35"
+    "363738393a434445464748494a535455565758595a636465666768696a737475767778797a82838485868788898a92939495"
+    "969798999aa2a3a4a5a6a7a8a9aab2b3b4b5b6b7b8b9bac2c3c4c5c6c7c8c9cad2d3d4d5d6d7d8d9dae2e3e4e5e6e7e8e9ea"
+    "f2f3f4f5f6f7f8f9faffda000c03010002110311003f008f545d23f650d2348f09f8734e8aff00e25eb3602eecda6881b5d3"
+    "6dd9da35b9909e2472c92048c6466325f0368926ff0084eff68bff00a291ff0094ad3bff008c5145695f0786c534f114d4ed"
+    "b7324ede97dbcffe0239fdacb9141696edbbbf77bfa2d974576eff00ffd9")
 
 
 def npy(descr: str, shape, payload: bytes, fortran=False, version=(1, 0)) -> bytes:
@@ -149,6 +184,16 @@ def main() -> None:
     put("checkpoint", "model-only.safetensors", safetensors(model))
     put("checkpoint", "fresh-adam.safetensors", safetensors(model + optim[:2], meta))
 
+    # Images: PNG of every colour type and depth the decoder converts, and a JPEG.
+    put("image", "gray8.png", png(3, 2, 8, 0, bytes([0, 17, 128, 255, 3, 90])))
+    put("image", "rgb8.png", png(2, 2, 8, 2, bytes(range(12))))
+    put("image", "rgba8.png", png(2, 1, 8, 6, bytes(range(8))))
+    put("image", "gray-alpha.png", png(2, 1, 8, 4, bytes([5, 255, 6, 0])))
+    put("image", "gray16.png", png(2, 2, 16, 0, bytes([0, 0, 255, 255, 128, 128, 18, 52])))
+    put("image", "palette2.png", png(3, 1, 2, 3, bytes([0b11010000]), bytes(range(12)), bytes([0, 128])))
+    put("image", "gray1.png", png(9, 2, 1, 0, bytes([0b10100000, 0, 0xFF, 0x80])))
+    put("image", "tiny.jpg", TINY_JPEG)
+
     # Inputs that once got through (regression tests in tests/data/idx_test.cpp, tests/io/safetensors_test.cpp).
     put("idx", "finding-gzip-junk-after-stream", gz(images) + b"junk")
     put("idx", "finding-gzip-half-trailer", gz(images)[:-4])
@@ -195,6 +240,9 @@ def main() -> None:
     (DICT / "idx.dict").write_text("\n".join([
         '"\\x00\\x00\\x08\\x03"', '"\\x00\\x00\\x08\\x01"', '"\\xff\\xff\\xff\\xff"', '"\\x00\\x00\\x00\\x00"',
         '"\\x1f\\x8b\\x08"']) + "\n")
+    (DICT / "image.dict").write_text("\n".join([
+        '"\\x89PNG\\x0d\\x0a\\x1a\\x0a"', '"IHDR"', '"PLTE"', '"tRNS"', '"IDAT"', '"IEND"', '"\\xff\\xd8\\xff"',
+        '"\\xff\\xc0"', '"\\xff\\xc2"', '"\\xff\\xc4"', '"\\xff\\xda"', '"\\xff\\xdb"', '"\\xff\\xd9"']) + "\n")
     (DICT / "csv.dict").write_text("\n".join([
         '"nan"', '"inf"', '"-inf"', '"1e40"', '"1e-50"', '"0x1p3"', '"\\x0d\\x0a"', '"-0"', '"9223372036854775808"']) + "\n")
 

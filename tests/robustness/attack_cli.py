@@ -12,7 +12,7 @@ and on runs that diverge. Every case must end in one of the expected ways:
 
 Usage: attack_cli.py --simile PATH --work DIR [--jobs N] [--seed S] [--sample F] [--verbose]
 Prints one line per failed case and a summary; exits 1 when any case failed. --sample F runs a seeded fraction F
-of the cases, drawn from each family (flags, data files, checkpoints, text and tables) alike, and every
+of the cases, drawn from each family (flags, data files, checkpoints, text and tables, image folders) alike, and every
 output case: for a tool that starts slowly, as under AddressSanitizer (0.4 s a run), where the release
 build runs them all.
 """
@@ -27,6 +27,7 @@ import signal
 import struct
 import subprocess
 import sys
+import zlib
 
 from common import NAMES, arguments, idx, idx_images, tiny_fashion, write_dataset
 
@@ -744,6 +745,104 @@ def text_table_cases(rng, root):
     return cases
 
 
+def png(w, h, pixels, color=0):
+    """An 8-bit PNG (color 0: gray, 2: RGB) of `pixels`, rows without their filter byte."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    stride = len(pixels) // h
+    raw = b"".join(b"\0" + pixels[y * stride:(y + 1) * stride] for y in range(h))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, color, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def image_folder_cases(rng, root):
+    """Folders of PNG images as --data: good layouts, bad folders and bad images, and the options that go
+    with them (--bad-images, --image-fit, --image-cache)."""
+    cases = []
+    n = 0
+
+    def image(size=8):
+        return png(size, size, bytes(rng.randrange(256) for _ in range(size * size)))
+
+    def folder(files):
+        """files: {relative path: bytes, or None for a folder}."""
+        nonlocal n
+        n += 1
+        path = os.path.join(root, f"images{n:03d}")
+        os.makedirs(path, exist_ok=True)
+        for rel, content in files.items():
+            target = os.path.join(path, rel)
+            if content is None:
+                os.makedirs(target, exist_ok=True)
+                continue
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(target, "wb") as f:
+                f.write(content)
+        return path
+
+    labeled = {f"{c}/{i:02d}.png": image(6 + i % 5) for c in ("cat", "dog") for i in range(12)}
+    small = ["--batch", "16", "--threads", "1", "--max-steps", "1", "--knn-k", "3"]
+
+    def case(name, files, expect="bad", names=None, extra=(), evaluate=False, path=None):
+        data = path or folder(files)
+        cases.append(Case(f"image folder: {name}", ["train", "--data", data] + small + list(extra) +
+                          ([] if evaluate else ["--no-eval"]), expect, names=names if names is not None else data))
+        return data
+
+    good = case("labeled, evaluated", labeled, "ok", evaluate=True)
+    case("labeled, cropped", None, "ok", extra=["--image-fit", "crop"], path=good)
+    case("labeled, cache elsewhere", None, "ok", extra=["--image-cache", root], path=good)
+    case("labeled, no cache", None, "ok", extra=["--image-cache", "none"], path=good)
+    case("unlabeled", {f"{i:02d}.png": image() for i in range(20)}, "ok")
+    case("unlabeled, evaluated", {f"{i:02d}.png": image() for i in range(20)}, "ok", evaluate=True)
+    case("train/ and test/", {**{"train/" + k: v for k, v in labeled.items()},
+                              **{"test/" + k: v for k, v in list(labeled.items())[::3]}}, "ok", evaluate=True)
+    case("train/ and test/ with other classes", {**{"train/" + k: v for k, v in labeled.items()},
+                                                 "test/bird/0.png": image()}, names="test/")
+    case("empty folder", {}, names="no PNG or JPEG")
+    case("only other files", {"notes.txt": b"hello", ".hidden.png": image()}, names="no PNG or JPEG")
+    case("an empty class folder", {**labeled, "eel": None}, names="eel")
+    case("images beside class folders", {**labeled, "stray.png": image()}, names="stray.png")
+    corrupt = {**labeled, "dog/99.png": b"\x89PNG\r\n\x1a\nnot really"}
+    case("a corrupt image", corrupt, names="dog/99.png")
+    case("a corrupt image, skipped", corrupt, "ok", extra=["--bad-images", "skip"])
+    good_png = image(9)
+    for k in [0, 8, 20, 33, len(good_png) // 2, len(good_png) - 12, len(good_png) - 1]:
+        case(f"an image truncated to {k} of {len(good_png)} bytes", {**labeled, "cat/cut.png": good_png[:k]},
+             names="cat/cut.png")
+    for i in range(6):
+        b = bytearray(good_png)
+        b[rng.randrange(8, len(b))] ^= 1 << rng.randrange(8)
+        case(f"an image with a bit flip #{i}", {**labeled, "cat/flip.png": bytes(b)}, names="cat/flip.png")
+    case("a JPEG signature and junk", {**labeled, "cat/j.jpg": b"\xff\xd8\xff" + bytes(100)}, names="cat/j.jpg")
+    huge = bytearray(good_png)  # the IHDR of a 2^30 x 2^30 image, its CRC mended
+    huge[16:24] = struct.pack(">II", 1 << 30, 1 << 30)
+    huge[29:33] = struct.pack(">I", zlib.crc32(bytes(huge[12:29])))
+    case("a PNG claiming 2^30 x 2^30 pixels", {**labeled, "cat/huge.png": bytes(huge)}, names="cat/huge.png")
+    wide = bytearray(huge)  # 2^24 x 2^6: within libpng's limits, above simile's 2^26 pixels
+    wide[16:24] = struct.pack(">II", 1 << 24, 1 << 6)
+    wide[29:33] = struct.pack(">I", zlib.crc32(bytes(wide[12:29])))
+    case("a PNG claiming 2^24 x 64 pixels", {**labeled, "cat/wide.png": bytes(wide)}, names="cat/wide.png")
+    case("every image corrupt, skipped", {f"{i}.png": b"junk" for i in range(20)}, extra=["--bad-images", "skip"],
+         names="none of the 20 images")
+    fifo_dir = folder(labeled)
+    os.mkfifo(os.path.join(fifo_dir, "cat", "fifo.png"))
+    case("a FIFO named .png (not a regular file: ignored, never opened)", None, "ok", path=fifo_dir)
+    dangling_dir = folder(labeled)
+    os.symlink(os.path.join(dangling_dir, "nothing.png"), os.path.join(dangling_dir, "dog", "gone.png"))
+    case("a dangling link named .png (not an image file: ignored)", None, "ok", path=dangling_dir)
+    damaged = folder(labeled)
+    subprocess.run([args.simile, "train", "--data", damaged] + small + ["--no-eval"], capture_output=True, timeout=60)
+    for cache in [f for f in os.listdir(damaged) if f.startswith(".simile-cache-")]:
+        with open(os.path.join(damaged, cache), "r+b") as f:
+            f.truncate(100)
+    case("a damaged cache (decoded again)", None, "ok", path=damaged)
+    for flag, value in [("--bad-images", "maybe"), ("--bad-images", ""), ("--image-fit", "stretch"),
+                        ("--image-cache", os.path.join(root, "no-such-folder"))]:
+        case(f"{flag} {value!r}", None, "bad2", names=flag, extra=[flag, value], path=good)
+    return cases
+
+
 def main():
     global args
 
@@ -793,6 +892,7 @@ def main():
     cases += sample(train_data[::3])
     cases += sample(checkpoint_cases(rng, root, g, ckpts, base_train))
     cases += sample(text_table_cases(random.Random(args.seed + 2), os.path.join(root, "text")))
+    cases += sample(image_folder_cases(random.Random(args.seed + 4), os.path.join(root, "images")))
     outputs = output_cases(root, g, base_train())
 
     failures = {}

@@ -142,6 +142,9 @@ int eval(Options o) {
   std::string what;
   if (o.baseline == "raw") {
     e = evaluate_raw(o, data, what);
+  } else if (!o.feature_files.empty()) {
+    e = evaluate_feature_files(o, data);
+    what = o.feature_files[0] + ", " + o.feature_files[1];
   } else {
     if (!m) m = model_for(o, data);
     e = evaluate(o, *m, data);

@@ -241,6 +241,11 @@ void add_eval_options(CLI::App& app, Options& o) {
       ->check(CLI::ExistingFile);
   app.add_option("--baseline", o.baseline, "raw (pixels) or untrained (the encoder at initialization)")
       ->check(CLI::IsMember({"raw", "untrained"}));
+  app.add_option("--features", o.feature_files,
+                 "TRAIN.npy TEST.npy: representations computed elsewhere (float32 or float64, one row per sample "
+                 "of the training and test sets, in --data's order), evaluated as a checkpoint's would be")
+      ->expected(2)
+      ->check(CLI::ExistingFile);
 }
 
 void add_embed_options(CLI::App& app, Options& o) {
@@ -368,8 +373,8 @@ void check_train_options(const CLI::App& app, Options& o) {
 }
 
 void check_eval_options(const CLI::App& app, Options& o) {
-  if (o.checkpoint.empty() == o.baseline.empty())
-    throw CLI::ValidationError("--checkpoint, --baseline", "give exactly one of them");
+  if (!o.checkpoint.empty() + !o.baseline.empty() + !o.feature_files.empty() != 1)
+    throw CLI::ValidationError("--checkpoint, --baseline, --features", "give exactly one of them");
   o.data_given = app.count("--data") > 0;
   if (o.checkpoint.empty()) {  // a baseline: the command line says what it is; a checkpoint says it itself
     settle_modality(app, o);

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "simile/core/communicator.hpp"
 #include "simile/augment/text.hpp"
@@ -59,6 +60,7 @@ struct Options {
 
   // eval (checkpoint is shared with train and embed) and embed
   std::string baseline, out, split = "test";
+  std::vector<std::string> feature_files;  ///< eval --features: two .npy files of representations, the training and test sets
 };
 
 /// WordNet's folder in Debian's wordnet-base: the text modality's default --data.

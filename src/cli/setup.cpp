@@ -649,6 +649,29 @@ Evaluation evaluate_raw(const Options& o, const Data& d, std::string& what) {
                                        evaluation_options(o)));
 }
 
+Evaluation evaluate_feature_files(const Options& o, const Data& d) {
+  if (o.modality == "text")
+    throw BadArgument("--features: text is evaluated through its encoder (retrieval over WordNet's glosses), not "
+                      "from stored representations");
+  const bool table = o.modality == "table";
+  auto read = [&](const std::string& path, Index rows, const char* which) {
+    Tensor<float> x = read_npy_header(path).descr == "<f8" ? read_npy<double>(path).to<float>() : read_npy<float>(path);
+    if (x.rank() != 2 || x.dim(0) != rows || x.dim(1) < 1)
+      throw BadArgument(detail::str("--features: '", path, "' holds an array of shape ", x.shape(), "; the ", which,
+                                    " set of '", o.data_dir, "' has ", rows, " samples (one row each, [N, D])"));
+    if (!x.array().isFinite().all())
+      throw BadArgument(detail::str("--features: '", path, "' holds a NaN or infinity"));
+    return x;
+  };
+  const Index n_train = table ? d.table_train.size() : d.train.size(), n_test = table ? d.table_test.size() : d.test.size();
+  Tensor<float> train = read(o.feature_files[0], n_train, "training"), test = read(o.feature_files[1], n_test, "test");
+  if (train.dim(1) != test.dim(1))
+    throw BadArgument(detail::str("--features: the training representations have ", train.dim(1),
+                                  " dimensions, the test ones ", test.dim(1)));
+  if (table) return from_report(evaluate_table(o, train, test, d));
+  return from_report(evaluate_features(train, d.train.labels(), test, d.test.labels(), evaluation_options(o)));
+}
+
 void describe_data(const Options& o, const Run& run, Json& j) {
   if (o.modality == "image") return;  // the images' line stays as it was
   j["modality"] = o.modality;

@@ -92,6 +92,10 @@ struct Evaluation {
 Evaluation evaluate(const Options& o, Model& m, const Data& d);
 /// The raw baseline: the pixels, the table's features, or TF-IDF of the texts; `what` names it.
 Evaluation evaluate_raw(const Options& o, const Data& d, std::string& what);
+/// Evaluates the representations in --features' two .npy files (float32 or float64 [N, D], the training and
+/// the test set in --data's order, after --limit) with the data's labels, as `evaluate` does a model's. Rows
+/// that do not match the sets, a NaN or infinity, or text data is a BadArgument naming the file.
+Evaluation evaluate_feature_files(const Options& o, const Data& d);
 
 /// The run's data in the final JSON line (text and tables; nothing for images): the modality, the kind of
 /// data, the training samples and the vocabulary or features.

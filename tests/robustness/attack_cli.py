@@ -526,6 +526,68 @@ def checkpoint_cases(rng, root, g, ckpts, base_train):
     return cases
 
 
+def npy(shape, values=None, descr="<f4", fortran=False, header=None, cut=0):
+    """An NPY file's bytes (version 1.0): `values` (floats) or zeros, in `descr`'s format."""
+    n = 1
+    for d in shape:
+        n *= d
+    values = values if values is not None else [0.25 * (i % 7) for i in range(n)]
+    fmt = {"<f4": "<f", ">f4": ">f", "<f8": "<d", "<i4": "<i"}[descr]
+    data = b"".join(struct.pack(fmt, int(v) if descr == "<i4" else v) for v in values)
+    dims = "(" + "".join(f"{d}," if len(shape) == 1 else f"{d}, " for d in shape).rstrip(" ") + ")"
+    text = header or f"{{'descr': '{descr}', 'fortran_order': {fortran}, 'shape': {dims}, }}"
+    text += " " * ((64 - (10 + len(text) + 1) % 64) % 64) + "\n"
+    blob = b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text.encode() + data
+    return blob[:len(blob) - cut] if cut else blob
+
+
+def feature_cases(root, g):
+    """`eval --features TRAIN.npy TEST.npy` against the good data (96 training and 48 test images)."""
+    folder = os.path.join(root, "features")
+    os.makedirs(folder, exist_ok=True)
+    cases = []
+
+    def case(name, train, test, expect="bad", names=None, extra=()):
+        paths = []
+        for which, content in (("train", train), ("test", test)):
+            if isinstance(content, bytes):
+                path = os.path.join(folder, f"{len(cases):03d}_{which}.npy")
+                open(path, "wb").write(content)
+                paths.append(path)
+            else:
+                paths.append(content)  # a path as it is (missing, a folder)
+        cases.append(Case(f"features: {name}", ["eval", "--data", g, "--knn-k", "5", "--features"] + paths + list(extra),
+                          expect, names=names if names is not None else paths[0]))
+
+    good_train, good_test = npy((96, 8)), npy((48, 8))
+    case("float32", good_train, good_test, "ok")
+    case("float64", npy((96, 3), descr="<f8"), npy((48, 3), descr="<f8"), "ok")
+    case("one dimension", npy((96, 1)), npy((48, 1)), "ok")
+    case("a row too few", npy((95, 8)), good_test, "bad2", names="95, 8")
+    case("a row too many in the test set", good_train, npy((49, 8)), "bad2", names="49, 8")
+    case("the sets' dimensions differ", good_train, npy((48, 9)), "bad2", names="dimensions")
+    case("no dimension", npy((96, 0)), npy((48, 0)), "bad2", names="96, 0")
+    case("a NaN", npy((96, 8), [float("nan")] + [0.5] * 767), good_test, "bad2", names="NaN")
+    case("an infinity in the test set", good_train, npy((48, 8), [0.5] * 383 + [float("inf")]), "bad2", names="NaN")
+    case("rank 1", npy((96,)), npy((48,)), "bad2", names="[96]")
+    case("rank 3", npy((96, 2, 4)), good_test, "bad2", names="96, 2, 4")
+    case("int32", npy((96, 8), descr="<i4"), good_test, "bad", names="<i4")
+    case("big-endian", npy((96, 8), descr=">f4"), good_test, "bad", names="big-endian")
+    case("Fortran order", npy((96, 8), fortran=True), good_test, "bad", names="Fortran")
+    case("truncated", npy((96, 8), cut=5), good_test, "bad")
+    case("only a header", npy((96, 8), cut=96 * 8 * 4), good_test, "bad")
+    case("a huge shape", npy((1 << 40, 1 << 20), values=[]), good_test, "bad")
+    case("a broken header", npy((96, 8), header="{'descr': '<f4', 'shape': (96, 8"), good_test, "bad")
+    case("not an NPY file", b"hello, world\n" * 10, good_test, "bad")
+    case("empty", b"", good_test, "bad")
+    case("a folder", folder, os.path.join(folder, "x.npy"), "bad2", names="--features")
+    case("missing", os.path.join(folder, "none.npy"), os.path.join(folder, "none2.npy"), "bad2", names="--features")
+    case("with a checkpoint too", good_train, good_test, "bad2", names="exactly one", extra=["--checkpoint", __file__])
+    case("with a baseline too", good_train, good_test, "bad2", names="exactly one", extra=["--baseline", "raw"])
+    case("text", good_train, good_test, "bad2", names="text", extra=["--modality", "text"])
+    return cases
+
+
 def output_cases(root, g, base):
     """Outputs that cannot be written must leave the previous file, and no temporary file."""
     cases = []
@@ -893,6 +955,7 @@ def main():
     cases += sample(checkpoint_cases(rng, root, g, ckpts, base_train))
     cases += sample(text_table_cases(random.Random(args.seed + 2), os.path.join(root, "text")))
     cases += sample(image_folder_cases(random.Random(args.seed + 4), os.path.join(root, "images")))
+    cases += sample(feature_cases(root, g))
     outputs = output_cases(root, g, base_train())
 
     failures = {}

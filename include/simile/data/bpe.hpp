@@ -108,7 +108,7 @@ class BpeTokenizer {
   ///     <left> <right>       (M lines: the token strings of each merge, in order)
   ///     end
   ///
-  /// The ids follow from it: reserved, then c and c</w> for each character, then each merge's result
+  /// The ids follow from it: reserved, then `c` and `c</w>` for each character, then each merge's result
   /// when it is a new string.
   std::string serialize() const;
   /// Reads `serialize`'s output. Validates everything: the header and version, the counts against the

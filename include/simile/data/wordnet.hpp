@@ -39,7 +39,7 @@ struct Synset {
   std::string gloss;
   /// The example sentences of the gloss (its double-quoted parts), quotes removed, in order.
   std::vector<std::string> examples;
-  /// The ids (as `id`) of the synset's hypernyms: the targets of its '@' (hypernym) and '@i' (instance
+  /// The ids (as `id`) of the synset's hypernyms: the targets of its `@` (hypernym) and `@i` (instance
   /// hypernym) pointers, in file order. Empty for roots, adjectives and adverbs.
   std::vector<std::string> hypernyms;
 };

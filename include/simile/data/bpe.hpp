@@ -44,7 +44,9 @@ struct StringViewHash {
 class BpeTokenizer {
  public:
   /// Reserved ids: padding, unknown character, the mask of token masking, the sequence-summary token.
+  /// @{
   static constexpr Token pad = 0, unknown = 1, mask = 2, cls = 3;
+  /// @}
   /// Number of reserved ids (0..3) before the alphabet.
   static constexpr Index reserved = 4;
   /// Suffix of word-final tokens.

@@ -25,8 +25,8 @@ namespace simile {
 /// What an NPY header says.
 struct NpyHeader {
   std::string descr;  ///< numpy dtype string, e.g. "<f4"
-  bool fortran_order = false;
-  Shape shape;
+  bool fortran_order = false;  ///< column-major elements (simile reads only C order)
+  Shape shape;                 ///< the array's dimensions
   std::uint64_t data_offset = 0;  ///< bytes before the first element
 };
 

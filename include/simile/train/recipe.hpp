@@ -74,8 +74,8 @@ class Recipe {
     (void)dict;
     (void)prefix;
   }
-  /// Restores what `save_state` wrote under `prefix`; throws IoError when an entry is missing or has the
-  /// wrong type, ShapeError when a shape differs.
+  /// Restores what `save_state` wrote under `prefix`. Throws a `simile::Error` naming the entry when one is
+  /// missing or of another type (IoError), of another shape (ShapeError) or holds a bad value (NumericError).
   virtual void load_state(const TensorDict& dict, const std::string& prefix) {
     (void)dict;
     (void)prefix;

@@ -175,7 +175,8 @@ class Trainer {
   const ProfileTable& profile() const { return profile_; }
   /// The steps `profile()` covers (every step but the first of each run, when profiling).
   std::int64_t profiled_steps() const { return profiled_steps_; }
-  /// The current 0-based epoch (after `fit()`: the epoch it stopped in, or `options().epochs`).
+  /// The 0-based epoch of the next batch: after `fit()`, where a resumed run continues (`options().epochs`
+  /// when every epoch ran).
   std::int64_t epoch() const { return epoch_; }
   /// The options the trainer was built with.
   const TrainerOptions& options() const { return options_; }

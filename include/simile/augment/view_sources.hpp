@@ -32,7 +32,7 @@ namespace simile {
 template <Dataset D>
 class LoaderViewSource : public ViewSource {
  public:
-  /// The loader's batches per epoch (this rank's count after `set_shard`).
+  /// The loader's batches per epoch (sharding splits each batch, not their count).
   Index num_batches() const override { return loader_.num_batches(); }
   /// Starts epoch `e`: the loader reshuffles with (seed, e).
   void set_epoch(std::uint64_t e) override { loader_.set_epoch(e); }

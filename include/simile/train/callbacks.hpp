@@ -30,7 +30,7 @@ struct StepInfo {
   std::int64_t total_steps = 0;  ///< steps planned (the schedule's horizon)
   std::int64_t epoch = 0;        ///< 0-based epoch of this step
   Index batch = 0;               ///< 0-based batch within the epoch
-  Index batches_per_epoch = 0;   ///< batches in one epoch (this rank's, when data-parallel)
+  Index batches_per_epoch = 0;   ///< batches in one epoch (global batches, when data-parallel)
   double loss = 0;               ///< the step's loss (the recipe's total, before backward)
   double lr = 0;                  ///< learning rate of group 0 for this step
   double seconds = 0;             ///< wall-clock time since training began (this run)

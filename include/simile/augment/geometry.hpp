@@ -31,8 +31,10 @@ void resize_window(Image& image, Index y0, Index x0, Index h, Index w, Index out
 /// the central crop with the ratio clamped into range (torchvision's `RandomResizedCrop.get_params`).
 /// With scale (1, 1) and ratio (1, 1) on a square image of the output size it is the identity.
 struct RandomResizedCrop {
-  RandomResizedCropOptions options;
+  RandomResizedCropOptions options;  ///< output size, scale and ratio ranges
 
+  /// Throws ValueError for a non-positive output size, a scale range outside (0, 1] or a ratio range
+  /// outside [1e-6, 1e6] (or with lo > hi).
   explicit RandomResizedCrop(RandomResizedCropOptions o) : options(o) {
     check<ValueError>(o.height > 0 && o.width > 0, "RandomResizedCrop: output size ", o.height, "x", o.width,
                       " must be positive");
@@ -44,25 +46,33 @@ struct RandomResizedCrop {
   /// The window (top, left, height, width) for an H x W image.
   std::array<Index, 4> window(Index H, Index W, Rng& rng) const;
 
+  /// Replaces `image` by a crop at `window(...)` resized (bilinear) to the output size.
   void apply(Image& image, Rng& rng) const;
 };
 
 /// Bilinear resize of the whole image to height x width (deterministic; for evaluation pipelines).
 struct Resize {
+  /// @{
+  /// The output size.
   Index height = 0, width = 0;
+  /// @}
+  /// Throws ValueError unless `h` and `w` are positive.
   Resize(Index h, Index w) : height(h), width(w) {
     check<ValueError>(h > 0 && w > 0, "Resize: output size ", h, "x", w, " must be positive");
   }
+  /// Resizes `image` in place; draws nothing.
   void apply(Image& image, Rng&) const;
 };
 
 /// Mirrors the image left to right (wrap it in `RandomApply` or `Pipeline::add(t, p)` for a probability).
 struct HorizontalFlip {
+  /// Flips `image` in place; draws nothing.
   void apply(Image& image, Rng&) const;
 };
 
 /// Mirrors the image top to bottom.
 struct VerticalFlip {
+  /// Flips `image` in place; draws nothing.
   void apply(Image& image, Rng&) const;
 };
 
@@ -75,8 +85,9 @@ struct RandomRotationOptions {
 /// Rotates the image about its center by a uniform angle in [-degrees, degrees] (counter-clockwise
 /// for a positive angle, as torchvision), bilinear, same size; corners that leave the image take `fill`.
 struct RandomRotation {
-  RandomRotationOptions options;
+  RandomRotationOptions options;  ///< the angle range and the fill value
 
+  /// Throws ValueError unless `o.degrees` is in [0, 180].
   explicit RandomRotation(RandomRotationOptions o) : options(o) {
     check<ValueError>(o.degrees >= 0 && o.degrees <= 180, "RandomRotation: degrees ", o.degrees,
                       " outside [0, 180]");
@@ -85,6 +96,7 @@ struct RandomRotation {
   /// Rotation by exactly `degrees` (the deterministic core, used by apply and by tests).
   void rotate(Image& image, double degrees) const;
 
+  /// Rotates `image` in place by an angle drawn from `rng`.
   void apply(Image& image, Rng& rng) const { rotate(image, rng.uniform(-options.degrees, options.degrees)); }
 };
 

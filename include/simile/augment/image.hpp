@@ -28,8 +28,8 @@ namespace simile {
 
 /// A closed range [lo, hi] of an option drawn uniformly (a scale, a ratio, a sigma).
 struct Interval {
-  double lo = 0.0;
-  double hi = 0.0;
+  double lo = 0.0;  ///< the smallest value
+  double hi = 0.0;  ///< the largest value, >= lo
 };
 
 namespace detail {
@@ -43,18 +43,31 @@ class Image {
   /// A zero image of the given size.
   Image(Index channels, Index height, Index width) { resize(channels, height, width); }
 
+  /// @{
+  /// The image's size: C, H and W of [C, H, W].
   Index channels() const { return c_; }
   Index height() const { return h_; }
   Index width() const { return w_; }
+  /// @}
+  /// C * H * W, the number of floats.
   Index numel() const { return c_ * h_ * w_; }
+  /// [C, H, W].
   Shape shape() const { return {c_, h_, w_}; }
+  /// @{
+  /// The C * H * W floats, planar (channel by channel), each plane row-major.
   float* data() { return data_.data(); }
   const float* data() const { return data_.data(); }
+  /// @}
   /// Plane of channel `c` (height * width floats).
+  /// @{
   float* plane(Index c) { return data_.data() + c * h_ * w_; }
   const float* plane(Index c) const { return data_.data() + c * h_ * w_; }
+  /// @}
+  /// @{
+  /// The value of channel `c` at row `y`, column `x`; not bounds-checked (inner loops).
   float& at(Index c, Index y, Index x) { return data_[std::size_t((c * h_ + y) * w_ + x)]; }
   float at(Index c, Index y, Index x) const { return data_[std::size_t((c * h_ + y) * w_ + x)]; }
+  /// @}
 
   /// Sets the size; the contents are unspecified. Allocates only when the capacity grows.
   void resize(Index channels, Index height, Index width);
@@ -95,12 +108,14 @@ concept Transform = std::copy_constructible<T> && requires(const T& t, Image& im
 /// Applies `transform` with probability `p` (torchvision's RandomApply for one transform).
 template <Transform T>
 struct RandomApply {
-  T transform;
-  double p = 0.5;
+  T transform;     ///< the transform applied
+  double p = 0.5;  ///< the probability of applying it, in [0, 1]
 
+  /// Throws ValueError unless `probability` is in [0, 1].
   RandomApply(T t, double probability) : transform(std::move(t)), p(probability) {
     check<ValueError>(p >= 0.0 && p <= 1.0, "RandomApply: probability ", p, " outside [0, 1]");
   }
+  /// Draws from `rng` whether to apply; the transform draws from `rng` too when applied.
   void apply(Image& image, Rng& rng) const {
     if (rng.bernoulli(p)) transform.apply(image, rng);
   }
@@ -111,7 +126,7 @@ struct RandomApply {
 /// leaves the crop's draws unchanged.
 class Pipeline {
  public:
-  using Step = std::function<void(Image&, Rng&)>;
+  using Step = std::function<void(Image&, Rng&)>;  ///< one step: transforms the image in place
 
   Pipeline() = default;
 
@@ -127,9 +142,12 @@ class Pipeline {
     return add(RandomApply<T>(std::move(t), p));
   }
 
+  /// Number of steps.
   std::size_t size() const { return steps_.size(); }
+  /// True when there is no step (`apply` leaves the image as it is).
   bool empty() const { return steps_.empty(); }
 
+  /// Runs the steps on `image` in place, step k with `rng.split(k)` (`rng` itself is not advanced).
   void apply(Image& image, Rng& rng) const;
 
  private:

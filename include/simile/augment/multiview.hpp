@@ -23,9 +23,10 @@ namespace simile {
 /// Per-thread working images for `MultiView::make_batch`; keep one alive across batches so that
 /// steady-state batches allocate nothing but their output tensors (from the caching allocator).
 struct ViewWorkspace {
-  std::vector<Image> images;
+  std::vector<Image> images;  ///< one working image per thread, grown on demand
 };
 
+/// k augmented views of every image, view v through its own `Pipeline` (see the file comment).
 class MultiView {
  public:
   MultiView() = default;
@@ -39,7 +40,9 @@ class MultiView {
   /// `local` (typically a RandomResizedCrop to a smaller size with scale (0.05, 0.4)).
   static MultiView multi_crop(const Pipeline& global, int n_global, const Pipeline& local, int n_local);
 
+  /// V, the number of views.
   int count() const { return static_cast<int>(views_.size()); }
+  /// The pipeline of view `v`; requires 0 <= v < count() (not checked).
   const Pipeline& pipeline(int v) const { return views_[std::size_t(v)]; }
 
   /// The random stream of view `v` of sample `index` in `epoch`.

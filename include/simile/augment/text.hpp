@@ -29,58 +29,70 @@ concept TextTransform = std::copy_constructible<T> && requires(const T& t, std::
 
 /// Drops each token with probability p; a non-empty sequence keeps at least one (a random one).
 struct TokenDropout {
-  double p = 0.1;
+  double p = 0.1;  ///< drop probability per token, in [0, 1]
+  /// Throws ValueError unless `probability` is in [0, 1].
   explicit TokenDropout(double probability) : p(probability) {
     check<ValueError>(p >= 0 && p <= 1, "TokenDropout: probability ", p, " outside [0, 1]");
   }
+  /// Drops tokens of `s` in place (order kept), drawing from `rng`.
   void apply(std::vector<Token>& s, Rng& rng) const;
 };
 
 /// Replaces each token with `mask` with probability p.
 struct TokenMasking {
-  double p = 0.15;
-  Token mask = Vocabulary::mask;
+  double p = 0.15;                ///< masking probability per token, in [0, 1]
+  Token mask = Vocabulary::mask;  ///< the id written in place of a masked token
+  /// Throws ValueError unless `probability` is in [0, 1].
   explicit TokenMasking(double probability, Token mask_id = Vocabulary::mask) : p(probability), mask(mask_id) {
     check<ValueError>(p >= 0 && p <= 1, "TokenMasking: probability ", p, " outside [0, 1]");
   }
+  /// Masks tokens of `s` in place (the length is kept), drawing from `rng`.
   void apply(std::vector<Token>& s, Rng& rng) const;
 };
 
 /// Deletes one contiguous span whose length is uniform in [1, max(1, round(max_fraction * L))], never
 /// the whole sequence (a sequence of one token is left as it is).
 struct SpanDeletion {
-  double max_fraction = 0.3;
+  double max_fraction = 0.3;  ///< the longest span as a fraction of the length L, in (0, 1]
+  /// Throws ValueError unless `fraction` is in (0, 1].
   explicit SpanDeletion(double fraction) : max_fraction(fraction) {
     check<ValueError>(fraction > 0 && fraction <= 1, "SpanDeletion: max_fraction ", fraction, " outside (0, 1]");
   }
+  /// Deletes one span of `s` in place, drawing from `rng`.
   void apply(std::vector<Token>& s, Rng& rng) const;
 };
 
 /// Swaps `swaps` random pairs of positions.
 struct RandomSwap {
-  Index swaps = 1;
+  Index swaps = 1;  ///< pairs swapped per sequence, >= 0
+  /// Throws ValueError when `n` < 0.
   explicit RandomSwap(Index n) : swaps(n) { check<ValueError>(n >= 0, "RandomSwap: swaps ", n, " must be >= 0"); }
+  /// Swaps pairs of positions of `s` in place (a sequence shorter than 2 is left as it is).
   void apply(std::vector<Token>& s, Rng& rng) const;
 };
 
 /// Keeps one contiguous window of the sequence, of length ceil(f L) with f ~ U(min_fraction, 1) and a
 /// uniform start: the text analogue of a random crop (the span sampling of DeCLUTR, Giorgi et al. 2021).
 struct TokenCrop {
-  double min_fraction = 0.5;
+  double min_fraction = 0.5;  ///< the shortest window as a fraction of the length, in (0, 1]
+  /// Throws ValueError unless `fraction` is in (0, 1].
   explicit TokenCrop(double fraction) : min_fraction(fraction) {
     check<ValueError>(fraction > 0 && fraction <= 1, "TokenCrop: min_fraction ", fraction, " outside (0, 1]");
   }
+  /// Replaces `s` by the window, drawing from `rng`.
   void apply(std::vector<Token>& s, Rng& rng) const;
 };
 
 /// A sequence of text transforms; step k draws from `rng.split(k)`.
 class TextPipeline {
  public:
+  /// Appends `t` as the next step; returns `*this` for chaining.
   template <TextTransform T>
   TextPipeline& add(T t) {
     steps_.push_back([t = std::move(t)](std::vector<Token>& s, Rng& rng) { t.apply(s, rng); });
     return *this;
   }
+  /// Runs the steps on `s` in place, step k with `rng.split(k)` (`rng` itself is not advanced).
   void apply(std::vector<Token>& s, Rng& rng) const;
   /// Number of steps.
   std::size_t size() const { return steps_.size(); }
@@ -106,10 +118,13 @@ TextPipeline token_views(const TokenViewOptions& options);
 /// `Rng::stream(seed, e, i, v)` only.
 class TextMultiView {
  public:
+  /// View v through `views[v]`. Throws ValueError when `views` is empty.
   explicit TextMultiView(std::vector<TextPipeline> views) : views_(std::move(views)) {
     check<ValueError>(!views_.empty(), "TextMultiView: needs at least one view");
   }
+  /// `k` views through the same pipeline `p` (SimCSE's two dropout views of one sentence).
   static TextMultiView same(const TextPipeline& p, int k = 2);
+  /// V, the number of views.
   int count() const { return static_cast<int>(views_.size()); }
 
   /// The views of the samples `indices` of `data`, stacked: ids [V * B, L] (rows v * B .. (v + 1) * B - 1

@@ -32,17 +32,25 @@ namespace simile {
 template <Dataset D>
 class LoaderViewSource : public ViewSource {
  public:
+  /// The loader's batches per epoch (sharding splits each batch, not their count).
   Index num_batches() const override { return loader_.num_batches(); }
+  /// Starts epoch `e`: the loader reshuffles with (seed, e).
   void set_epoch(std::uint64_t e) override { loader_.set_epoch(e); }
+  /// The loader's seed (`LoaderOptions::seed`), which also seeds the views.
   std::uint64_t seed() const override { return loader_.options().seed; }
+  /// Whether the dataset has labels.
   bool has_labels() const override { return loader_.dataset().has_labels(); }
+  /// "<N> samples in batches of <B>".
   std::string describe() const override {
     return simile::detail::str(loader_.dataset().size(), " samples in batches of ", loader_.options().batch_size);
   }
+  /// Shards every batch through the loader (`Loader::set_shard`): rank `index` of `count`.
   void set_shard(int index, int count) override { loader_.set_shard(index, count); }
+  /// The loader: its dataset, options, epoch and batch indices.
   const Loader<D>& loader() const { return loader_; }
 
  protected:
+  /// Takes the loader (a handle: the dataset's storage is shared, not copied).
   explicit LoaderViewSource(Loader<D> loader) : loader_(std::move(loader)) {}
 
   /// Batch `b`: `views` of its samples, with their labels and indices.
@@ -51,13 +59,14 @@ class LoaderViewSource : public ViewSource {
     return {std::move(views), loader_.labels(idx), {idx.begin(), idx.end()}};
   }
 
-  Loader<D> loader_;
+  Loader<D> loader_;  ///< the batch order and the dataset
 };
 
 /// Images: `MultiView` writes the views of each batch into one tensor [V * B, C, H, W]; all views must
 /// come out the same size (multi-crop views of two sizes cannot be stacked).
 class ImageViewSource final : public LoaderViewSource<ImageDataset> {
  public:
+  /// Batches of `loader`, each sample through `views`. Throws ValueError when `views` has no views.
   ImageViewSource(Loader<ImageDataset> loader, MultiView views)
       : LoaderViewSource(std::move(loader)), views_(std::move(views)) {
     check(views_.count() > 0, "ImageViewSource: the MultiView has no views");
@@ -76,6 +85,7 @@ class ImageViewSource final : public LoaderViewSource<ImageDataset> {
 /// Feature vectors: `VectorMultiView` (e.g. SCARF corruption) writes [V * B, D].
 class VectorViewSource final : public LoaderViewSource<VectorDataset> {
  public:
+  /// Batches of `loader`, each sample through `views`.
   VectorViewSource(Loader<VectorDataset> loader, VectorMultiView views)
       : LoaderViewSource(std::move(loader)), views_(std::move(views)) {}
   int num_views() const override { return views_.count(); }
@@ -91,6 +101,7 @@ class VectorViewSource final : public LoaderViewSource<VectorDataset> {
 /// Token sequences: `TextMultiView` makes padded ids [V * B, L], given to the recipe as floats.
 class TextViewSource final : public LoaderViewSource<TextDataset> {
  public:
+  /// Batches of `loader`, each sentence through `views`.
   TextViewSource(Loader<TextDataset> loader, TextMultiView views)
       : LoaderViewSource(std::move(loader)), views_(std::move(views)) {}
   int num_views() const override { return views_.count(); }
@@ -108,6 +119,8 @@ class TextViewSource final : public LoaderViewSource<TextDataset> {
 /// is `positives[i]`, each through its own pipeline of `views` (two views), padded together to [2B, L].
 class TextPairViewSource final : public LoaderViewSource<TextDataset> {
  public:
+  /// Pairs (`anchors[i]`, `positives[i]`) in the order of the loader over `anchors`. Throws ValueError
+  /// unless `views` has exactly two views, ShapeError when the two datasets differ in size.
   TextPairViewSource(Loader<TextDataset> anchors, TextDataset positives, TextMultiView views)
       : LoaderViewSource(std::move(anchors)), positives_(std::move(positives)), views_(std::move(views)) {
     check<ValueError>(views_.count() == 2, "TextPairViewSource: ", views_.count(), " views, expected 2");

@@ -19,6 +19,7 @@
 
 namespace simile {
 
+/// Options of `gradcheck`: the finite-difference step and the tolerances.
 struct GradcheckOptions {
   double eps = 1e-6;   ///< finite-difference step
   double atol = 1e-6;  ///< absolute tolerance
@@ -28,13 +29,14 @@ struct GradcheckOptions {
 
 /// Outcome of a gradcheck, with the worst element found.
 struct GradcheckResult {
-  bool ok = true;
+  bool ok = true;          ///< every element within tolerance
   std::size_t input = 0;   ///< which input holds the worst element
   Index element = 0;       ///< flat index of the worst element in that input
   double analytic = 0;     ///< backward's value there
   double numeric = 0;      ///< central difference there
   double error = 0;        ///< |analytic - numeric| - rtol * |numeric| (the margin used by the test)
   Index checked = 0;       ///< elements compared
+  /// One line for a test failure: passed or FAILED, elements checked, the worst element and both values.
   std::string message() const;
 };
 

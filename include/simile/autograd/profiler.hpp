@@ -19,11 +19,15 @@ namespace simile {
 
 /// Accumulated seconds and counts per (phase, name).
 struct ProfileTable {
+  /// The time charged to one name in one phase.
   struct Entry {
-    double seconds = 0;
-    long calls = 0;
+    double seconds = 0;  ///< wall-clock seconds in all
+    long calls = 0;      ///< times charged
   };
+  /// @{
+  /// Per name: ops' forward (by `make_op`), their backward, and other scopes (`ProfileScope`).
   std::map<std::string, Entry> forward, backward, other;
+  /// @}
 
   /// A table sorted by total time, with milliseconds per `steps`.
   std::string format(long steps) const;
@@ -45,6 +49,7 @@ void profile_forward(const char* op);
 /// Collects a `ProfileTable` on this thread for its lifetime.
 class Profiler {
  public:
+  /// Profiling on this thread adds to `table` (which must outlive the profiler) until it is destroyed.
   explicit Profiler(ProfileTable& table) : previous_(detail::profiler_state()) {
     detail::profiler_state() = {&table, std::chrono::steady_clock::now()};
   }
@@ -59,6 +64,7 @@ class Profiler {
 /// Charges the time of a scope to `name` (when profiling), and restarts the forward clock after it.
 class ProfileScope {
  public:
+  /// Starts the clock; `name` must outlive the scope (a literal).
   explicit ProfileScope(const char* name) : name_(name), start_(std::chrono::steady_clock::now()) {}
   ~ProfileScope();
   ProfileScope(const ProfileScope&) = delete;

@@ -63,14 +63,15 @@ class Var;
 /// A node of the graph. Users hold `Var`s; ops and optimizers touch nodes.
 template <Real T>
 struct Node {
-  Tensor<T> value;
+  Tensor<T> value;  ///< the forward result (a leaf: the parameter or data itself)
   Tensor<T> grad;  ///< dL/d value; undefined until a backward pass reaches this node
-  bool requires_grad = false;
+  bool requires_grad = false;  ///< whether backward computes dL/d value here (some input or the leaf is trainable)
   const char* op = "leaf";  ///< the op that made this node, for error messages
-  std::uint64_t id = detail::next_node_id();
-  std::vector<std::shared_ptr<Node>> inputs;
-  std::function<void(Node&)> backward_fn;
+  std::uint64_t id = detail::next_node_id();  ///< creation order, unique in the process (a topological order)
+  std::vector<std::shared_ptr<Node>> inputs;  ///< the op's inputs, empty for a leaf or when nothing was recorded
+  std::function<void(Node&)> backward_fn;     ///< the op's backward, empty for a leaf (see the file comment)
 
+  /// A leaf holding `v`; trainable when `rg`.
   explicit Node(Tensor<T> v, bool rg = false) : value(std::move(v)), requires_grad(rg) {}
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
@@ -87,6 +88,8 @@ struct Node {
     }
   }
 
+  /// True when the node has no backward function: a parameter, data, or an op's result made without
+  /// recording (no input required a gradient, or under `NoGradGuard`).
   bool is_leaf() const { return !backward_fn; }
   /// The gradient buffer of input `i` to accumulate into, zero-filled on first use, or nullptr when
   /// that input needs no gradient (frozen parameters and data cost nothing).
@@ -95,6 +98,7 @@ struct Node {
     if (!in.requires_grad) return nullptr;
     return &in.ensure_grad();
   }
+  /// This node's gradient, created zero-filled with the value's shape when undefined.
   Tensor<T>& ensure_grad() {
     if (!grad.defined()) grad = Tensor<T>::zeros(value.shape());
     return grad;
@@ -104,8 +108,9 @@ struct Node {
   /// needs no gradient; `assign` is true when nothing has been written there yet (the buffer is
   /// uninitialized, so every element must be assigned), false when it holds a sum to add to.
   struct GradTarget {
-    T* data = nullptr;
-    bool assign = false;
+    T* data = nullptr;    ///< the input's gradient buffer (numel of its value), null when it needs none
+    bool assign = false;  ///< true: uninitialized, assign every element; false: add to it
+    /// True when there is a gradient to write (`data` is not null).
     explicit operator bool() const { return data != nullptr; }
   };
   /// The gradient of input `i` for a backward that writes every element of it (see GradTarget). An input
@@ -136,19 +141,24 @@ inline void write_grad(T* d, Index n, bool assign, F&& f) {
 template <Real T>
 class Var {
  public:
-  using Scalar = T;
+  using Scalar = T;  ///< the element type (float or double)
 
   Var() = default;
   /// A leaf holding `value`; a trainable parameter when `requires_grad`.
   explicit Var(Tensor<T> value, bool requires_grad = false)
       : node_(std::make_shared<Node<T>>(std::move(value), requires_grad)) {}
+  /// A handle on an existing node (what `make_op` returns).
   explicit Var(std::shared_ptr<Node<T>> node) : node_(std::move(node)) {}
 
+  /// False for a default-constructed Var; every other member requires a defined one.
   bool defined() const { return node_ != nullptr; }
+  /// The value (shared: writing to it changes the node's value).
   const Tensor<T>& value() const { return node_->value; }
   /// dL/d value after `backward()`; undefined when no gradient reached this leaf.
   const Tensor<T>& grad() const { return node_->grad; }
+  /// True when a gradient is there: a backward reached this node since the last `zero_grad()`.
   bool has_grad() const { return node_->grad.defined(); }
+  /// True for a trainable leaf, or an op's result that depends on one (while gradients were recorded).
   bool requires_grad() const { return node_->requires_grad; }
   /// Marks a leaf as trainable or frozen. Only leaves may change.
   void set_requires_grad(bool on) const {
@@ -156,12 +166,19 @@ class Var {
           node_->op);
     node_->requires_grad = on;
   }
+  /// The value's shape.
   const Shape& shape() const { return node_->value.shape(); }
+  /// The value's dimension `i` (negative counts from the end); throws ShapeError when out of range.
   Index dim(int i) const { return node_->value.dim(i); }
+  /// The value's element count.
   Index numel() const { return node_->value.numel(); }
+  /// The value's single element; throws ShapeError unless it has exactly one.
   T item() const { return node_->value.item(); }
+  /// The name of the op that made this node ("matmul"), or "leaf".
   const char* op() const { return node_->op; }
+  /// The node (for ops, optimizers and identity checks); owned by the handles.
   Node<T>* node() const { return node_.get(); }
+  /// The owning pointer to the node (what an op stores among its output's inputs).
   const std::shared_ptr<Node<T>>& node_ptr() const { return node_; }
 
   /// A leaf sharing this value, cut from the graph (no gradient flows through it).
@@ -201,6 +218,7 @@ Var<T> make_op(const char* name, Tensor<T> value, std::span<const Var<T>> inputs
   return Var<T>(std::move(node));
 }
 
+/// `make_op` with the inputs as a braced list: `make_op<T>("mul", out, {x, y}, backward)`.
 template <Real T, class Backward>
 Var<T> make_op(const char* name, Tensor<T> value, std::initializer_list<Var<T>> inputs, Backward&& backward) {
   return make_op<T>(name, std::move(value), std::span<const Var<T>>(inputs.begin(), inputs.size()),

@@ -35,8 +35,9 @@ struct AllocatorStats {
 /// Process-wide cache of aligned blocks. Thread-safe; it never changes numerics, only where bytes live.
 class CachingAllocator {
  public:
-  static constexpr std::size_t alignment = 64;
+  static constexpr std::size_t alignment = 64;  ///< every block's alignment in bytes (a cache line, AVX-512)
 
+  /// The process's allocator, created on first use; every `Tensor`'s storage comes from it.
   static CachingAllocator& instance();
 
   /// A block of at least `bytes` bytes, 64-byte aligned. Throws std::bad_alloc when the system has none.
@@ -48,6 +49,7 @@ class CachingAllocator {
   /// Frees every cached block (not the blocks in use).
   void empty_cache() noexcept;
 
+  /// The counters so far (a consistent snapshot taken under the allocator's lock).
   AllocatorStats stats() const;
 
   /// The size actually reserved for a request of `bytes` bytes.

@@ -18,6 +18,7 @@
 
 namespace simile {
 
+/// A file written all or nothing (see the file comment): `write`, then `commit`.
 class AtomicFile {
  public:
   /// Creates the temporary file for `path`. `who` (the public function writing, e.g. "write_npy")
@@ -33,7 +34,9 @@ class AtomicFile {
   /// fsync, close, rename over the destination, fsync its folder. After it, `path` holds the new bytes.
   void commit();
 
+  /// The destination.
   const std::string& path() const { return path_; }
+  /// Where the bytes go until `commit()`: `<path>.tmp-<pid>`.
   const std::string& temporary_path() const { return tmp_; }
 
   /// The temporary name `AtomicFile` uses for `path` in process `pid`: `<path>.tmp-<pid>`.

@@ -34,6 +34,8 @@
 
 namespace simile {
 
+/// The collectives of data-parallel training over ranks 0 .. size() - 1 (see the file comment): a
+/// transport implements the byte-level primitives, the typed helpers below are built on them.
 class Communicator {
  public:
   virtual ~Communicator() = default;

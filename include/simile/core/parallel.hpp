@@ -65,6 +65,7 @@ inline int hardware_threads() {
 /// Sets the thread count for a scope and restores the previous one on exit.
 class ThreadScope {
  public:
+  /// Sets the thread count to `n` (`set_num_threads`) until the scope ends.
   explicit ThreadScope(int n) : previous_(num_threads()) { set_num_threads(n); }
   ~ThreadScope() { set_num_threads(previous_); }
   ThreadScope(const ThreadScope&) = delete;

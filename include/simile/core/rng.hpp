@@ -18,14 +18,16 @@ namespace simile {
 
 /// Saved position of an `Rng`, for checkpoints.
 struct RngState {
-  std::uint64_t key = 0;
-  std::uint64_t counter = 0;
+  std::uint64_t key = 0;      ///< the stream's key
+  std::uint64_t counter = 0;  ///< draws taken from the stream so far
   friend bool operator==(const RngState&, const RngState&) = default;
 };
 
+/// A counter-based random stream (see the file comment): 64-bit outputs `mix(key + i * golden)`,
+/// uniforms and normals computed from them the same way on every platform.
 class Rng {
  public:
-  static constexpr std::uint64_t golden = 0x9E3779B97F4A7C15ULL;
+  static constexpr std::uint64_t golden = 0x9E3779B97F4A7C15ULL;  ///< 2^64 / phi, the counter's increment
 
   /// SplitMix64's output function: a bijective 64-bit mixer.
   static constexpr std::uint64_t mix(std::uint64_t z) {
@@ -34,7 +36,9 @@ class Rng {
     return z ^ (z >> 31);
   }
 
+  /// The stream of `seed`, at its start.
   explicit Rng(std::uint64_t seed = 0) : key_(mix(seed ^ 0x5851F42D4C957F2DULL)) {}
+  /// The stream saved in `s`, at the position saved (`state()`).
   explicit Rng(RngState s) : key_(s.key), counter_(s.counter) {}
 
   /// The stream derived from `seed` and a path of ids (epoch, sample index, view, ...).
@@ -53,10 +57,12 @@ class Rng {
     return r;
   }
 
+  /// The stream's position, to restore with `Rng(RngState)`.
   RngState state() const { return {key_, counter_}; }
 
   /// Next 64 random bits.
   std::uint64_t next_u64() { return mix(key_ + (++counter_) * golden); }
+  /// Next 32 random bits (the high half of `next_u64()`).
   std::uint32_t next_u32() { return static_cast<std::uint32_t>(next_u64() >> 32); }
 
   /// Uniform in [0, 1) with 53 random bits.
@@ -83,6 +89,7 @@ class Rng {
     double u2 = uniform();
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
   }
+  /// A draw from N(mean, stddev^2): `mean + stddev * normal()`.
   double normal(double mean, double stddev) { return mean + stddev * normal(); }
   /// True with probability p.
   bool bernoulli(double p) { return uniform() < p; }

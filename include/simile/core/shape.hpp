@@ -22,15 +22,23 @@ using Index = std::ptrdiff_t;
 /// Dimensions of a tensor. Rank 0 is a scalar with one element.
 class Shape {
  public:
-  static constexpr int max_rank = 6;
+  static constexpr int max_rank = 6;  ///< the most dimensions a shape holds
 
   constexpr Shape() = default;
+  /// @{
+  /// The shape with these dimensions, `{N, D}`. Throws ShapeError for more than `max_rank` of them or a
+  /// negative one.
   Shape(std::initializer_list<Index> dims) { assign(dims.begin(), dims.end()); }
   explicit Shape(std::span<const Index> dims) { assign(dims.begin(), dims.end()); }
+  /// @}
 
+  /// The number of dimensions (0 for a scalar).
   int rank() const { return rank_; }
+  /// @{
+  /// Dimension `i`, unchecked: requires 0 <= i < rank() (see `dim` for the checked form).
   Index operator[](int i) const { return dims_[static_cast<std::size_t>(i)]; }
   Index& operator[](int i) { return dims_[static_cast<std::size_t>(i)]; }
+  /// @}
   /// Dimension `i`, with negative `i` counting from the end (-1 is the last). Throws when out of range.
   Index dim(int i) const {
     int j = i < 0 ? i + rank_ : i;
@@ -44,8 +52,12 @@ class Shape {
     for (int i = 0; i < rank_; ++i) n *= dims_[static_cast<std::size_t>(i)];
     return n;
   }
+  /// @{
+  /// The dimensions as a range [begin(), end()).
   const Index* begin() const { return dims_.data(); }
   const Index* end() const { return dims_.data() + rank_; }
+  /// @}
+  /// The `rank()` dimensions as a span.
   std::span<const Index> dims() const { return {dims_.data(), static_cast<std::size_t>(rank_)}; }
 
   /// Appends a dimension.

@@ -42,16 +42,19 @@ struct Storage {
 };
 }  // namespace detail
 
+/// A dense, row-major, contiguous array of `T` of rank 0 to 6 on shared, 64-byte-aligned storage; a
+/// copy is a handle on the same elements (see the file comment). Views share storage, `clone()` copies.
 template <Element T>
 class Tensor {
  public:
-  using value_type = T;
+  using value_type = T;  ///< the element type
+  /// A row-major dynamic Eigen matrix of `T`, the layout `matrix()` maps.
   using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  using MatrixMap = Eigen::Map<Matrix>;
-  using ConstMatrixMap = Eigen::Map<const Matrix>;
-  using Array = Eigen::Array<T, Eigen::Dynamic, 1>;
-  using ArrayMap = Eigen::Map<Array>;
-  using ConstArrayMap = Eigen::Map<const Array>;
+  using MatrixMap = Eigen::Map<Matrix>;              ///< what `matrix()` returns: a view, no copy
+  using ConstMatrixMap = Eigen::Map<const Matrix>;   ///< a read-only `MatrixMap`
+  using Array = Eigen::Array<T, Eigen::Dynamic, 1>;  ///< a flat Eigen array of `T`
+  using ArrayMap = Eigen::Map<Array>;                ///< what `array()` returns: a view, no copy
+  using ConstArrayMap = Eigen::Map<const Array>;     ///< a read-only `ArrayMap`
 
   /// An undefined tensor (no storage); `defined()` is false.
   Tensor() = default;
@@ -65,8 +68,11 @@ class Tensor {
     t.data_ = static_cast<T*>(t.storage_->ptr);
     return t;
   }
+  /// A new tensor of `shape` filled with 0.
   static Tensor zeros(const Shape& shape) { return full(shape, T(0)); }
+  /// A new tensor of `shape` filled with 1.
   static Tensor ones(const Shape& shape) { return full(shape, T(1)); }
+  /// A new tensor of `shape` with every element `value`.
   static Tensor full(const Shape& shape, T value) {
     Tensor t = empty(shape);
     t.fill(value);
@@ -74,7 +80,9 @@ class Tensor {
   }
   /// A rank-0 tensor holding `value`.
   static Tensor scalar(T value) { return full(Shape{}, value); }
-  /// Copies `values` (row-major) into a new tensor of `shape`; sizes must agree.
+  /// @{
+  /// Copies `values` (row-major) into a new tensor of `shape`. Throws ShapeError unless
+  /// `values.size() == shape.numel()`.
   static Tensor from(std::span<const T> values, const Shape& shape) {
     check<ShapeError>(static_cast<Index>(values.size()) == shape.numel(), "Tensor::from: ", values.size(),
                       " values for shape ", shape, " (", shape.numel(), " elements)");
@@ -88,12 +96,17 @@ class Tensor {
   static Tensor from(const std::vector<T>& values, const Shape& shape) {
     return from(std::span<const T>(values.data(), values.size()), shape);
   }
+  /// @}
 
+  /// False for a default-constructed tensor (no storage), true for any other (even with 0 elements).
   bool defined() const { return storage_ != nullptr; }
+  /// The dimensions.
   const Shape& shape() const { return shape_; }
+  /// The number of dimensions, 0 (a scalar) to 6.
   int rank() const { return shape_.rank(); }
   /// Dimension `i`; negative counts from the end.
   Index dim(int i) const { return shape_.dim(i); }
+  /// The number of elements, the product of the dimensions (1 for a scalar).
   Index numel() const { return shape_.numel(); }
   /// Dimension 0 (1 for a scalar).
   Index rows() const { return shape_.rank() == 0 ? 1 : shape_[0]; }
@@ -103,9 +116,15 @@ class Tensor {
     return r == 0 ? 0 : numel() / r;
   }
 
+  /// The first element; the elements are contiguous and row-major. Null when undefined. Writable through
+  /// a const tensor: constness is the handle's, not the elements'.
   T* data() const { return data_; }
+  /// @{
+  /// The elements as a range [begin(), end()), row-major.
   T* begin() const { return data_; }
   T* end() const { return data_ + numel(); }
+  /// @}
+  /// The `numel()` elements as a span.
   std::span<T> span() const { return {data_, static_cast<std::size_t>(numel())}; }
   /// True when two tensors view the same storage block.
   bool shares_storage(const Tensor& other) const { return storage_ == other.storage_; }
@@ -151,6 +170,7 @@ class Tensor {
     check<ShapeError>(dst.numel() == numel(), "Tensor::copy_to: ", shape_, " into ", dst.shape());
     if (numel() && dst.data_ != data_) std::memmove(dst.data_, data_, static_cast<std::size_t>(numel()) * sizeof(T));
   }
+  /// Sets every element to `value` (visible through every handle and view of the storage).
   void fill(T value) const { std::fill(data_, data_ + numel(), value); }
   /// The single element of a one-element tensor.
   T item() const {

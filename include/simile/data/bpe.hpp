@@ -44,7 +44,9 @@ struct StringViewHash {
 class BpeTokenizer {
  public:
   /// Reserved ids: padding, unknown character, the mask of token masking, the sequence-summary token.
+  /// @{
   static constexpr Token pad = 0, unknown = 1, mask = 2, cls = 3;
+  /// @}
   /// Number of reserved ids (0..3) before the alphabet.
   static constexpr Index reserved = 4;
   /// Suffix of word-final tokens.
@@ -108,7 +110,7 @@ class BpeTokenizer {
   ///     <left> <right>       (M lines: the token strings of each merge, in order)
   ///     end
   ///
-  /// The ids follow from it: reserved, then c and c</w> for each character, then each merge's result
+  /// The ids follow from it: reserved, then `c` and `c</w>` for each character, then each merge's result
   /// when it is a new string.
   std::string serialize() const;
   /// Reads `serialize`'s output. Validates everything: the header and version, the counts against the

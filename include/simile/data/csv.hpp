@@ -20,7 +20,7 @@ namespace simile {
 
 /// Options of `read_csv`.
 struct CsvOptions {
-  char delimiter = ',';
+  char delimiter = ',';  ///< the field separator
   bool header = false;                ///< skip the first non-empty line
   std::optional<Index> label_column = std::nullopt;  ///< column of integer labels (0-based; negative counts from the end)
 };

@@ -39,9 +39,12 @@ inline void check_index(const char* who, Index i, Index n) {
 
 /// One image of an `ImageDataset`: a view of its uint8 pixels [channels, height, width].
 struct ImageSample {
-  const std::uint8_t* pixels = nullptr;
+  const std::uint8_t* pixels = nullptr;  ///< channels * height * width values, row-major; owned by the dataset
+  /// @{
+  /// The image's size: channels, height and width.
   Index channels = 0, height = 0, width = 0;
-  std::int64_t label = no_label;
+  /// @}
+  std::int64_t label = no_label;  ///< the class, or `no_label` when the dataset has none
 };
 
 /// Images as uint8 [N, C, H, W] (a [N, H, W] tensor is viewed as one channel), with optional labels.
@@ -61,15 +64,22 @@ class ImageDataset {
     detail::check_labels("ImageDataset", n_, labels_);
   }
 
+  /// N, the number of images.
   Index size() const { return n_; }
+  /// @{
+  /// C, H and W of [N, C, H, W], the size of every image.
   Index channels() const { return c_; }
   Index height() const { return h_; }
   Index width() const { return w_; }
+  /// @}
+  /// True when the images came with labels.
   bool has_labels() const { return !labels_.empty(); }
   /// uint8 [N, C, H, W].
   const Tensor<std::uint8_t>& images() const { return images_; }
+  /// N labels, image i's at i; empty when there are none.
   const std::vector<std::int64_t>& labels() const { return labels_; }
 
+  /// Image `i` as a view of the dataset's pixels. Throws ValueError unless 0 <= i < size().
   ImageSample get(Index i) const;
 
  private:
@@ -80,14 +90,15 @@ class ImageDataset {
 
 /// One row of a `VectorDataset`.
 struct VectorSample {
-  std::span<const float> features;
-  std::int64_t label = no_label;
+  std::span<const float> features;  ///< the D features of the row, a view of the dataset's storage
+  std::int64_t label = no_label;    ///< the class, or `no_label` when the dataset has none
 };
 
 /// Feature vectors float [N, D] with optional labels (tabular data, embeddings).
 class VectorDataset {
  public:
   VectorDataset() = default;
+  /// `features` is [N, D] (shared, not copied); `labels` is empty or has N entries. Throws ShapeError otherwise.
   explicit VectorDataset(Tensor<float> features, std::vector<std::int64_t> labels = {})
       : features_(std::move(features)), labels_(std::move(labels)) {
     check<ShapeError>(features_.rank() == 2, "VectorDataset: features have shape ", features_.shape(),
@@ -95,12 +106,18 @@ class VectorDataset {
     n_ = features_.shape()[0], d_ = features_.shape()[1];
     detail::check_labels("VectorDataset", n_, labels_);
   }
+  /// N, the number of rows.
   Index size() const { return n_; }
+  /// D, the features per row.
   Index dim() const { return d_; }
+  /// True when the rows came with labels.
   bool has_labels() const { return !labels_.empty(); }
+  /// float [N, D].
   const Tensor<float>& features() const { return features_; }
+  /// N labels, row i's at i; empty when there are none.
   const std::vector<std::int64_t>& labels() const { return labels_; }
 
+  /// Row `i` as a view of the features. Throws ValueError unless 0 <= i < size().
   VectorSample get(Index i) const;
 
  private:
@@ -114,23 +131,29 @@ using Token = std::int32_t;
 
 /// One sequence of a `TextDataset`.
 struct TextSample {
-  std::span<const Token> tokens;
-  std::int64_t label = no_label;
+  std::span<const Token> tokens;  ///< the sequence's token ids, a view of the dataset's storage
+  std::int64_t label = no_label;  ///< the class, or `no_label` when the dataset has none
 };
 
 /// Token sequences of varying length with optional labels.
 class TextDataset {
  public:
   TextDataset() = default;
+  /// N sequences of any lengths (empty ones too); `labels` is empty or has N entries, else ShapeError.
   explicit TextDataset(std::vector<std::vector<Token>> sequences, std::vector<std::int64_t> labels = {})
       : sequences_(std::move(sequences)), labels_(std::move(labels)) {
     detail::check_labels("TextDataset", size(), labels_);
   }
+  /// N, the number of sequences.
   Index size() const { return static_cast<Index>(sequences_.size()); }
+  /// True when the sequences came with labels.
   bool has_labels() const { return !labels_.empty(); }
+  /// The N sequences of token ids.
   const std::vector<std::vector<Token>>& sequences() const { return sequences_; }
+  /// N labels, sequence i's at i; empty when there are none.
   const std::vector<std::int64_t>& labels() const { return labels_; }
 
+  /// Sequence `i` as a view of the dataset's storage. Throws ValueError unless 0 <= i < size().
   TextSample get(Index i) const;
 
  private:
@@ -146,8 +169,8 @@ void shuffle(std::vector<T>& v, Rng& rng) {
 
 /// The two parts of a stratified split, as sorted sample indices.
 struct Split {
-  std::vector<Index> kept;
-  std::vector<Index> rest;
+  std::vector<Index> kept;  ///< the chosen fraction of every class
+  std::vector<Index> rest;  ///< every other sample
 };
 
 /// Splits sample indices class by class: of each class's n samples, round(fraction * n) are kept (at
@@ -155,10 +178,13 @@ struct Split {
 /// fraction and seed give the same split on every machine. Requires 0 <= fraction <= 1 and labels >= 0.
 Split stratified_split(const std::vector<std::int64_t>& labels, double fraction, std::uint64_t seed);
 
-/// The samples at `indices` (copied, in that order).
+/// @{
+/// The samples of `d` at `indices` (copied, in that order, repeats allowed), with their labels when `d`
+/// has labels. Throws ValueError when an index is out of range.
 ImageDataset subset(const ImageDataset& d, std::span<const Index> indices);
 VectorDataset subset(const VectorDataset& d, std::span<const Index> indices);
 TextDataset subset(const TextDataset& d, std::span<const Index> indices);
+/// @}
 
 /// A labeled dataset reduced to a stratified `fraction` of each class (see `stratified_split`).
 template <class D>

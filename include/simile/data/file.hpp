@@ -34,7 +34,9 @@ class FileReader {
   FileReader& operator=(const FileReader&) = delete;
   ~FileReader();
 
+  /// The file's path, as given.
   const std::string& path() const { return path_; }
+  /// The public function reading (e.g. "read_idx_images"), which starts every error message.
   const std::string& who() const { return who_; }
   /// True when the file starts with the gzip magic 1f 8b.
   bool compressed() const { return compressed_; }

@@ -29,7 +29,9 @@ namespace simile {
 /// Options of `HashedNgramTokenizer`.
 struct HashedNgramOptions {
   Index buckets = 1 << 16;     ///< hash buckets: ids 4 .. 4 + buckets - 1
+  /// @{
   Index min_n = 3, max_n = 5;  ///< character n-gram lengths (max_n = 0: no n-grams)
+  /// @}
   bool words = true;           ///< a token for each whole word
   bool word_bigrams = false;   ///< a token for each pair of adjacent words
 };
@@ -37,7 +39,11 @@ struct HashedNgramOptions {
 /// Hashed words and character n-grams (see the file comment). Immutable; `encode` is const and thread-safe.
 class HashedNgramTokenizer {
  public:
+  /// @{
+  /// Reserved ids: padding, unknown (unused: every string hashes), the mask of token masking, the
+  /// sequence-summary token.
   static constexpr Token pad = 0, unknown = 1, mask = 2, cls = 3;
+  /// @}
   static constexpr Token reserved = 4;  ///< ids below this are the special tokens
 
   /// Requires 1 <= buckets <= 2^31 - 5, max_n = 0 or 1 <= min_n <= max_n <= 32, and at least one kind of
@@ -50,6 +56,7 @@ class HashedNgramTokenizer {
   Token id(std::string_view s) const;
   /// Number of ids (the embedding table's size): 4 + buckets.
   Index size() const { return reserved + options_.buckets; }
+  /// The options the tokenizer was built with (saved with a checkpoint to rebuild it).
   const HashedNgramOptions& options() const { return options_; }
 
  private:

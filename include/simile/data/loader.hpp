@@ -24,7 +24,7 @@ namespace simile {
 
 /// Options of a `Loader`.
 struct LoaderOptions {
-  Index batch_size = 256;
+  Index batch_size = 256;  ///< samples per batch (>= 1), the global batch when data-parallel
   bool shuffle = true;     ///< default sampler: shuffled (true) or in order (false)
   bool drop_last = false;  ///< drop a last batch smaller than batch_size
   std::uint64_t seed = 0;  ///< seeds the shuffle and the augmentations
@@ -56,7 +56,7 @@ inline Sampler shuffled_sampler(std::uint64_t seed) {
 
 /// A plain batch: images as float [B, C, H, W] in [0, 1] or vectors as float [B, D].
 struct Batch {
-  Tensor<float> data;
+  Tensor<float> data;  ///< [B, C, H, W] or [B, D], row i is sample `indices[i]`
   std::vector<std::int64_t> labels;  ///< empty for an unlabeled dataset
   std::vector<Index> indices;        ///< dataset index of each row
 };
@@ -65,6 +65,8 @@ struct Batch {
 template <Dataset D>
 class Loader {
  public:
+  /// Batches of `data`, in the order of `sampler` (by default shuffled or sequential as
+  /// `options.shuffle` says); starts at epoch 0. Throws ValueError when batch_size < 1.
   explicit Loader(D data, LoaderOptions options = {}, Sampler sampler = {})
       : data_(std::move(data)), options_(options), sampler_(std::move(sampler)) {
     check<ValueError>(options_.batch_size >= 1, "Loader: batch_size ", options_.batch_size, " must be at least 1");
@@ -72,6 +74,7 @@ class Loader {
     set_epoch(0);
   }
 
+  /// The dataset.
   const D& dataset() const { return data_; }
   /// Labels of the samples `idx` (empty when the dataset has none).
   std::vector<std::int64_t> labels(std::span<const Index> idx) const {
@@ -80,7 +83,9 @@ class Loader {
       for (Index i : idx) out.push_back(data_.labels()[std::size_t(i)]);
     return out;
   }
+  /// The options the loader was built with.
   const LoaderOptions& options() const { return options_; }
+  /// The current epoch (`set_epoch`).
   std::uint64_t epoch() const { return epoch_; }
 
   /// Starts epoch `e`: asks the sampler for its order.
@@ -112,7 +117,9 @@ class Loader {
     shards_ = count;
     if (num_batches() > 0) (void)indices(num_batches() - 1);  // the last batch splits too
   }
+  /// This loader's shard (0 unless `set_shard`).
   int shard() const { return shard_; }
+  /// The number of shards (1 unless `set_shard`).
   int shards() const { return shards_; }
 
   /// Dataset indices of batch `b` of the current epoch (of this shard's part of it, see `set_shard`).

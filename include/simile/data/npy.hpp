@@ -1,10 +1,11 @@
 #pragma once
 /// \file
 /// NPY files (numpy's `np.save` format, version 1.0; 2.0 and 3.0 headers are read too): the magic
-/// `\x93NUMPY`, a version, a little-endian header length, a Python dict literal
-/// `{'descr': '<f4', 'fortran_order': False, 'shape': (N, D), }` padded with spaces to a multiple of
-/// 64 bytes, then the elements. Read and written: float32 (`<f4`), float64 (`<f8`) and uint8 (`|u1`),
-/// little-endian, C order. Embeddings leave simile as float32 [N, D] `.npy` files numpy reads.
+/// byte 0x93 then `NUMPY`, a version, a little-endian header length, a Python dict literal
+/// <code>{'descr': '&lt;f4', 'fortran_order': False, 'shape': (N, D), }</code> padded with spaces to a
+/// multiple of 64 bytes, then the elements. Read and written: float32 (<code>'&lt;f4'</code>), float64
+/// (<code>'&lt;f8'</code>) and uint8 (<code>'|u1'</code>), little-endian, C order. Embeddings leave simile as
+/// float32 [N, D] `.npy` files numpy reads.
 
 #include <bit>
 #include <cctype>
@@ -24,8 +25,8 @@ namespace simile {
 /// What an NPY header says.
 struct NpyHeader {
   std::string descr;  ///< numpy dtype string, e.g. "<f4"
-  bool fortran_order = false;
-  Shape shape;
+  bool fortran_order = false;  ///< column-major elements (simile reads only C order)
+  Shape shape;                 ///< the array's dimensions
   std::uint64_t data_offset = 0;  ///< bytes before the first element
 };
 

@@ -23,14 +23,14 @@ namespace simile {
 /// Options of `read_text_lines`.
 struct TextFileOptions {
   bool labeled = false;   ///< each line starts with an integer label then `delimiter`
-  char delimiter = '\t';
+  char delimiter = '\t';  ///< what separates the label from the text
   bool skip_empty = true;  ///< drop lines with no text
 };
 
 /// The lines of a text file and their labels (empty when unlabeled).
 struct TextLines {
-  std::vector<std::string> lines;
-  std::vector<std::int64_t> labels;
+  std::vector<std::string> lines;    ///< the texts, without line endings (and without labels)
+  std::vector<std::int64_t> labels;  ///< one per line when labeled, else empty
 };
 
 /// Reads one document per line. With `labeled`, the text before the first delimiter must be an integer
@@ -70,15 +70,22 @@ struct VocabularyOptions {
 /// alphabetical order, so the same texts always give the same ids.
 class Vocabulary {
  public:
+  /// @{
+  /// The reserved ids: padding, an unknown word, a masked token (`TokenMasking`).
   static constexpr Token pad = 0, unknown = 1, mask = 2;
+  /// @}
 
+  /// The three reserved words only.
   Vocabulary() : words_{"<pad>", "<unk>", "<mask>"} {}
 
+  /// The vocabulary of the words of `texts` (`tokenize`), filtered and capped by `options`.
   static Vocabulary build(const std::vector<std::string>& texts, const VocabularyOptions& options = {});
 
+  /// Number of ids, the three reserved ones included.
   Index size() const { return static_cast<Index>(words_.size()); }
   /// Id of `word` (already lowercase), `unknown` when absent.
   Token id(const std::string& word) const;
+  /// The word of `id` ("<pad>" for 0 ...). Throws ValueError unless 0 <= id < size().
   const std::string& word(Token id) const;
   /// Token ids of a text.
   std::vector<Token> encode(std::string_view text) const;
@@ -94,8 +101,8 @@ TextDataset make_text_dataset(const TextLines& text, const Vocabulary& vocabular
 
 /// A batch of token sequences padded to the longest: ids [B, L] (pad = `Vocabulary::pad`) and lengths.
 struct TokenBatch {
-  Tensor<Token> ids;
-  std::vector<Index> lengths;
+  Tensor<Token> ids;           ///< [B, L], L the longest length, padding after each sequence
+  std::vector<Index> lengths;  ///< B lengths before padding
 };
 
 /// Pads sequences with `Vocabulary::pad` to the longest one: ids [B, L], L the longest length.

@@ -48,9 +48,9 @@ struct Views {
 /// Batch b of an epoch: its views, and for each of its B samples the label (empty when the data has
 /// none) and the dataset index.
 struct ViewBatch {
-  Views<float> views;
-  std::vector<std::int64_t> labels;
-  std::vector<Index> indices;
+  Views<float> views;                ///< the V views, [V * B, ...] (token ids as floats for text)
+  std::vector<std::int64_t> labels;  ///< B labels, sample i's at i; empty when the data has none
+  std::vector<Index> indices;        ///< B dataset indices, sample i's at i
 };
 
 /// A source of batches of views (see the file comment).

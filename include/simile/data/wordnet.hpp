@@ -39,7 +39,7 @@ struct Synset {
   std::string gloss;
   /// The example sentences of the gloss (its double-quoted parts), quotes removed, in order.
   std::vector<std::string> examples;
-  /// The ids (as `id`) of the synset's hypernyms: the targets of its '@' (hypernym) and '@i' (instance
+  /// The ids (as `id`) of the synset's hypernyms: the targets of its `@` (hypernym) and `@i` (instance
   /// hypernym) pointers, in file order. Empty for roots, adjectives and adverbs.
   std::vector<std::string> hypernyms;
 };
@@ -82,7 +82,10 @@ std::vector<Synset> read_wordnet(const std::string& folder);
 
 /// A split of synset indices: both lists sorted, disjoint, together 0..n-1.
 struct SynsetSplit {
+  /// @{
+  /// The synsets of each part, as indices into the list split.
   std::vector<Index> train, test;
+  /// @}
 };
 
 /// Splits 0..n-1 at random: round(test_fraction * n) indices go to `test`, the rest to `train`, chosen
@@ -109,8 +112,12 @@ struct WordnetPairKinds {
 /// the order of `WordnetPairKinds`. Only `use` (indices into `synsets`, e.g. a split's training part) is
 /// read: a hypernym outside it gives no pair, so no test text reaches training.
 struct WordnetText {
+  /// @{
+  /// The sentences, and the pairs as two aligned lists (anchors[i] -> positives[i]).
   std::vector<std::string> sentences, anchors, positives;
+  /// @}
 };
+/// The training text of the synsets `use` of `synsets`, with the pairs of `kinds` (see `WordnetText`).
 WordnetText wordnet_text(const std::vector<Synset>& synsets, std::span<const Index> use, const WordnetPairKinds& kinds = {});
 
 namespace detail {

@@ -35,16 +35,20 @@ struct MlpOptions {
 template <Real T>
 class Mlp : public nn::LayerStack<Mlp<T>, T> {
  public:
+  /// The layers of `o`, weights drawn from `rng`. Throws ValueError for fewer than two sizes or a
+  /// size <= 0.
   Mlp(const MlpOptions& o, Rng& rng) : options_(o) {
     this->build("Mlp",
                 {.sizes = o.sizes, .activation = o.activation, .batch_norm = o.batch_norm, .bias = o.bias,
                  .activate_last = o.activate_last},
                 rng);
   }
+  /// Shares the layers (a handle, see `nn::Module`); `clone()` is the deep copy.
   Mlp(const Mlp&) = default;
 
   std::string type_name() const override { return "Mlp"; }
   std::string extra_repr() const override { return this->stack_repr(); }
+  /// The options it was built with.
   const MlpOptions& options() const { return options_; }
 
  private:

@@ -89,6 +89,7 @@ class BasicBlock : public nn::Cloneable<BasicBlock<T>, T> {
   }
 
   std::string type_name() const override { return "BasicBlock"; }
+  /// The options it was built with.
   const BasicBlockOptions& options() const { return options_; }
 
  private:
@@ -107,7 +108,7 @@ enum class ResNetStem {
 /// Configuration of a `ResNet18`.
 struct ResNet18Options {
   Index in_channels = 3;                   ///< image channels (> 0)
-  ResNetStem stem = ResNetStem::small_image;
+  ResNetStem stem = ResNetStem::small_image;  ///< the first layers: small images or ImageNet's
 };
 
 /// ResNet-18 encoder: stem (conv1, bn1, relu [, maxpool]), then layer1..layer4, each two `BasicBlock`s with
@@ -167,6 +168,7 @@ class ResNet18 : public nn::Cloneable<ResNet18<T>, T> {
     return simile::detail::str("in_channels=", options_.in_channels,
                                ", stem=", options_.stem == ResNetStem::small_image ? "small_image" : "imagenet");
   }
+  /// The options it was built with.
   const ResNet18Options& options() const { return options_; }
 
  private:

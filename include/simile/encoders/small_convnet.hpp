@@ -79,6 +79,7 @@ class SmallConvNet : public nn::Cloneable<SmallConvNet<T>, T> {
     return simile::detail::str("in_channels=", options_.in_channels, ", widths=[", options_.widths[0], ", ",
                                options_.widths[1], ", ", options_.widths[2], "]");
   }
+  /// The options it was built with.
   const SmallConvNetOptions& options() const { return options_; }
 
  private:

@@ -38,6 +38,8 @@ struct TabularEncoderOptions {
 template <Real T>
 class TabularEncoder : public nn::Cloneable<TabularEncoder<T>, T> {
  public:
+  /// The embedding tables and the MLP of `o`, weights drawn from `rng`. Throws ValueError for a negative
+  /// `numeric`, no feature at all, a non-positive width or a categorical column without categories.
   TabularEncoder(const TabularEncoderOptions& o, Rng& rng) : options_(o) {
     check<ValueError>(o.numeric >= 0 && o.category_dim > 0 && o.output_dim > 0, "TabularEncoder: numeric ",
                       o.numeric, ", category_dim ", o.category_dim, ", output_dim ", o.output_dim,
@@ -110,7 +112,9 @@ class TabularEncoder : public nn::Cloneable<TabularEncoder<T>, T> {
     return simile::detail::str("numeric=", options_.numeric, ", categorical=", options_.categories.size(),
                                ", output_dim=", options_.output_dim);
   }
+  /// The options it was built with.
   const TabularEncoderOptions& options() const { return options_; }
+  /// D of the output [N, D].
   Index output_dim() const { return options_.output_dim; }
 
  private:

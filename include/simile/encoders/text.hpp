@@ -35,11 +35,12 @@ namespace simile::encoders {
 /// The two text encoders.
 enum class TextArchitecture { bag, transformer };
 
+/// "bag" or "transformer", as the command-line tool spells them.
 inline const char* to_string(TextArchitecture a) { return a == TextArchitecture::bag ? "bag" : "transformer"; }
 
 /// Configuration of a `TextEncoder`.
 struct TextEncoderOptions {
-  TextArchitecture architecture = TextArchitecture::transformer;
+  TextArchitecture architecture = TextArchitecture::transformer;  ///< bag of embeddings or transformer
   Index vocab_size = 0;       ///< V, ids 0..V-1 (id 0 is padding)
   Index width = 128;          ///< D, embedding and model width, and the width of h
   Index layers = 2;           ///< transformer layers
@@ -54,6 +55,9 @@ struct TextEncoderOptions {
 template <Real T>
 class TextEncoder : public nn::Cloneable<TextEncoder<T>, T> {
  public:
+  /// The layers of `o`, weights drawn from `rng`. Throws ValueError for a vocabulary of 3 ids or fewer,
+  /// a non-positive width or length, a dropout outside [0, 1), or (transformer) a width the heads do not
+  /// divide.
   TextEncoder(const TextEncoderOptions& o, Rng& rng) : options_(o) {
     check<ValueError>(o.vocab_size > 3, "TextEncoder: vocab_size ", o.vocab_size, " must exceed the 3 reserved ids");
     check<ValueError>(o.width > 0 && o.max_length > 0 && o.feedforward >= 0, "TextEncoder: width ", o.width,
@@ -113,6 +117,7 @@ class TextEncoder : public nn::Cloneable<TextEncoder<T>, T> {
     return simile::detail::str("architecture=", to_string(options_.architecture), ", vocab_size=", options_.vocab_size,
                                ", width=", options_.width, ", max_length=", options_.max_length);
   }
+  /// The options it was built with.
   const TextEncoderOptions& options() const { return options_; }
   /// The width of h.
   Index output_dim() const { return options_.width; }

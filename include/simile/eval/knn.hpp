@@ -21,12 +21,14 @@
 
 namespace simile {
 
+/// Options of `knn_classify`: weighted kNN on cosine similarity (Wu et al. 2018).
 struct KnnOptions {
   int k = 200;               ///< neighbours that vote
   double temperature = 0.1;  ///< vote weight exp(similarity / temperature)
   Index tile = 512;          ///< test rows per similarity block
 };
 
+/// What `knn_classify` returns.
 struct KnnResult {
   double accuracy = 0;                    ///< fraction of test rows whose prediction equals its label
   std::vector<std::int64_t> predictions;  ///< one per test row

@@ -24,18 +24,20 @@
 
 namespace simile {
 
+/// Options of `linear_probe`: the penalty and L-BFGS's stopping rule and memory.
 struct LinearProbeOptions {
   double l2 = 1e-4;          ///< L2 penalty on W (not on b)
-  int max_iterations = 1000;
+  int max_iterations = 1000; ///< L-BFGS iterations at most
   double tolerance = 1e-5;   ///< stop when max |gradient| falls below this
   int history = 10;          ///< L-BFGS memory
 };
 
+/// What `linear_probe` returns; accuracies are fractions in [0, 1].
 struct LinearProbeResult {
-  double train_accuracy = 0;
-  double test_accuracy = 0;
-  double final_loss = 0;
-  int iterations = 0;
+  double train_accuracy = 0;  ///< on the training features
+  double test_accuracy = 0;   ///< on the test features
+  double final_loss = 0;      ///< the penalized cross-entropy at the end
+  int iterations = 0;         ///< L-BFGS iterations run
   bool converged = false;  ///< stopped by a tolerance, not by max_iterations
 };
 

@@ -102,23 +102,29 @@ Tensor<float> embed(nn::Module<T>& encoder, const TextDataset& data, Index batch
   });
 }
 
+/// How `evaluate` and `evaluate_features` evaluate: the kNN and probe options, the label fractions.
 struct EvaluationOptions {
-  KnnOptions knn;
-  LinearProbeOptions probe;
+  KnnOptions knn;             ///< the kNN classifier (k is capped at the training set's size)
+  LinearProbeOptions probe;   ///< the linear probe, for every label fraction
   bool label_fractions = true;   ///< also probe on 1 % and 10 % of the training labels
   std::uint64_t seed = 0;        ///< seeds the label subsets and the views for alignment
-  Index batch_size = 512;
+  Index batch_size = 512;        ///< samples per encoder call when embedding
 };
 
+/// The results of one evaluation; accuracies are fractions in [0, 1] on the test set.
 struct EvaluationReport {
-  double linear_probe_accuracy = 0;
-  double knn_accuracy = 0;
+  double linear_probe_accuracy = 0;  ///< the linear probe trained on every training label
+  double knn_accuracy = 0;           ///< weighted kNN against the training embeddings
+  /// @{
+  /// The linear probe trained on a stratified 1 % (10 %) of the training labels; empty unless
+  /// `EvaluationOptions::label_fractions`.
   std::optional<double> linear_probe_1pct, linear_probe_10pct;
+  /// @}
   std::optional<double> alignment;  ///< needs a view pipeline
-  double uniformity = 0;
-  double effective_rank = 0;
-  double normalized_std = 0;
-  Index dim = 0;
+  double uniformity = 0;            ///< `uniformity` of the test embeddings (lower: more spread)
+  double effective_rank = 0;        ///< `effective_rank` of the test embeddings (collapse: near 1)
+  double normalized_std = 0;        ///< `normalized_std` of the test embeddings (collapse: near 0)
+  Index dim = 0;                    ///< D, the embedding's width
 };
 
 /// The labels of `labels` at `idx`, and the rows of `features` there.

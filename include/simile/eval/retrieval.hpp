@@ -2,7 +2,7 @@
 /// \file
 /// Retrieval evaluation of embeddings: each query has one relevant document among N (a gloss and its
 /// synset's lemmas, a sentence and its paraphrase); documents are ranked by similarity to the query and
-/// the rank of the relevant one gives recall@k and the mean reciprocal rank (Voorhees 1999).
+/// the rank of the relevant one gives recall\@k and the mean reciprocal rank (Voorhees 1999).
 ///
 /// Exact and blocked: queries go through in blocks of `block` rows, each block's scores against all
 /// documents are one GEMM ([block, D] x [D, N]), and only that [block, N] matrix exists at a time, so

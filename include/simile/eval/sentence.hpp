@@ -22,8 +22,14 @@ namespace simile {
 
 /// Labeled texts split into train and test, and retrieval queries over the test texts.
 struct SentenceBenchmark {
+  /// @{
+  /// The texts the probe is trained on and tested on.
   std::vector<std::string> train_texts, test_texts;
-  std::vector<std::int64_t> train_labels, test_labels;  ///< one class id >= 0 per text
+  /// @}
+  /// @{
+  /// One class id >= 0 per text.
+  std::vector<std::int64_t> train_labels, test_labels;
+  /// @}
   std::vector<std::string> queries;                     ///< retrieval queries
   std::vector<Index> relevant;                          ///< for each query, the index of its text in test_texts
 };
@@ -34,18 +40,18 @@ SentenceBenchmark wordnet_benchmark(const std::vector<Synset>& synsets, const Sy
 
 /// Options of `evaluate_sentences`.
 struct SentenceEvaluationOptions {
-  LinearProbeOptions probe;
+  LinearProbeOptions probe;  ///< the linear probe
   /// Train the probe on at most this many training texts (0: all), the first ones of a seeded shuffle. The
   /// default keeps the probe of WordNet's 100,000 training glosses to seconds; it learns as well from 20,000.
   Index probe_train_limit = 20000;
-  std::uint64_t seed = 0;
+  std::uint64_t seed = 0;  ///< seeds the shuffle that picks the probe's training texts
 };
 
 /// What `evaluate_sentences` measures.
 struct SentenceReport {
   double probe_accuracy = 0;  ///< test accuracy of the linear probe
   Index probe_train = 0;      ///< texts the probe was trained on
-  RetrievalResult retrieval;
+  RetrievalResult retrieval;  ///< recall at 1 and 10 and the MRR of the queries against the test texts
   Index dim = 0;              ///< embedding width
 };
 

@@ -27,6 +27,8 @@ struct PredictionHeadOptions {
 template <Real T>
 class PredictionHead : public nn::LayerStack<PredictionHead<T>, T> {
  public:
+  /// Linear, BN, ReLU, Linear with the sizes of `o`, weights drawn from `rng`. Throws ValueError for a
+  /// size <= 0.
   PredictionHead(const PredictionHeadOptions& o, Rng& rng) : options_(o) {
     this->build("PredictionHead",
                 {.sizes = {o.in_features, o.hidden_features, o.out_features},
@@ -34,10 +36,12 @@ class PredictionHead : public nn::LayerStack<PredictionHead<T>, T> {
                  .batch_norm = true},
                 rng);
   }
+  /// Shares the layers (a handle, see `nn::Module`); `clone()` is the deep copy.
   PredictionHead(const PredictionHead&) = default;
 
   std::string type_name() const override { return "PredictionHead"; }
   std::string extra_repr() const override { return this->stack_repr(); }
+  /// The options it was built with.
   const PredictionHeadOptions& options() const { return options_; }
 
  private:

@@ -31,6 +31,7 @@ struct ProjectionHeadOptions {
 template <Real T>
 class ProjectionHead : public nn::LayerStack<ProjectionHead<T>, T> {
  public:
+  /// The layers of `o`, weights drawn from `rng`. Throws ValueError for a size <= 0.
   ProjectionHead(const ProjectionHeadOptions& o, Rng& rng) : options_(o) {
     this->build("ProjectionHead",
                 {.sizes = {o.in_features, o.hidden_features, o.out_features},
@@ -38,10 +39,12 @@ class ProjectionHead : public nn::LayerStack<ProjectionHead<T>, T> {
                  .batch_norm = o.batch_norm},
                 rng);
   }
+  /// Shares the layers (a handle, see `nn::Module`); `clone()` is the deep copy.
   ProjectionHead(const ProjectionHead&) = default;
 
   std::string type_name() const override { return "ProjectionHead"; }
   std::string extra_repr() const override { return this->stack_repr(); }
+  /// The options it was built with.
   const ProjectionHeadOptions& options() const { return options_; }
 
  private:

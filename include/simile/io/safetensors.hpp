@@ -47,6 +47,7 @@ class TensorDict {
     if (!added) return void(items_[it->second].second = t);
     items_.emplace_back(name, AnyTensor(t));
   }
+  /// True when a tensor is named `name`.
   bool contains(const std::string& name) const { return find(name) != nullptr; }
   /// The tensor `name` with element type T; throws when absent or of another type.
   template <Element T>
@@ -58,12 +59,17 @@ class TensorDict {
                    dtype_of<T>());
     return *t;
   }
+  /// The tensor `name`, or null when there is none (valid until the dict changes).
   const AnyTensor* find(const std::string& name) const;
+  /// Every (name, tensor), in insertion order (the order they are written in).
   const std::vector<std::pair<std::string, AnyTensor>>& items() const { return items_; }
+  /// Number of tensors.
   std::size_t size() const { return items_.size(); }
 
+  /// The file header's `__metadata__`: string keys and values (version, options, architecture).
   std::map<std::string, std::string> metadata;
 
+  /// The safetensors dtype of `T`: "F32", "F64", "I64", "I32" or "U8" (other types do not compile).
   template <Element T>
   static const char* dtype_of() {
     if constexpr (std::is_same_v<T, float>) return "F32";
@@ -73,6 +79,7 @@ class TensorDict {
     else if constexpr (std::is_same_v<T, std::uint8_t>) return "U8";
     else static_assert(sizeof(T) == 0, "safetensors: unsupported element type");
   }
+  /// The safetensors dtype of the tensor `a` holds.
   static const char* dtype_name(const AnyTensor& a) {
     return std::visit([](const auto& t) { return dtype_of<typename std::decay_t<decltype(t)>::value_type>(); }, a);
   }

@@ -24,7 +24,7 @@ namespace simile {
 /// Options of `contrastive_loss`.
 struct ContrastiveOptions {
   double margin = 1.0;                          ///< > 0
-  PairDistance distance = PairDistance::euclidean;
+  PairDistance distance = PairDistance::euclidean;  ///< d(a, b): Euclidean or cosine distance
   double eps = 1e-12;                           ///< norm clamp of the cosine distance
 };
 

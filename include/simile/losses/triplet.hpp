@@ -31,7 +31,7 @@ enum class TripletMining { all, batch_hard, semi_hard };
 /// Options of `triplet_margin_loss` and `triplet_loss`.
 struct TripletOptions {
   double margin = 0.2;                              ///< > 0
-  PairDistance distance = PairDistance::euclidean;
+  PairDistance distance = PairDistance::euclidean;  ///< d(a, b): Euclidean or cosine distance
   TripletMining mining = TripletMining::batch_hard;  ///< used by `triplet_loss` only
   bool average_nonzero = false;                      ///< mean over the active triplets instead of all
   double eps = 1e-12;                                ///< norm clamp of the cosine distance

@@ -36,7 +36,10 @@ struct VicRegOptions {
 /// The three VICReg terms (unweighted) and the weighted total, all scalars sharing one graph.
 template <Real T>
 struct VicRegTerms {
+  /// @{
+  /// s, v and c of the formula above, and L = sim_coeff s + std_coeff v + cov_coeff c (backpropagate this).
   Var<T> invariance, variance, covariance, total;
+  /// @}
 };
 
 /// VICReg's terms for z1, z2 [N, D] (see the file comment).

@@ -29,10 +29,12 @@ struct LeakyReLUOptions {
 template <Real T>
 class LeakyReLU : public Cloneable<LeakyReLU<T>, T> {
  public:
+  /// max(x, negative_slope x) with the slope of `options`.
   explicit LeakyReLU(const LeakyReLUOptions& options = {}) : options_(options) {}
   Var<T> forward(const Var<T>& x) override { return leaky_relu(x, static_cast<T>(options_.negative_slope)); }
   std::string type_name() const override { return "LeakyReLU"; }
   std::string extra_repr() const override { return simile::detail::str("negative_slope=", options_.negative_slope); }
+  /// The options it was built with.
   const LeakyReLUOptions& options() const { return options_; }
 
  private:

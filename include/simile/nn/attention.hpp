@@ -37,6 +37,8 @@ struct MultiheadAttentionOptions {
 template <Real T>
 class MultiheadAttention : public Cloneable<MultiheadAttention<T>, T> {
  public:
+  /// The projections of `options`, weights drawn from `rng`. Throws ValueError unless embed_dim and
+  /// num_heads are positive and num_heads divides embed_dim.
   MultiheadAttention(const MultiheadAttentionOptions& options, Rng& rng) : options_(options) {
     const Index E = options.embed_dim;
     check<ValueError>(E > 0 && options.num_heads > 0 && E % options.num_heads == 0,
@@ -81,6 +83,7 @@ class MultiheadAttention : public Cloneable<MultiheadAttention<T>, T> {
   std::string extra_repr() const override {
     return simile::detail::str("embed_dim=", options_.embed_dim, ", num_heads=", options_.num_heads);
   }
+  /// The options it was built with.
   const MultiheadAttentionOptions& options() const { return options_; }
 
  private:

@@ -135,8 +135,9 @@ template <Real T>
 class BatchNorm1d : public simile::detail::BatchNormBase<BatchNorm1d<T>, T> {
  public:
   using simile::detail::BatchNormBase<BatchNorm1d<T>, T>::BatchNormBase;
-  static constexpr const char* name = "BatchNorm1d";
-  static constexpr const char* expected = "[N, C] or [N, C, L]";
+  static constexpr const char* name = "BatchNorm1d";  ///< the class name, in `type_name()` and messages
+  static constexpr const char* expected = "[N, C] or [N, C, L]";  ///< the input shapes, for the ShapeError message
+  /// True for the input ranks the layer takes (2 and 3).
   static bool accepts_rank(int r) { return r == 2 || r == 3; }
 };
 
@@ -145,8 +146,9 @@ template <Real T>
 class BatchNorm2d : public simile::detail::BatchNormBase<BatchNorm2d<T>, T> {
  public:
   using simile::detail::BatchNormBase<BatchNorm2d<T>, T>::BatchNormBase;
-  static constexpr const char* name = "BatchNorm2d";
-  static constexpr const char* expected = "[N, C, H, W]";
+  static constexpr const char* name = "BatchNorm2d";  ///< the class name, in `type_name()` and messages
+  static constexpr const char* expected = "[N, C, H, W]";  ///< the input shapes, for the ShapeError message
+  /// True for the input ranks the layer takes (4).
   static bool accepts_rank(int r) { return r == 4; }
 };
 

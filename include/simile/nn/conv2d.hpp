@@ -62,7 +62,9 @@ class Conv2d : public Cloneable<Conv2d<T>, T> {
                                o.bias ? "" : ", bias=false");
   }
 
+  /// The options it was built with.
   const Conv2dOptions& options() const { return options_; }
+  /// The kernel [out_channels, in_channels, kernel_size, kernel_size].
   const Var<T>& weight() const { return this->get(weight_); }
   /// The bias; requires `options().bias`.
   const Var<T>& bias() const {

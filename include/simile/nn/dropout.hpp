@@ -26,7 +26,10 @@ struct DropoutOptions {
 template <Real T>
 class Dropout : public Cloneable<Dropout<T>, T> {
  public:
+  /// Dropout with probability `options.p`, masks drawn from the stream of `seed`.
   Dropout(const DropoutOptions& options, std::uint64_t seed) : Dropout(options, Rng(seed)) {}
+  /// Dropout with probability `options.p`, masks drawn from `rng` (copied: the layer owns its stream).
+  /// Throws ValueError unless p is in [0, 1).
   Dropout(const DropoutOptions& options, Rng rng) : options_(options), rng_(rng) {
     check(options.p >= 0 && options.p < 1, "Dropout: p ", options.p, " must be in [0, 1)");
   }
@@ -35,6 +38,7 @@ class Dropout : public Cloneable<Dropout<T>, T> {
 
   std::string type_name() const override { return "Dropout"; }
   std::string extra_repr() const override { return simile::detail::str("p=", options_.p); }
+  /// The options it was built with.
   const DropoutOptions& options() const { return options_; }
   /// The layer's random stream (read its `state()` to checkpoint, assign to restore).
   Rng& rng() { return rng_; }

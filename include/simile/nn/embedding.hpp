@@ -46,6 +46,8 @@ Tensor<std::int32_t> ids_from_values(const char* who, const Tensor<T>& values) {
 template <Real T>
 class Embedding : public Cloneable<Embedding<T>, T> {
  public:
+  /// A table [num_embeddings, embedding_dim] drawn from `rng` (the padding row zero). Throws ValueError
+  /// for a non-positive size or a padding_idx outside [-1, num_embeddings).
   Embedding(const EmbeddingOptions& options, Rng& rng) : options_(options) {
     check<ValueError>(options.num_embeddings > 0 && options.embedding_dim > 0, "Embedding: num_embeddings ",
                       options.num_embeddings, " and embedding_dim ", options.embedding_dim, " must be positive");
@@ -69,7 +71,9 @@ class Embedding : public Cloneable<Embedding<T>, T> {
     if (options_.padding_idx >= 0) s += simile::detail::str(", padding_idx=", options_.padding_idx);
     return s;
   }
+  /// The options it was built with.
   const EmbeddingOptions& options() const { return options_; }
+  /// The table [num_embeddings, embedding_dim].
   const Var<T>& weight() const { return this->get(weight_); }
 
  private:

@@ -14,8 +14,8 @@ namespace simile::nn {
 /// Configuration of a `Flatten`: the inclusive range of dimensions to merge; negative counts from the
 /// end (-1 is the last). PyTorch's defaults keep dimension 0 (the batch).
 struct FlattenOptions {
-  int start_dim = 1;
-  int end_dim = -1;
+  int start_dim = 1;  ///< the first dimension merged
+  int end_dim = -1;   ///< the last dimension merged
 };
 
 /// Input [d0, ..., d_{r-1}] -> [d0, ..., d_{s-1}, d_s * ... * d_e, d_{e+1}, ...] for s = start_dim and
@@ -23,6 +23,7 @@ struct FlattenOptions {
 template <Real T>
 class Flatten : public Cloneable<Flatten<T>, T> {
  public:
+  /// Merges the dimensions of `options` (checked against each input's rank in `forward`).
   explicit Flatten(const FlattenOptions& options = {}) : options_(options) {}
 
   Var<T> forward(const Var<T>& x) override {
@@ -46,6 +47,7 @@ class Flatten : public Cloneable<Flatten<T>, T> {
   std::string extra_repr() const override {
     return simile::detail::str("start_dim=", options_.start_dim, ", end_dim=", options_.end_dim);
   }
+  /// The options it was built with.
   const FlattenOptions& options() const { return options_; }
 
  private:

@@ -71,8 +71,8 @@ void constant(const Tensor<T>& t, double value) {
 /// Options of the Kaiming (He et al. 2015) initializations. PyTorch's defaults.
 struct KaimingOptions {
   double a = 0;                                          ///< negative slope of a following leaky_relu
-  FanMode mode = FanMode::fan_in;
-  Nonlinearity nonlinearity = Nonlinearity::leaky_relu;
+  FanMode mode = FanMode::fan_in;  ///< keep the variance of the forward (fan_in) or backward (fan_out) pass
+  Nonlinearity nonlinearity = Nonlinearity::leaky_relu;  ///< the gain's nonlinearity (with `a`)
 };
 
 namespace kaiming_detail {

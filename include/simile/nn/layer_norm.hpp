@@ -22,6 +22,7 @@ struct LayerNormOptions {
 template <Real T>
 class LayerNorm : public Cloneable<LayerNorm<T>, T> {
  public:
+  /// Normalizes the last dimension of size `options.normalized_dim`, weight 1 and bias 0 to start.
   explicit LayerNorm(const LayerNormOptions& options) : options_(options) {
     check<ValueError>(options.normalized_dim > 0, "LayerNorm: normalized_dim ", options.normalized_dim,
                       " must be positive");
@@ -37,6 +38,7 @@ class LayerNorm : public Cloneable<LayerNorm<T>, T> {
   std::string extra_repr() const override {
     return simile::detail::str("(", options_.normalized_dim, ",), eps=", options_.eps);
   }
+  /// The options it was built with.
   const LayerNormOptions& options() const { return options_; }
 
  private:

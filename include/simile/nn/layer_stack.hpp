@@ -18,6 +18,7 @@ namespace simile::nn {
 /// The nonlinearity between the layers of an MLP.
 enum class MlpActivation { relu, gelu, tanh, sigmoid, leaky_relu };
 
+/// The activation's name as the command-line tool spells it: "relu", "gelu", "tanh", "sigmoid", "leaky_relu".
 inline const char* to_string(MlpActivation a) {
   switch (a) {
     case MlpActivation::gelu: return "gelu";
@@ -43,8 +44,8 @@ std::shared_ptr<Module<T>> make_activation(MlpActivation a) {
 
 /// What a `LayerStack` is built from: `sizes` = {d_0, d_1, ..., d_L} gives L Linear layers d_{i-1} -> d_i.
 struct LayerStackSpec {
-  std::vector<Index> sizes;
-  MlpActivation activation = MlpActivation::relu;
+  std::vector<Index> sizes;                        ///< d_0 .. d_L, at least two, all positive
+  MlpActivation activation = MlpActivation::relu;  ///< the nonlinearity after each hidden Linear (and BN)
   bool batch_norm = false;        ///< BatchNorm1d after every hidden Linear, before its activation
   bool bias = true;               ///< Linear biases
   bool activate_last = false;     ///< a (batch norm and) activation after the last Linear too
@@ -57,6 +58,7 @@ struct LayerStackSpec {
 template <class Derived, Real T>
 class LayerStack : public nn::Cloneable<Derived, T> {
  public:
+  /// The layers in order: x [N, d_0] -> [N, d_L]. Throws ShapeError for any other input shape.
   Var<T> forward(const Var<T>& x) override {
     check<ShapeError>(x.shape().rank() == 2 && x.dim(1) == spec_.sizes.front(), this->type_name(),
                       ": input of shape ", x.shape(), " is not [N, ", spec_.sizes.front(), "]");
@@ -72,6 +74,7 @@ class LayerStack : public nn::Cloneable<Derived, T> {
 
  protected:
   LayerStack() = default;
+  /// Shares the layers (a handle copy, see `Module`); `clone()` deepens it.
   LayerStack(const LayerStack&) = default;
 
   /// Builds the layers, drawing the Linear weights (then biases) from `rng` in order. Called from the
@@ -96,7 +99,9 @@ class LayerStack : public nn::Cloneable<Derived, T> {
     }
   }
 
+  /// The spec the layers were built from.
   const LayerStackSpec& spec() const { return spec_; }
+  /// "sizes=[d_0, ..., d_L], activation=relu, batch_norm=true": the part of `extra_repr()` the stack gives.
   std::string stack_repr() const {
     std::string s = "sizes=[";
     for (std::size_t i = 0; i < spec_.sizes.size(); ++i) s += (i ? ", " : "") + std::to_string(spec_.sizes[i]);

@@ -58,7 +58,9 @@ class Linear : public Cloneable<Linear<T>, T> {
                        ", bias=", options_.bias ? "true" : "false");
   }
 
+  /// The options it was built with.
   const LinearOptions& options() const { return options_; }
+  /// W [out_features, in_features].
   const Var<T>& weight() const { return this->get(weight_); }
   /// The bias; requires `options().bias`.
   const Var<T>& bias() const {

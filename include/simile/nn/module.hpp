@@ -39,15 +39,18 @@ namespace simile::nn {
 
 /// A parameter's place in the registry of the module that registered it (survives `clone()`).
 struct ParameterId {
+  /// Position in the module's own parameter list (registration order), not in `parameters()`.
   std::size_t index = 0;
 };
 /// A buffer's place in the registry of the module that registered it (survives `clone()`).
 struct BufferId {
+  /// Position in the module's own buffer list (registration order).
   std::size_t index = 0;
 };
 /// A child's place in the registry of its parent, typed with the child's concrete class.
 template <class M>
 struct ChildId {
+  /// Position in the parent's list of direct children (registration order).
   std::size_t index = 0;
 };
 
@@ -58,9 +61,13 @@ using NamedParameters = std::vector<std::pair<std::string, Var<T>>>;
 template <Real T>
 using NamedTensors = std::vector<std::pair<std::string, Tensor<T>>>;
 
+/// The base of every layer and network: a registry of named parameters, buffers and children, a
+/// training flag, and `forward`. Copying shares the registry (a handle); `clone()` is the deep copy. A
+/// concrete module derives from `Cloneable<Derived, T>` (see the file's description).
 template <Real T>
 class Module {
  public:
+  /// The element type of the module's parameters and of its input and output (float or double).
   using Scalar = T;
 
   virtual ~Module() = default;
@@ -68,6 +75,7 @@ class Module {
 
   /// The module's computation. Shapes and formula: see each layer.
   virtual Var<T> forward(const Var<T>& x) = 0;
+  /// `forward(x)`, so that a module is called like a function: `y = linear(x)`.
   Var<T> operator()(const Var<T>& x) { return forward(x); }
 
   /// The module's class name ("Linear"), for messages and `to_string()`.
@@ -194,7 +202,9 @@ class Module {
     training_ = on;
     for (auto& [name, c] : children_) c->train(on);
   }
+  /// Evaluation mode for this module and its descendants: `train(false)`.
   void eval() { train(false); }
+  /// True in training mode (the default for a new module), false after `eval()` or `train(false)`.
   bool is_training() const { return training_; }
 
   /// Makes every parameter of this module and its descendants trainable (`on`) or frozen (`!on`): a
@@ -266,13 +276,24 @@ class Module {
     return {children_.size() - 1};
   }
 
+  /// \name Registered state by id
+  /// What `forward` reads: the parameter, buffer or child registered with the id returned by
+  /// `register_parameter`, `register_buffer` or `register_module` (the clone's own in a clone). The id
+  /// must come from this module's class; it is not checked.
+  ///@{
+  /// The parameter (a trainable leaf) with id `id`.
   const Var<T>& get(ParameterId id) const { return parameters_[id.index].second; }
+  /// The buffer with id `id`; its storage is the module's, so writing to it updates the buffer.
   const Tensor<T>& get(BufferId id) const { return buffers_[id.index].second; }
+  /// The child with id `id`, as its concrete class `M`.
   template <class M>
   M& get(ChildId<M> id) const {
     return static_cast<M&>(*children_[id.index].second);
   }
+  ///@}
+  /// Number of direct children (not descendants).
   std::size_t num_children() const { return children_.size(); }
+  /// The `i`-th direct child in registration order; `i < num_children()` is required, not checked.
   Module& child_at(std::size_t i) const { return *children_[i].second; }
 
  private:
@@ -354,6 +375,7 @@ class Cloneable : public Module<T> {
 
  protected:
   Cloneable() = default;
+  /// Shares the registry, as `Module`'s copy constructor does; `shallow_copy` uses it, `clone()` deepens it.
   Cloneable(const Cloneable&) = default;
 
  private:

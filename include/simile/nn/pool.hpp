@@ -16,7 +16,7 @@ namespace simile::nn {
 /// Configuration of a windowed pooling layer: a kernel_size x kernel_size window moved by `stride`
 /// (default: kernel_size, non-overlapping) over the input padded by `padding` on each side.
 struct Pool2dOptions {
-  Index kernel_size = 2;
+  Index kernel_size = 2;  ///< the window's side, >= 1
   std::optional<Index> stride{};  ///< unset: kernel_size
   Index padding = 0;            ///< in [0, kernel_size / 2]
 };
@@ -33,12 +33,14 @@ inline std::string repr(const Pool2dOptions& o) {
 template <Real T>
 class MaxPool2d : public Cloneable<MaxPool2d<T>, T> {
  public:
+  /// Max pooling with the window of `options` (checked in `forward`).
   explicit MaxPool2d(const Pool2dOptions& options = {}) : options_(options) {}
   Var<T> forward(const Var<T>& x) override {
     return max_pool2d(x, options_.kernel_size, options_.stride, options_.padding);
   }
   std::string type_name() const override { return "MaxPool2d"; }
   std::string extra_repr() const override { return pool_detail::repr(options_); }
+  /// The options it was built with.
   const Pool2dOptions& options() const { return options_; }
 
  private:
@@ -49,12 +51,14 @@ class MaxPool2d : public Cloneable<MaxPool2d<T>, T> {
 template <Real T>
 class AvgPool2d : public Cloneable<AvgPool2d<T>, T> {
  public:
+  /// Average pooling with the window of `options` (checked in `forward`).
   explicit AvgPool2d(const Pool2dOptions& options = {}) : options_(options) {}
   Var<T> forward(const Var<T>& x) override {
     return avg_pool2d(x, options_.kernel_size, options_.stride, options_.padding);
   }
   std::string type_name() const override { return "AvgPool2d"; }
   std::string extra_repr() const override { return pool_detail::repr(options_); }
+  /// The options it was built with.
   const Pool2dOptions& options() const { return options_; }
 
  private:

@@ -22,12 +22,15 @@ template <Real T>
 class Sequential : public Cloneable<Sequential<T>, T> {
  public:
   Sequential() = default;
+  /// @{
+  /// The modules in order, registered as children "0", "1", ... (`push_back` each).
   Sequential(std::initializer_list<std::shared_ptr<Module<T>>> modules) {
     for (const auto& m : modules) push_back(m);
   }
   explicit Sequential(const std::vector<std::shared_ptr<Module<T>>>& modules) {
     for (const auto& m : modules) push_back(m);
   }
+  /// @}
 
   /// Appends `module` under the name of its position.
   Sequential& push_back(std::shared_ptr<Module<T>> module) {
@@ -48,7 +51,9 @@ class Sequential : public Cloneable<Sequential<T>, T> {
     return y;
   }
 
+  /// Number of modules.
   std::size_t size() const { return this->num_children(); }
+  /// True with no module (`forward` then returns its input).
   bool empty() const { return size() == 0; }
   /// The module at position `i`. Throws ValueError when out of range.
   Module<T>& operator[](std::size_t i) const {

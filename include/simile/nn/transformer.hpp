@@ -33,7 +33,7 @@ struct TransformerEncoderLayerOptions {
   Index nhead = 1;            ///< attention heads
   Index dim_feedforward = 0;  ///< width of the feed-forward block (0: 4 E)
   double dropout = 0.1;       ///< on both residual branches and inside the feed-forward block, in [0, 1)
-  TransformerActivation activation = TransformerActivation::gelu;
+  TransformerActivation activation = TransformerActivation::gelu;  ///< inside the feed-forward block
 };
 
 /// One pre-norm layer over x [B, L, E], `key_mask` [B, L] (1: token, 0: padding):
@@ -43,6 +43,8 @@ struct TransformerEncoderLayerOptions {
 template <Real T>
 class TransformerEncoderLayer : public Cloneable<TransformerEncoderLayer<T>, T> {
  public:
+  /// The attention, norms and feed-forward block of `options`, weights drawn from `rng`. Throws
+  /// ValueError for a dropout outside [0, 1), a negative dim_feedforward, or bad attention sizes.
   TransformerEncoderLayer(const TransformerEncoderLayerOptions& options, Rng& rng) : options_(options) {
     const Index E = options.d_model, F = options.dim_feedforward > 0 ? options.dim_feedforward : 4 * E;
     check<ValueError>(options.dropout >= 0 && options.dropout < 1, "TransformerEncoderLayer: dropout ",
@@ -84,6 +86,7 @@ class TransformerEncoderLayer : public Cloneable<TransformerEncoderLayer<T>, T> 
                                options_.activation == TransformerActivation::gelu ? "gelu" : "relu",
                                ", norm_first=true");
   }
+  /// The options it was built with.
   const TransformerEncoderLayerOptions& options() const { return options_; }
 
  private:
@@ -107,6 +110,8 @@ class TransformerEncoderLayer : public Cloneable<TransformerEncoderLayer<T>, T> 
 template <Real T>
 class TransformerEncoder : public Cloneable<TransformerEncoder<T>, T> {
  public:
+  /// `num_layers` layers of options `layer`, weights drawn from `rng` layer by layer. Throws ValueError
+  /// when num_layers <= 0.
   TransformerEncoder(const TransformerEncoderLayerOptions& layer, Index num_layers, Rng& rng) : num_layers_(num_layers) {
     check<ValueError>(num_layers > 0, "TransformerEncoder: num_layers ", num_layers, " must be positive");
     auto stack = std::make_shared<Sequential<T>>();
@@ -140,6 +145,7 @@ class TransformerEncoder : public Cloneable<TransformerEncoder<T>, T> {
   }
 
   std::string type_name() const override { return "TransformerEncoder"; }
+  /// Number of layers.
   Index num_layers() const { return num_layers_; }
 
  private:

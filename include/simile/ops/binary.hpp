@@ -213,6 +213,9 @@ Var<T> div(const Var<T>& a, const Var<T>& b) {
       [](T, T y, T out) { return -out / y; });
 }
 
+/// @{
+/// The ops above as operators: `a + b` is `add(a, b)`, `a * s` is `scale(a, s)`, `c - a` is
+/// `add_scalar(neg(a), c)`, `a / s` is `scale(a, 1 / s)`; same shapes, broadcasting and gradients.
 template <Real T> Var<T> operator+(const Var<T>& a, const Var<T>& b) { return add(a, b); }
 template <Real T> Var<T> operator-(const Var<T>& a, const Var<T>& b) { return sub(a, b); }
 template <Real T> Var<T> operator*(const Var<T>& a, const Var<T>& b) { return mul(a, b); }
@@ -225,6 +228,7 @@ template <Real T> Var<T> operator-(std::type_identity_t<T> c, const Var<T>& a) {
 template <Real T> Var<T> operator*(const Var<T>& a, std::type_identity_t<T> s) { return scale(a, s); }
 template <Real T> Var<T> operator*(std::type_identity_t<T> s, const Var<T>& a) { return scale(a, s); }
 template <Real T> Var<T> operator/(const Var<T>& a, std::type_identity_t<T> s) { return scale(a, T(1) / s); }
+/// @}
 
 /// The float and double specializations compiled into the library (see core/instantiate.hpp).
 #define SIMILE_TEMPLATES_OPS_BINARY(P, T) \

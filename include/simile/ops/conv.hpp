@@ -27,6 +27,7 @@ namespace simile {
 /// Which implementation computes a convolution.
 enum class ConvBackend { automatic, eigen, onednn };
 
+/// "automatic", "eigen" or "onednn", as the command-line tool spells them.
 inline const char* to_string(ConvBackend b) {
   switch (b) {
     case ConvBackend::eigen: return "eigen";
@@ -65,21 +66,31 @@ inline void set_conv_backend(ConvBackend b) {
 /// Options of `conv2d`: `Conv2dOptions{stride, padding}` sets both axes; the fields set one axis;
 /// chained setters read `Conv2dOptions{}.stride(2).padding(1).use_backend(ConvBackend::eigen)`.
 struct Conv2dOptions {
-  Index stride_h = 1, stride_w = 1;    ///< step of the window, >= 1
-  Index padding_h = 0, padding_w = 0;  ///< zeros added on both sides, >= 0
+  /// @{
+  /// Step of the window along H and W, >= 1.
+  Index stride_h = 1, stride_w = 1;
+  /// @}
+  /// @{
+  /// Zeros added on both sides of H and of W, >= 0.
+  Index padding_h = 0, padding_w = 0;
+  /// @}
   std::optional<ConvBackend> backend;  ///< unset: the process-wide `conv_backend()`
 
   Conv2dOptions() = default;
+  /// The same stride and padding on both axes: `conv2d(x, w, b, {2, 1})`.
   Conv2dOptions(Index stride, Index padding = 0)  // NOLINT: implicit, so that {stride, padding} reads well
       : stride_h(stride), stride_w(stride), padding_h(padding), padding_w(padding) {}
+  /// Sets the stride of both axes; returns `*this`.
   Conv2dOptions& stride(Index s) {
     stride_h = stride_w = s;
     return *this;
   }
+  /// Sets the padding of both axes; returns `*this`.
   Conv2dOptions& padding(Index p) {
     padding_h = padding_w = p;
     return *this;
   }
+  /// Sets the backend of this call (overriding the process-wide one); returns `*this`.
   Conv2dOptions& use_backend(ConvBackend b) {
     backend = b;
     return *this;

@@ -160,6 +160,7 @@ Var<T> sigmoid(const Var<T>& x) {
       [](T, T y) { return y * (T(1) - y); });
 }
 
+/// -x, `neg(x)`.
 template <Real T>
 Var<T> operator-(const Var<T>& x) {
   return neg(x);

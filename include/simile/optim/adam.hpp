@@ -24,10 +24,10 @@ struct AdamOptions {
 /// Options of an AdamW parameter group: the same fields, weight decay decoupled from the gradient
 /// and PyTorch's default of 0.01.
 struct AdamWOptions {
-  double lr = 1e-3;
-  double beta1 = 0.9;
-  double beta2 = 0.999;
-  double eps = 1e-8;
+  double lr = 1e-3;          ///< learning rate (>= 0)
+  double beta1 = 0.9;        ///< decay of the first moment, in [0, 1)
+  double beta2 = 0.999;      ///< decay of the second moment, in [0, 1)
+  double eps = 1e-8;         ///< added to the denominator (>= 0)
   double weight_decay = 1e-2;  ///< decoupled decay lambda: p = p (1 - lr lambda) before the Adam step
 };
 
@@ -84,14 +84,19 @@ class AdamFamily : public optim::GroupedOptimizer<T, Options> {
 
 namespace simile::optim {
 
+/// @{
+/// Throws ValueError, naming `who` and the field, when an option is out of the range its comment gives.
 inline void validate(const AdamOptions& o, const char* who) { simile::detail::validate_adam(o, who); }
 inline void validate(const AdamWOptions& o, const char* who) { simile::detail::validate_adam(o, who); }
+/// @}
 
 /// Adam with L2 weight decay (see `simile::detail::AdamFamily` for the rule).
 template <Real T>
 class Adam : public simile::detail::AdamFamily<T, AdamOptions, false> {
  public:
+  /// One group: `params` with `options`. Throws ValueError for a bad option or parameter list.
   Adam(const std::vector<Var<T>>& params, const AdamOptions& options) { this->add_param_group({params, options}); }
+  /// Several groups, in order (e.g. `decay_groups`). Throws ValueError for a bad option or parameter list.
   explicit Adam(const std::vector<ParamGroup<T, AdamOptions>>& groups) { this->init_groups(groups); }
   const char* name() const override { return "Adam"; }
 };
@@ -101,7 +106,9 @@ class Adam : public simile::detail::AdamFamily<T, AdamOptions, false> {
 template <Real T>
 class AdamW : public simile::detail::AdamFamily<T, AdamWOptions, true> {
  public:
+  /// One group: `params` with `options`. Throws ValueError for a bad option or parameter list.
   AdamW(const std::vector<Var<T>>& params, const AdamWOptions& options) { this->add_param_group({params, options}); }
+  /// Several groups, in order (e.g. `decay_groups`). Throws ValueError for a bad option or parameter list.
   explicit AdamW(const std::vector<ParamGroup<T, AdamWOptions>>& groups) { this->init_groups(groups); }
   const char* name() const override { return "AdamW"; }
 };

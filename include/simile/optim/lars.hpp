@@ -32,7 +32,7 @@ struct LarsOptions {
   double eta = 1e-3;             ///< trust coefficient (> 0)
   bool nesterov = false;         ///< Nesterov form of the momentum update
   bool adaptation = true;        ///< use the trust ratio (false: ratio 1, for excluded parameters)
-  LarsTrustNorm trust_norm = LarsTrustNorm::paper;
+  LarsTrustNorm trust_norm = LarsTrustNorm::paper;  ///< the trust ratio's denominator (see LarsTrustNorm)
 };
 
 /// Throws ValueError naming `who` and the value when `o` is out of range.
@@ -55,7 +55,9 @@ inline void validate(const LarsOptions& o, const char* who) {
 template <Real T>
 class LARS : public GroupedOptimizer<T, LarsOptions> {
  public:
+  /// One group: `params` with `options`. Throws ValueError for a bad option or parameter list.
   LARS(const std::vector<Var<T>>& params, const LarsOptions& options) { this->add_param_group({params, options}); }
+  /// Several groups, in order (e.g. `decay_groups`). Throws ValueError for a bad option or parameter list.
   explicit LARS(const std::vector<ParamGroup<T, LarsOptions>>& groups) { this->init_groups(groups); }
 
   const char* name() const override { return "LARS"; }

@@ -36,8 +36,8 @@ inline constexpr Index update_grain = 1 << 15;
 /// Parameters updated with the same options.
 template <Real T, class Options>
 struct ParamGroup {
-  std::vector<Var<T>> params;
-  Options options;
+  std::vector<Var<T>> params;  ///< leaves (handles shared with their module), each in one group only
+  Options options;             ///< the group's learning rate, weight decay, ...
 };
 
 /// A snapshot of an optimizer's state (see the file comment for the names).
@@ -53,10 +53,12 @@ struct OptimizerState {
 /// number of updates it received.
 template <Real T>
 struct ParamState {
-  std::vector<Tensor<T>> slots;
-  std::int64_t step = 0;
+  std::vector<Tensor<T>> slots;  ///< one per `slot_names()` entry, in that order
+  std::int64_t step = 0;         ///< updates this parameter received (steps where it had a gradient)
 };
 
+/// The base of the optimizers (SGD, Adam/AdamW, LARS): parameter groups, `step()`, the learning rate of
+/// each group, and the state snapshot (see the file comment). Not copyable.
 template <Real T>
 class Optimizer {
  public:
@@ -88,10 +90,13 @@ class Optimizer {
       for (const Var<T>& p : group) p.zero_grad();
   }
 
+  /// Number of parameter groups.
   std::size_t num_groups() const { return groups_.size(); }
+  /// The parameters of `group`; throws std::out_of_range when `group >= num_groups()`.
   const std::vector<Var<T>>& params(std::size_t group) const { return groups_.at(group); }
   /// Parameters over all groups.
   std::size_t num_params() const { return state_.size(); }
+  /// Calls of `step()` so far (restored by `load_state`).
   std::int64_t steps() const { return steps_; }
 
   /// The learning rate of `group`.
@@ -210,6 +215,7 @@ class GroupedOptimizer : public Optimizer<T> {
     this->add_params(group.params);
     options_.push_back(group.options);
   }
+  /// The options of `group`; throws std::out_of_range when `group >= num_groups()`.
   const Options& options(std::size_t group) const { return options_.at(group); }
   /// Replaces the options of `group` (validated).
   void set_options(std::size_t group, const Options& o) {
@@ -217,7 +223,10 @@ class GroupedOptimizer : public Optimizer<T> {
     validate(o, this->name());
     options_[group] = o;
   }
+  /// `options(group).lr`.
   double lr(std::size_t group) const override { return options(group).lr; }
+  /// Sets `options(group).lr`. Throws ValueError for a group out of range or an lr that is not finite
+  /// and >= 0.
   void set_lr(std::size_t group, double lr) override {
     check(group < options_.size(), this->name(), "::set_lr: group ", group, " of ", options_.size());
     check(std::isfinite(lr) && lr >= 0, this->name(), "::set_lr: lr ", lr, " of group ", group,
@@ -227,6 +236,7 @@ class GroupedOptimizer : public Optimizer<T> {
 
  protected:
   GroupedOptimizer() = default;
+  /// Adds `groups` in order (`add_param_group` each): what a concrete optimizer's constructor calls.
   void init_groups(const std::vector<ParamGroup<T, Options>>& groups) {
     for (const auto& g : groups) add_param_group(g);
   }
@@ -239,13 +249,14 @@ class GroupedOptimizer : public Optimizer<T> {
 /// parameters of rank <= 1: biases and normalization weights), in `named_parameters()` order.
 template <Real T>
 struct ParamSplit {
-  std::vector<Var<T>> regular;
-  std::vector<Var<T>> excluded;
+  std::vector<Var<T>> regular;   ///< where `exclude` said false: weight decay and adaptation apply
+  std::vector<Var<T>> excluded;  ///< where `exclude` said true
 };
 
 /// The default exclusion rule of SimCLR, BYOL and most LARS/AdamW recipes: 1-D parameters (biases,
 /// BatchNorm/LayerNorm weights and biases) take no weight decay and no layer adaptation.
 struct ExcludeOneDimensional {
+  /// True when `p` has rank 0 or 1 (the name is not looked at).
   template <Real T>
   bool operator()(const std::string&, const Var<T>& p) const {
     return p.shape().rank() <= 1;

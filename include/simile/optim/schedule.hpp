@@ -27,7 +27,8 @@ concept Schedule = requires(const S& s, std::int64_t step) {
 
 /// The same value at every step.
 struct ConstantSchedule {
-  double value = 1;
+  double value = 1;  ///< the value at every step
+  /// `value`, whatever the step.
   double operator()(std::int64_t step) const {
     check(step >= 0, "ConstantSchedule: negative step ", step);
     return value;
@@ -36,9 +37,10 @@ struct ConstantSchedule {
 
 /// Step decay: initial * gamma^floor(step / step_size) (PyTorch's StepLR).
 struct StepSchedule {
-  double initial = 1;
+  double initial = 1;          ///< value from step 0 to step_size - 1
   std::int64_t step_size = 1;  ///< steps between decays (> 0)
   double gamma = 0.1;          ///< factor applied at each decay
+  /// The value at `step`. Throws ValueError for a negative step or a step_size <= 0.
   double operator()(std::int64_t step) const {
     check(step >= 0, "StepSchedule: negative step ", step);
     check(step_size > 0, "StepSchedule: step_size ", step_size, " must be positive");
@@ -55,12 +57,14 @@ struct StepSchedule {
 /// steps (0 .. n-1) that should end on the final value passes total_steps = n - 1.
 /// Requires 0 <= warmup_steps < total_steps.
 struct WarmupCosineSchedule {
-  std::int64_t warmup_steps = 0;
-  std::int64_t total_steps = 1;
-  double peak = 1;
+  std::int64_t warmup_steps = 0;  ///< steps of linear warmup, in [0, total_steps)
+  std::int64_t total_steps = 1;   ///< the step at which the decay reaches `final_value`
+  double peak = 1;                ///< value at the end of the warmup
   double start = 0;        ///< value at step 0 when there is a warmup
   double final_value = 0;  ///< value at total_steps and after
 
+  /// The value at `step` (formula above). Throws ValueError for a negative step or when the
+  /// requirement on warmup_steps and total_steps does not hold.
   double operator()(std::int64_t step) const {
     check(step >= 0, "WarmupCosineSchedule: negative step ", step);
     return at(static_cast<double>(step));
@@ -95,10 +99,13 @@ void scale_lrs(Optimizer<T>& opt, const std::vector<double>& base_lrs, double fa
 template <Real T>
 class LrScheduler {
  public:
+  /// Scales the learning rates `opt` has now (one base per group) by `schedule`.
   template <Schedule S>
   LrScheduler(Optimizer<T>& opt, S schedule) : opt_(&opt), schedule_(std::move(schedule)) {
     for (std::size_t g = 0; g < opt.num_groups(); ++g) base_.push_back(opt.lr(g));
   }
+  /// Scales the given base learning rates (one per group of `opt`, else ValueError) by `schedule`:
+  /// what a resumed run passes, since `opt`'s rates are then already scaled.
   template <Schedule S>
   LrScheduler(Optimizer<T>& opt, S schedule, std::vector<double> base_lrs)
       : opt_(&opt), schedule_(std::move(schedule)), base_(std::move(base_lrs)) {
@@ -112,6 +119,7 @@ class LrScheduler {
     scale_lrs(*opt_, base_, factor);
     return factor;
   }
+  /// The unscaled learning rate of each group, which `apply` multiplies by the schedule's value.
   const std::vector<double>& base_lrs() const { return base_; }
 
  private:

@@ -41,7 +41,9 @@ inline void validate(const SGDOptions& o, const char* who) {
 template <Real T>
 class SGD : public GroupedOptimizer<T, SGDOptions> {
  public:
+  /// One group: `params` with `options`. Throws ValueError for a bad option or parameter list.
   SGD(const std::vector<Var<T>>& params, const SGDOptions& options) { this->add_param_group({params, options}); }
+  /// Several groups, in order (e.g. `decay_groups`). Throws ValueError for a bad option or parameter list.
   explicit SGD(const std::vector<ParamGroup<T, SGDOptions>>& groups) { this->init_groups(groups); }
 
   const char* name() const override { return "SGD"; }

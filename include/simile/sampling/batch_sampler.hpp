@@ -47,6 +47,8 @@ struct MPerClassOptions {
   std::uint64_t seed = 0;  ///< the order depends only on (seed, epoch)
 };
 
+/// Batches of `batch_size / m` distinct classes with m samples each, so that every sample has m - 1
+/// positives in its batch (the M-per-class sampling of metric learning); a Loader `Sampler`.
 class MPerClassSampler {
  public:
   /// `labels[i]` is the class of sample i. Requires at least batch_size / m classes.
@@ -80,10 +82,12 @@ class MPerClassSampler {
 
 /// Options of `NoDuplicatesSampler`.
 struct NoDuplicatesOptions {
-  Index batch_size = 32;
-  std::uint64_t seed = 0;
+  Index batch_size = 32;   ///< samples per batch, >= 1
+  std::uint64_t seed = 0;  ///< the order depends only on (seed, epoch)
 };
 
+/// Batches in which no two samples share an identity (no false negatives among in-batch negatives,
+/// as sentence-transformers' NoDuplicatesDataLoader); a Loader `Sampler`.
 class NoDuplicatesSampler {
  public:
   /// `identities[i]` is the identity of sample i. Requires at least batch_size distinct identities.

@@ -39,6 +39,8 @@ struct MomentumQueueState {
   Index size = 0;    ///< rows held, <= K
 };
 
+/// A ring buffer of the last `capacity` keys [capacity, dim]: MoCo's queue of negatives (see the file
+/// comment). Enqueued rows are copies; the oldest are overwritten once it is full.
 template <Real T>
 class MomentumQueue {
  public:
@@ -48,9 +50,13 @@ class MomentumQueue {
     buffer_ = Tensor<T>::zeros({capacity, dim});
   }
 
+  /// Rows the queue holds when full.
   Index capacity() const { return buffer_.rows(); }
+  /// D, the size of a key.
   Index dim() const { return buffer_.cols(); }
+  /// Rows enqueued so far, at most `capacity()`.
   Index size() const { return size_; }
+  /// True once `capacity()` rows have been enqueued.
   bool full() const { return size_ == capacity(); }
   /// Row index the next key will be written to.
   Index head() const { return head_; }

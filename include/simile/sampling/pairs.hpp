@@ -16,19 +16,28 @@ namespace simile {
 
 /// Rows a and b of a batch and whether they are a positive (same class / same sample) pair.
 struct IndexPair {
+  /// @{
+  /// The two rows.
   Index a = 0, b = 0;
-  bool same = false;
+  /// @}
+  bool same = false;  ///< true for a positive pair
   friend bool operator==(const IndexPair&, const IndexPair&) = default;
 };
+/// The pairs a sampler or miner returns.
 using PairSet = std::vector<IndexPair>;
 
 /// Rows (anchor, positive, negative): label[anchor] = label[positive] != label[negative], anchor != positive.
 struct Triplet {
+  /// @{
+  /// The three rows.
   Index anchor = 0, positive = 0, negative = 0;
+  /// @}
   friend bool operator==(const Triplet&, const Triplet&) = default;
 };
+/// The triplets a miner returns.
 using TripletSet = std::vector<Triplet>;
 
+/// One class label per row of a batch.
 using Labels = std::vector<std::int64_t>;
 
 /// Labels of the rows of a multi-view batch laid out view-major, as NT-Xent's [views x N, D]:

@@ -30,8 +30,8 @@ struct StepInfo {
   std::int64_t total_steps = 0;  ///< steps planned (the schedule's horizon)
   std::int64_t epoch = 0;        ///< 0-based epoch of this step
   Index batch = 0;               ///< 0-based batch within the epoch
-  Index batches_per_epoch = 0;
-  double loss = 0;
+  Index batches_per_epoch = 0;   ///< batches in one epoch (global batches, when data-parallel)
+  double loss = 0;               ///< the step's loss (the recipe's total, before backward)
   double lr = 0;                  ///< learning rate of group 0 for this step
   double seconds = 0;             ///< wall-clock time since training began (this run)
   double samples_per_second = 0;  ///< over this run so far (a sample is one image, its views count once)
@@ -40,17 +40,21 @@ struct StepInfo {
 
 /// What the trainer reports at the end of an epoch.
 struct EpochInfo {
-  std::int64_t epoch = 0;
-  double mean_loss = 0;
-  std::int64_t step = 0;
-  double seconds = 0;
+  std::int64_t epoch = 0;  ///< 0-based epoch that ended
+  double mean_loss = 0;    ///< mean step loss over the epoch's steps taken in this run (0 if none)
+  std::int64_t step = 0;   ///< steps done at the end of the epoch
+  double seconds = 0;      ///< wall-clock time of the epoch (in this run)
 };
 
+/// A trainer hook: override the events of interest (each does nothing by default). The trainer calls its
+/// callbacks in the order they were added; a true from `on_step_end` or `on_epoch_end` stops training.
 template <Real T>
 class Callback {
  public:
   virtual ~Callback() = default;
+  /// Once, before the first step of `Trainer::fit`, with the steps planned (the schedule's horizon).
   virtual void on_train_begin(std::int64_t total_steps) { (void)total_steps; }
+  /// At the start of each epoch (0-based), including an epoch resumed in the middle.
   virtual void on_epoch_begin(std::int64_t epoch) { (void)epoch; }
   /// Between backward and the optimizer's step, with the trainable parameters.
   virtual void on_before_step(const std::vector<Var<T>>& params) { (void)params; }
@@ -64,6 +68,7 @@ class Callback {
     (void)info;
     return false;
   }
+  /// Once, when training stops for any reason but an exception, with the last step's report.
   virtual void on_train_end(const StepInfo& last) { (void)last; }
 };
 
@@ -72,6 +77,7 @@ class Callback {
 template <Real T>
 class ProgressBar : public Callback<T> {
  public:
+  /// Writes to `out`; `every` is the step interval of the plain lines when `out` is not a terminal.
   explicit ProgressBar(std::int64_t every = 50, std::FILE* out = stderr)
       : every_(every), out_(out), tty_(::isatty(::fileno(out)) != 0) {}
   bool on_step_end(const StepInfo& s) override {
@@ -106,6 +112,8 @@ class ProgressBar : public Callback<T> {
 template <Real T>
 class MetricsLog : public Callback<T> {
  public:
+  /// Appends to the file at `path` (a resumed run continues its log); `every` is the step interval.
+  /// Throws IoError when the file cannot be opened for writing.
   MetricsLog(const std::string& path, std::int64_t every = 10) : out_(path, std::ios::app), every_(every) {
     check<IoError>(out_.good(), "MetricsLog: cannot open '", path, "' for writing");
   }
@@ -123,6 +131,7 @@ class MetricsLog : public Callback<T> {
     out_.flush();
     return false;
   }
+  /// Flushes the file.
   void on_train_end(const StepInfo&) override { out_.flush(); }
 
  private:
@@ -134,6 +143,7 @@ class MetricsLog : public Callback<T> {
 template <Real T>
 class EarlyStop : public Callback<T> {
  public:
+  /// Throws ValueError unless `patience` >= 1.
   explicit EarlyStop(int patience = 3, double min_delta = 0.0) : patience_(patience), min_delta_(min_delta) {
     check(patience >= 1, "EarlyStop: patience ", patience, " must be at least 1");
   }
@@ -157,6 +167,7 @@ class EarlyStop : public Callback<T> {
 template <Real T>
 class GradClip : public Callback<T> {
  public:
+  /// Throws ValueError unless `max_norm` > 0.
   explicit GradClip(double max_norm) : max_norm_(max_norm) {
     check(max_norm > 0, "GradClip: max_norm ", max_norm, " must be positive");
   }

@@ -32,6 +32,7 @@ namespace simile {
 /// for slower ranks included) and the bytes this rank sent and received.
 class MeteredCommunicator final : public Communicator {
  public:
+  /// Meters `inner`. Throws ValueError when it is null.
   explicit MeteredCommunicator(std::shared_ptr<Communicator> inner) : inner_(std::move(inner)) {
     check(inner_ != nullptr, "MeteredCommunicator: no communicator given");
   }
@@ -92,11 +93,15 @@ class MeteredCommunicator final : public Communicator {
 template <Real T>
 class GradientAllReduce {
  public:
+  /// Reduces over `comm` (which must outlive it) in buckets of `bucket_elements` values (>= 1, else
+  /// ValueError).
   explicit GradientAllReduce(Communicator& comm, Index bucket_elements = Index(1) << 20)
       : comm_(comm), bucket_(bucket_elements) {
     check(bucket_elements >= 1, "GradientAllReduce: bucket_elements ", bucket_elements, " must be at least 1");
   }
 
+  /// Sums the gradients of `params` over the ranks in place (see above); a no-op on one rank. Every rank
+  /// must pass its parameters in the same order.
   void operator()(const std::vector<Var<T>>& params) {
     if (comm_.size() == 1) return;
     // Which parameters have a gradient on any rank.

@@ -25,6 +25,9 @@
 
 namespace simile {
 
+/// A training method: which networks train, the loss of a batch of views, and what happens after each
+/// step (EMA targets, queues). The `Trainer` runs any recipe; SimCLR, MoCo, BYOL and the others are in
+/// `train/recipes/`.
 template <Real T>
 class Recipe {
  public:
@@ -71,6 +74,8 @@ class Recipe {
     (void)dict;
     (void)prefix;
   }
+  /// Restores what `save_state` wrote under `prefix`. Throws a `simile::Error` naming the entry when one is
+  /// missing or of another type (IoError), of another shape (ShapeError) or holds a bad value (NumericError).
   virtual void load_state(const TensorDict& dict, const std::string& prefix) {
     (void)dict;
     (void)prefix;

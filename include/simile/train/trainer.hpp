@@ -56,6 +56,8 @@
 
 namespace simile {
 
+/// How a `Trainer` runs: its length (epochs, steps, a time budget), threads, the learning-rate factor,
+/// checkpoints, the guards, data parallelism.
 struct TrainerOptions {
   std::int64_t epochs = 1;      ///< epochs to train (the upper bound when a budget is set)
   std::int64_t max_steps = 0;   ///< stop after this many steps in all (0: no limit)
@@ -90,10 +92,11 @@ struct TrainerOptions {
   std::function<double()> clock;
 };
 
+/// What `Trainer::fit` returns: how far training got, how fast, and why it stopped.
 struct TrainResult {
   std::int64_t steps = 0;           ///< steps done in all (resumed runs included)
-  std::int64_t steps_this_run = 0;
-  std::int64_t epochs_completed = 0;
+  std::int64_t steps_this_run = 0;  ///< steps done by this `fit()` call
+  std::int64_t epochs_completed = 0;  ///< epochs finished by this `fit()` call
   double seconds = 0;               ///< wall-clock time of this run
   double samples_per_second = 0;    ///< samples per second in this run (the views of a sample count once)
   double final_loss = 0;            ///< mean loss over the last epoch's steps (or the last 50 steps)
@@ -130,6 +133,9 @@ std::string first_non_finite(const Var<T>& loss) {
 }
 }  // namespace detail
 
+/// The training loop (see the file comment): one `fit()` trains a recipe on a view source with an
+/// optimizer until the epochs, the step limit or the budget run out, a callback stops it, or an
+/// interruption is requested; it can resume from its checkpoint bit for bit.
 template <Real T>
 class Trainer {
  public:
@@ -160,13 +166,19 @@ class Trainer {
     }
   }
 
+  /// Adds `cb` after the callbacks already added (they run in that order).
   void add_callback(std::shared_ptr<Callback<T>> cb) { callbacks_.push_back(std::move(cb)); }
 
+  /// Steps done in all (restored by `load_checkpoint`).
   std::int64_t step() const { return step_; }
   /// Time per op and phase, when `TrainerOptions::profile` is on, and the steps it covers.
   const ProfileTable& profile() const { return profile_; }
+  /// The steps `profile()` covers (every step but the first of each run, when profiling).
   std::int64_t profiled_steps() const { return profiled_steps_; }
+  /// The 0-based epoch of the next batch: after `fit()`, where a resumed run continues (`options().epochs`
+  /// when every epoch ran).
   std::int64_t epoch() const { return epoch_; }
+  /// The options the trainer was built with.
   const TrainerOptions& options() const { return options_; }
 
   /// Trains until the epochs, the step limit or the budget run out, or a callback says stop.

@@ -18,6 +18,7 @@ namespace simile {
 template <Real T>
 class BarlowTwins : public detail::HalvesRecipe<T, BarlowTwinsOptions> {
  public:
+  /// The network from its two parts (children "encoder" and "projector", shared, not copied).
   BarlowTwins(std::shared_ptr<nn::Module<T>> encoder, std::shared_ptr<nn::Module<T>> projector,
               BarlowTwinsOptions options = {})
       : detail::HalvesRecipe<T, BarlowTwinsOptions>("barlow", &barlow_twins<T>, std::move(encoder),
@@ -28,6 +29,7 @@ class BarlowTwins : public detail::HalvesRecipe<T, BarlowTwinsOptions> {
 template <Real T>
 class VicRegRecipe : public detail::HalvesRecipe<T, VicRegOptions> {
  public:
+  /// The network from its two parts (children "encoder" and "projector", shared, not copied).
   VicRegRecipe(std::shared_ptr<nn::Module<T>> encoder, std::shared_ptr<nn::Module<T>> projector,
                VicRegOptions options = {})
       : detail::HalvesRecipe<T, VicRegOptions>("vicreg", &vicreg<T>, std::move(encoder), std::move(projector),

@@ -23,13 +23,18 @@
 
 namespace simile {
 
+/// Options of `Byol`.
 struct ByolOptions {
   double tau_base = 0.99;  ///< target momentum at step 0 (the paper: 0.996 for 1000-epoch runs)
 };
 
+/// BYOL (see the file comment): the model is the online network (children "encoder", "projector",
+/// "predictor"); the target is a clone of encoder + projector, frozen, updated by EMA after each step.
 template <Real T>
 class Byol : public Recipe<T> {
  public:
+  /// The online network from its three parts (shared, not copied). Throws ValueError unless tau_base is
+  /// in [0, 1].
   Byol(std::shared_ptr<nn::Module<T>> encoder, std::shared_ptr<nn::Module<T>> projector,
        std::shared_ptr<nn::Module<T>> predictor, ByolOptions options = {})
       : options_(options) {
@@ -79,9 +84,12 @@ class Byol : public Recipe<T> {
   detail::DataParallel dp_;
 };
 
+/// SimSiam (see the file comment): the model has children "encoder", "projector", "predictor"; no
+/// target network, no state beyond the model.
 template <Real T>
 class SimSiam : public Recipe<T> {
  public:
+  /// The network from its three parts (shared, not copied).
   SimSiam(std::shared_ptr<nn::Module<T>> encoder, std::shared_ptr<nn::Module<T>> projector,
           std::shared_ptr<nn::Module<T>> predictor)
       : model_(detail::named_parts<T>("SimSiam", {{"encoder", std::move(encoder)},

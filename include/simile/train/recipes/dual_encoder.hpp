@@ -23,6 +23,7 @@
 
 namespace simile {
 
+/// Options of `DualEncoder` and `dual_encoder_loss`.
 struct DualEncoderOptions {
   double temperature = 0.05;  ///< tau > 0 (SimCSE's 0.05)
   bool symmetric = true;      ///< both directions (a -> b and b -> a); else a -> b only, as SimCSE
@@ -43,6 +44,8 @@ Var<T> dual_encoder_loss(const Var<T>& a, const Var<T>& b, const DualEncoderOpti
 template <Real T>
 class DualEncoder : public detail::HalvesRecipe<T, DualEncoderOptions> {
  public:
+  /// The shared network from its two parts (children "encoder" and "projector", shared, not copied).
+  /// Throws ValueError unless the temperature is positive.
   DualEncoder(const char* name, std::shared_ptr<nn::Module<T>> encoder, std::shared_ptr<nn::Module<T>> projector,
               DualEncoderOptions options = {})
       : detail::HalvesRecipe<T, DualEncoderOptions>(name, &dual_encoder_loss<T>, std::move(encoder),

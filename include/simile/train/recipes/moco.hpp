@@ -37,6 +37,7 @@
 
 namespace simile {
 
+/// Options of `Moco`.
 struct MocoOptions {
   double momentum = 0.99;    ///< key network EMA momentum m
   Index queue_size = 4096;   ///< keys in the queue (MoCo: 4,096 to 65,536)
@@ -46,6 +47,8 @@ struct MocoOptions {
   std::uint64_t seed = 0;    ///< seeds the queue's initial keys and the key shuffling
 };
 
+/// MoCo v2 (see the file comment): the model is the query network (children "encoder", "projector");
+/// the key network and the queue are the recipe's state (`save_state`).
 template <Real T>
 class Moco : public Recipe<T> {
  public:
@@ -73,7 +76,9 @@ class Moco : public Recipe<T> {
   std::string name() const override { return "moco"; }
   nn::Module<T>& model() override { return *model_; }
   nn::Module<T>& encoder() override { return (*model_)[0]; }
+  /// The key network: the EMA of the query network, frozen.
   nn::Module<T>& key_network() { return *key_; }
+  /// The queue of past keys, the negatives.
   const MomentumQueue<T>& queue() const { return queue_; }
 
   Var<T> loss(const Views<T>& views, std::span<const std::int64_t>) override {

@@ -14,11 +14,14 @@
 
 namespace simile {
 
+/// Options of `SimClr`.
 struct SimClrOptions {
   double temperature = 0.5;  ///< NT-Xent temperature tau
   Index tile = 0;            ///< NT-Xent tile rows (0: plain, > 0: memory-bounded)
 };
 
+/// SimCLR (see the file comment): the model has children "encoder" and "projector"; NT-Xent on the 2N
+/// projections.
 template <Real T>
 class SimClr : public Recipe<T> {
  public:

@@ -13,13 +13,18 @@
 
 namespace simile {
 
+/// Options of `SupConRecipe`.
 struct SupConRecipeOptions {
   double temperature = 0.1;  ///< the paper's value
 };
 
+/// Supervised contrastive learning (see the file comment): the model has children "encoder" and
+/// "projector"; needs the batch's labels.
 template <Real T>
 class SupConRecipe : public Recipe<T> {
  public:
+  /// The network from its two parts (shared, not copied). Throws ValueError unless the temperature is
+  /// positive.
   SupConRecipe(std::shared_ptr<nn::Module<T>> encoder, std::shared_ptr<nn::Module<T>> projector,
                SupConRecipeOptions options = {})
       : model_(detail::named_parts<T>("SupConRecipe",

@@ -39,7 +39,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import torch_env
-from step_torch import SmallConvNet
+from step_torch import SmallConvNet, nt_xent
 
 MEAN, STD = 0.2860, 0.3530
 
@@ -102,15 +102,6 @@ def views(x, g, normalize):
     y = (c * y + (1 - c) * y.mean(dim=(1, 2, 3), keepdim=True)).clamp_(0, 1)
     out[jitter] = y
     return (out - MEAN) / STD if normalize else out
-
-
-def nt_xent(z, temperature):
-    z = F.normalize(z, dim=1)
-    n = z.shape[0] // 2
-    sim = z @ z.t() / temperature
-    sim.fill_diagonal_(float("-inf"))
-    target = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)])
-    return F.cross_entropy(sim, target)
 
 
 @torch.no_grad()

@@ -31,17 +31,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import torch_env
-from step_torch import SmallConvNet
+from step_torch import SmallConvNet, nt_xent
 
-
-
-def nt_xent(z, temperature):
-    z = F.normalize(z, dim=1)
-    n = z.shape[0] // 2
-    sim = z @ z.t() / temperature
-    sim.fill_diagonal_(float("-inf"))
-    target = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)])
-    return F.cross_entropy(sim, target)
 
 
 def time_torch(batch, channels_last, warmup, repeats):

@@ -45,6 +45,18 @@ class SmallConvNet(nn.Module):
         return x.mean(dim=(2, 3))
 
 
+def nt_xent(z, temperature):
+    """NT-Xent in its usual PyTorch form: F.normalize of the [2N, D] projections, their 2N x 2N similarities
+    over the temperature, the self-similarity masked, cross-entropy against each view's partner (shared by
+    simclr_torch.py and simclr_reference.py)."""
+    z = F.normalize(z, dim=1)
+    n = z.shape[0] // 2
+    sim = z @ z.t() / temperature
+    sim.fill_diagonal_(float("-inf"))
+    target = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)])
+    return F.cross_entropy(sim, target)
+
+
 def time_torch(batch, channels_last, warmup, repeats):
     """Median wall and process-CPU seconds of one training step, and the last loss."""
     torch.manual_seed(0)

@@ -39,9 +39,10 @@ enum class BadImages {
 /// Options of `load_image_folder`.
 struct ImageFolderOptions {
   int channels = 3;                ///< 1 (gray) or 3 (RGB), converting as `decode_image` says
-  Index height = 32, width = 32;   ///< the size every image is fitted to (>= 1)
+  Index height = 32;               ///< the height every image is fitted to (>= 1)
+  Index width = 32;                ///< the width every image is fitted to (>= 1)
   ImageFit fit = ImageFit::resize; ///< how: bilinear resize, or scale and centre crop (`fit_image`)
-  BadImages bad_images = BadImages::fail;
+  BadImages bad_images = BadImages::fail;  ///< a file that cannot be decoded: an IoError naming it, or skipped
   bool cache = true;               ///< read and write the decoded cache
   std::string cache_dir;           ///< the cache's folder (empty: the root); it must exist
 };

@@ -10,6 +10,9 @@ The PyTorch step is the straightforward SimCLR of the issue's reference: a batch
 ReLU, Linear), NT-Xent at temperature 0.5 in its usual formulation (F.normalize of the [2N, D] matrix, its
 2N x 2N similarity, the self-similarity masked, cross-entropy against the partner), backward and an Adam step.
 It is timed on ready-made random views, in NCHW and in channels_last, after a warm-up (median of the steps).
+`--encoder resnet18` runs ResNet-18 with the small-image stem instead (bench/step_torch.py's `ResNet18`,
+11,168,832 parameters with three input channels as simile's test counts; here one channel), with a
+512-128-64 projector, on both sides (a step takes seconds: use `--repeats 4 --simile-steps 2 6`).
 PyTorch runs with jemalloc preloaded when Debian's libjemalloc2 is installed (the script re-executes itself):
 with glibc's malloc every buffer over 32 MiB goes back to the system and faults in again next step, which
 makes PyTorch's step 4-5x slower here; jemalloc is told to keep freed pages (MALLOC_CONF
@@ -31,14 +34,16 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 import torch_env
-from step_torch import SmallConvNet, nt_xent
+from step_torch import ResNet18, SmallConvNet, nt_xent
+
+ENCODERS = {"smallconv": (SmallConvNet, 128), "resnet18": (ResNet18, 512)}  # the class and the width of h
 
 
-
-def time_torch(batch, channels_last, warmup, repeats):
+def time_torch(batch, channels_last, warmup, repeats, encoder_name="smallconv"):
     torch.manual_seed(0)
-    encoder = SmallConvNet(1)
-    projector = nn.Sequential(nn.Linear(128, 128), nn.BatchNorm1d(128), nn.ReLU(), nn.Linear(128, 64))
+    make, dim = ENCODERS[encoder_name]
+    encoder = make(1)
+    projector = nn.Sequential(nn.Linear(dim, 128), nn.BatchNorm1d(128), nn.ReLU(), nn.Linear(128, 64))
     x = torch.rand(2 * batch, 1, 28, 28, generator=torch.Generator().manual_seed(1))
     if channels_last:
         encoder = encoder.to(memory_format=torch.channels_last)
@@ -64,19 +69,23 @@ def main():
     ap.add_argument("--simile", default="build/release/bin/simile")
     ap.add_argument("--simile-steps", type=int, nargs=2, default=[20, 120], metavar=("S1", "S2"))
     ap.add_argument("--allocator", choices=["jemalloc", "glibc"], default="jemalloc")
+    ap.add_argument("--encoder", choices=sorted(ENCODERS), default="smallconv",
+                    help="SmallConvNet, or ResNet-18 with the small-image stem (h of 512; the projector 512-128-64)")
     a = ap.parse_args()
     torch_env.arrange("simclr_torch.py", a.allocator, blas="system")  # its GEMMs are oneDNN's convolutions
     torch.set_num_threads(a.threads)
     allocator = torch_env.allocator()
-    result = {"threads": a.threads, "batch": a.batch, "torch": torch.__version__, "torch_allocator": allocator}
+    result = {"encoder": a.encoder, "threads": a.threads, "batch": a.batch, "torch": torch.__version__,
+              "torch_allocator": allocator}
     for name, cl in (("torch_nchw", False), ("torch_channels_last", True)):
-        t = time_torch(a.batch, cl, 3, a.repeats)
+        t = time_torch(a.batch, cl, 3, a.repeats, a.encoder)
         result[name + "_ms"] = round(t * 1e3, 1)
         result[name + "_samples_per_second"] = round(a.batch / t, 1)
     env = torch_env.child_env()  # simile brings its own allocator
     runs = []
     for steps in a.simile_steps:
-        out = subprocess.run([a.simile, "train", "--method", "simclr", "--max-steps", str(steps), "--no-eval",
+        out = subprocess.run([a.simile, "train", "--method", "simclr", "--encoder", a.encoder, "--max-steps", str(steps),
+                              "--no-eval",
                               "--threads", str(a.threads), "--batch", str(a.batch), "--log-every", "1000"],
                              capture_output=True, text=True, check=True, env=env)
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))

@@ -29,14 +29,20 @@ extern "C" void request_stop(int sig) {
   std::signal(sig, SIG_DFL);
 }
 
+// A note on stderr, unless --quiet.
+template <class... Args>
+void note(const Options& o, const char* format, Args... args) {
+  if (!o.quiet) std::fprintf(stderr, format, args...);
+}
+
 }  // namespace
 
-int train(Options o) {
+Outcome train(Options o) {
   // --resume given: the metrics log keeps only the steps the run continues from (none when it starts over),
   // so that a run killed before its first checkpoint does not log its first steps twice.
   const bool resuming = !o.resume.empty();
   if (!o.resume.empty() && !std::filesystem::exists(o.resume)) {
-    std::fprintf(stderr, "no checkpoint at %s yet: starting from the beginning\n", o.resume.c_str());
+    note(o, "no checkpoint at %s yet: starting from the beginning\n", o.resume.c_str());
     o.resume.clear();
   }
   TensorDict resume_from;
@@ -53,26 +59,35 @@ int train(Options o) {
   // Under mpirun every rank trains; rank 0 alone reports, logs, exports and evaluates.
   const bool lead = !o.comm || o.comm->rank() == 0;
   const int world_size = o.comm ? o.comm->size() : 1;
-  if (lead) trainer.add_callback(std::make_shared<ProgressBar<float>>(o.log_every));
+  if (lead && !o.quiet) trainer.add_callback(std::make_shared<ProgressBar<float>>(o.log_every));
   if (!o.resume.empty()) {
     trainer.load_checkpoint(resume_from, o.resume);
     if (lead)
-      std::fprintf(stderr, "resumed from %s at step %lld (epoch %lld)\n", o.resume.c_str(), (long long)trainer.step(),
+      note(o, "resumed from %s at step %lld (epoch %lld)\n", o.resume.c_str(), (long long)trainer.step(),
                    (long long)trainer.epoch() + 1);
   }
   if (lead && world_size > 1)
-    std::fprintf(stderr, "data-parallel over %d ranks (%s): global batch %lld, %lld a rank\n", world_size,
+    note(o, "data-parallel over %d ranks (%s): global batch %lld, %lld a rank\n", world_size,
                  o.comm->backend().c_str(), (long long)o.batch, (long long)(o.batch / world_size));
   if (lead && !o.metrics.empty())
     trainer.add_callback(std::make_shared<JsonLinesLog>(
         o.metrics, o.log_every, o.checkpoint.empty() ? 0 : o.checkpoint_every, resuming ? trainer.step() : -1));
-  std::signal(SIGINT, request_stop);
-  std::signal(SIGTERM, request_stop);
-  TrainResult r = trainer.fit();
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
-  if (!lead) return r.stop_reason == "interrupted" ? 128 + static_cast<int>(stop_signal) : 0;
-  std::fprintf(stderr, "trained %lld steps in %.1fs (%.0f samples/s), stopped by %s\n", (long long)r.steps_this_run,
+  // The handlers in place before come back afterwards (an embedding interpreter's, in the Python module).
+  stop_requested.store(false);
+  auto previous_int = std::signal(SIGINT, request_stop);
+  auto previous_term = std::signal(SIGTERM, request_stop);
+  TrainResult r;
+  try {
+    r = trainer.fit();
+  } catch (...) {
+    std::signal(SIGINT, previous_int);
+    std::signal(SIGTERM, previous_term);
+    throw;
+  }
+  std::signal(SIGINT, previous_int);
+  std::signal(SIGTERM, previous_term);
+  if (!lead) return {r.stop_reason == "interrupted" ? 128 + static_cast<int>(stop_signal) : 0, nullptr};
+  note(o, "trained %lld steps in %.1fs (%.0f samples/s), stopped by %s\n", (long long)r.steps_this_run,
                r.seconds, r.samples_per_second, r.stop_reason.c_str());
   if (r.stop_reason == "interrupted") {
     int sig = static_cast<int>(stop_signal);
@@ -83,7 +98,7 @@ int train(Options o) {
       std::fprintf(stderr,
                    "simile train: interrupted by signal %d; saved step %lld to %s (continue with --resume %s)\n", sig,
                    (long long)r.steps, o.checkpoint.c_str(), o.checkpoint.c_str());
-    return 128 + sig;
+    return {128 + sig, nullptr};
   }
   if (o.profile)
     std::fprintf(stderr, "time per step over %lld steps (forward: time until the op's output existed):\n%s",
@@ -92,7 +107,7 @@ int train(Options o) {
     ThreadScope threads(o.threads);
     write_npy(o.export_embeddings, export_embeddings(o, run->model, run->data));
     const bool test_set = o.modality == "image" || run->data.text.kind == "wordnet";
-    std::fprintf(stderr, "wrote %s representations to %s\n", test_set ? "test-set" : "the data's",
+    note(o, "wrote %s representations to %s\n", test_set ? "test-set" : "the data's",
                  o.export_embeddings.c_str());
   }
   Json j{{"method", o.method},
@@ -116,17 +131,16 @@ int train(Options o) {
     ThreadScope threads(o.threads);
     auto t0 = std::chrono::steady_clock::now();
     Evaluation e = evaluate(o, run->model, run->data);
-    std::fprintf(stderr, "evaluated in %.1fs\n",
+    note(o, "evaluated in %.1fs\n",
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     j.update(e.fields);
   } else if (!o.no_eval) {
-    std::fprintf(stderr, "no evaluation: %s\n", no_eval_why.c_str());
+    note(o, "no evaluation: %s\n", no_eval_why.c_str());
   }
-  std::cout << j.dump() << std::endl;
-  return 0;
+  return {0, std::move(j)};
 }
 
-int eval(Options o) {
+Outcome eval(Options o) {
   // A checkpoint says what it is (its modality and architecture), so it is read before the data.
   std::optional<Model> m;
   if (!o.checkpoint.empty()) {
@@ -152,22 +166,25 @@ int eval(Options o) {
   }
   Json j{{"evaluated", what}, {"dim", e.dim}};
   j.update(e.fields);
-  std::cout << j.dump() << std::endl;
-  return 0;
+  return {0, std::move(j)};
 }
 
-int embed(Options o) {
+Tensor<float> embeddings(Options o) {
   Model m = load_checkpoint_model(o, o.checkpoint);
   check_data(o);
   if (o.modality != "image" && !o.data_given)
     throw BadArgument(detail::str("--data: give the ", o.modality == "text" ? "file of lines" : "CSV",
                                   " to embed (the checkpoint is a ", o.modality, " model)"));
   ThreadScope threads(o.threads);
-  Tensor<float> h = embed_data(o, m);
+  return embed_data(o, m);
+}
+
+Outcome embed(Options o) {
+  Tensor<float> h = embeddings(o);
   write_npy(o.out, h);
-  std::fprintf(stderr, "wrote %lld x %lld representations to %s\n", (long long)h.dim(0), (long long)h.dim(1),
+  note(o, "wrote %lld x %lld representations to %s\n", (long long)h.dim(0), (long long)h.dim(1),
                o.out.c_str());
-  return 0;
+  return {0, nullptr};
 }
 
 }  // namespace simile::cli

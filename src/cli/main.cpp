@@ -19,29 +19,14 @@
 #include <new>
 #include <string>
 
-#include "commands.hpp"
-#include "options.hpp"
+#include "tool.hpp"
 #include "simile/core/error.hpp"
 #include "simile/core/mpi.hpp"
-#include "simile/version.hpp"
 
 int main(int argc, char** argv) {
   using namespace simile::cli;
-  CLI::App app("simile: contrastive representation learning on images (Fashion-MNIST), text and tables", "simile");
-  app.require_subcommand(1);
-  app.set_version_flag("--version", std::string("simile ") + simile::simile_version);
-  Options o;
-  CLI::App* train_cmd =
-      app.add_subcommand("train", "train a self-supervised encoder, evaluate it, print one JSON line");
-  add_common_options(*train_cmd, o);
-  add_train_options(*train_cmd, o);
-  CLI::App* eval_cmd =
-      app.add_subcommand("eval", "evaluate a checkpoint's encoder, or a baseline (--baseline raw|untrained)");
-  add_common_options(*eval_cmd, o);
-  add_eval_options(*eval_cmd, o);
-  CLI::App* embed_cmd = app.add_subcommand("embed", "write an encoder's representations to a .npy file");
-  add_common_options(*embed_cmd, o);
-  add_embed_options(*embed_cmd, o);
+  Tool tool;
+  Options& o = tool.o;
 
   // Messages name the command when argv names one, also when parsing it failed.
   std::string who = "simile";
@@ -66,20 +51,16 @@ int main(int argc, char** argv) {
   try {
     try {
       o.comm = simile::launch_world();
-      app.parse(argc, argv);
-      if (train_cmd->parsed()) check_train_options(*train_cmd, o);
-      if (eval_cmd->parsed()) check_eval_options(*eval_cmd, o);
-      if (embed_cmd->parsed()) check_embed_options(*embed_cmd, o);
+      tool.parse(argc, argv);
     } catch (const CLI::Success& e) {  // --help, --version
-      return app.exit(e);
+      return tool.app.exit(e);
     } catch (const CLI::ParseError& e) {
       if (lead()) std::cerr << who << ": " << e.what() << " (see " << who << " --help)\n";
       return failed(2);
     }
-    if (train_cmd->parsed()) return train(o);
-    if (o.comm->rank() != 0) return 0;  // eval and embed run once, on rank 0
-    if (eval_cmd->parsed()) return eval(o);
-    return embed(o);
+    Outcome r = tool.run();
+    if (!r.result.is_null()) std::cout << r.result.dump() << std::endl;
+    return r.status;
   } catch (const BadArgument& e) {
     if (lead()) std::cerr << who << ": " << e.what() << " (see " << who << " --help)\n";
     return failed(2);

@@ -134,6 +134,7 @@ void add_common_options(CLI::App& app, Options& o) {
       ->check(CLI::Validator(
           [](std::string& s) { return s == "none" ? std::string() : CLI::ExistingDirectory(s); }, "DIR|none"));
   integer(app, "--threads", o.threads, "threads for training and evaluation", 1, 1024);
+  app.add_flag("-q,--quiet", o.quiet, "print no progress and no notes on stderr (errors and warnings still)");
   integer(app, "--seed", o.seed, "seed of initialization, shuffling, augmentation and the held-out split", 0,
           std::numeric_limits<std::int64_t>::max());
   choice(app, "--encoder", o.encoder,
@@ -248,14 +249,14 @@ void add_eval_options(CLI::App& app, Options& o) {
       ->check(CLI::ExistingFile);
 }
 
-void add_embed_options(CLI::App& app, Options& o) {
+void add_embed_options(CLI::App& app, Options& o, bool out_required) {
   app.add_option("--checkpoint", o.checkpoint, "checkpoint written by `simile train`")
       ->required()
       ->check(CLI::ExistingFile);
   app.add_option("--out", o.out,
                  "output .npy file: float32 [N, D], dataset order (text: a row per line of --data, blank lines "
                  "included; table: a row per CSV row)")
-      ->required()
+      ->required(out_required)
       ->check(output_file);
   app.add_option("--split", o.split, "which images to embed")
       ->capture_default_str()

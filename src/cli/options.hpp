@@ -35,6 +35,7 @@ struct Options {
   double knn_t = 0.1;
   double test_fraction = 0;  ///< held-out share of WordNet's synsets or a labeled table (0: the modality's default)
   bool data_given = false;   ///< --data was given (else the modality's default folder, if it has one)
+  bool quiet = false;        ///< --quiet: no progress and no notes on stderr (errors and warnings still)
   // An image folder (PNG/JPEG) as --data: decoded to 28x28 gray, what the image encoders read.
   std::string image_fit = "resize";  ///< resize (bilinear) or crop (scale, then the centre)
   std::string bad_images = "fail";   ///< fail (an error naming the image) or skip (left out, counted)
@@ -72,7 +73,9 @@ void add_common_options(CLI::App& app, Options& o);
 void add_train_options(CLI::App& app, Options& o);
 /// `eval`: --checkpoint or --baseline (exactly one, checked by `check_eval_options`).
 void add_eval_options(CLI::App& app, Options& o);
-void add_embed_options(CLI::App& app, Options& o);
+/// `embed`: --checkpoint, --split and --out (required unless `out_required` is false: the Python module's
+/// `embed` returns the array instead).
+void add_embed_options(CLI::App& app, Options& o, bool out_required = true);
 
 /// Checks across options that CLI11 cannot express; throws CLI::ValidationError (exit status 2). For train
 /// and eval they also settle the modality (--modality, else that of --method or --encoder, else image), the

@@ -54,18 +54,18 @@ const CLI::Validator non_negative(
     [](std::string& s) { return std::stod(s) >= 0 ? std::string() : "must be >= 0, got " + s; }, "");
 
 template <class T>
-CLI::Option* integer(CLI::App& app, const std::string& name, T& value, const std::string& help, std::int64_t lo,
-                     std::int64_t hi) {
+CLI::Option* integer_option(CLI::App& app, const std::string& name, T& value, const std::string& help, std::int64_t lo,
+                            std::int64_t hi) {
   return app.add_option(name, value, help)->capture_default_str()->check(decimal_integer)->check(CLI::Range(lo, hi));
 }
 
-CLI::Option* number(CLI::App& app, const std::string& name, double& value, const std::string& help,
-                    const CLI::Validator& range) {
+CLI::Option* number_option(CLI::App& app, const std::string& name, double& value, const std::string& help,
+                           const CLI::Validator& range) {
   return app.add_option(name, value, help)->capture_default_str()->check(finite_number)->check(range);
 }
 
-CLI::Option* choice(CLI::App& app, const std::string& name, std::string& value, const std::string& help,
-                    const Choices& c) {
+CLI::Option* choice_option(CLI::App& app, const std::string& name, std::string& value, const std::string& help,
+                           const Choices& c) {
   return app.add_option(name, value, help + c.help)->capture_default_str()->check(CLI::IsMember(c.names));
 }
 
@@ -115,9 +115,10 @@ void add_common_options(CLI::App& app, Options& o) {
                              "folder (default ") + wordnet_dir + "); table: a CSV of numbers (a first line with a field "
                              "that is not a number is a header)")
       ->capture_default_str();
-  integer(app, "--limit", o.limit,
-          "use only the first N training samples: images, sentences, pairs, WordNet synsets or rows (an image "
-          "folder: N drawn at random, seeded; 0: all)", 0, 1'000'000'000);
+  integer_option(app, "--limit", o.limit,
+                 "use only the first N training samples: images, sentences, pairs, WordNet synsets or rows (an image "
+                 "folder: N drawn at random, seeded; 0: all)",
+                 0, 1'000'000'000);
   app.add_option("--image-fit", o.image_fit,
                  "image folder: resize each image to 28x28 (bilinear), or crop (scale to cover 28x28, keep the "
                  "centre)")
@@ -133,28 +134,28 @@ void add_common_options(CLI::App& app, Options& o) {
                  "folder itself), or none")
       ->check(CLI::Validator(
           [](std::string& s) { return s == "none" ? std::string() : CLI::ExistingDirectory(s); }, "DIR|none"));
-  integer(app, "--threads", o.threads, "threads for training and evaluation", 1, 1024);
+  integer_option(app, "--threads", o.threads, "threads for training and evaluation", 1, 1024);
   app.add_flag("-q,--quiet", o.quiet, "print no progress and no notes on stderr (errors and warnings still)");
-  integer(app, "--seed", o.seed, "seed of initialization, shuffling, augmentation and the held-out split", 0,
-          std::numeric_limits<std::int64_t>::max());
-  choice(app, "--encoder", o.encoder,
-         "encoder (default smallconv; text transformer; table tabular; a checkpoint's own for eval and embed):",
-         encoder_choices());
-  choice(app, "--method", o.method,
-         "method (default simclr; text: pairs on WordNet or a pairs file, simcse on sentences; table: scarf; a "
-         "checkpoint's own for eval and embed):",
-         method_choices());
-  integer(app, "--proj-hidden", o.proj_hidden, "projection head hidden width", 1, max_width);
-  integer(app, "--proj-out", o.proj_out, "projection head output width (z)", 1, max_width);
-  integer(app, "--knn-k", o.knn_k, "neighbours of the kNN evaluation", 1, 1'000'000);
-  number(app, "--knn-t", o.knn_t, "temperature of the kNN vote", positive);
-  integer(app, "--vocab", o.vocab, "text: most subword tokens the BPE tokenizer learns from the training text", 16,
-          max_vocab);
-  integer(app, "--max-length", o.max_length, "text: tokens kept of each text", 1, max_tokens);
-  integer(app, "--width", o.width, "text and table encoders: width of h (and of the transformer and the MLP)", 1,
-          max_width);
-  integer(app, "--layers", o.layers, "text: transformer layers; table: hidden layers of the MLP", 1, max_layers);
-  integer(app, "--heads", o.heads, "text: attention heads of the transformer (dividing --width)", 1, max_layers);
+  integer_option(app, "--seed", o.seed, "seed of initialization, shuffling, augmentation and the held-out split", 0,
+                 std::numeric_limits<std::int64_t>::max());
+  choice_option(app, "--encoder", o.encoder,
+                "encoder (default smallconv; text transformer; table tabular; a checkpoint's own for eval and embed):",
+                encoder_choices());
+  choice_option(app, "--method", o.method,
+                "method (default simclr; text: pairs on WordNet or a pairs file, simcse on sentences; table: scarf; a "
+                "checkpoint's own for eval and embed):",
+                method_choices());
+  integer_option(app, "--proj-hidden", o.proj_hidden, "projection head hidden width", 1, max_width);
+  integer_option(app, "--proj-out", o.proj_out, "projection head output width (z)", 1, max_width);
+  integer_option(app, "--knn-k", o.knn_k, "neighbours of the kNN evaluation", 1, 1'000'000);
+  number_option(app, "--knn-t", o.knn_t, "temperature of the kNN vote", positive);
+  integer_option(app, "--vocab", o.vocab, "text: most subword tokens the BPE tokenizer learns from the training text",
+                 16, max_vocab);
+  integer_option(app, "--max-length", o.max_length, "text: tokens kept of each text", 1, max_tokens);
+  integer_option(app, "--width", o.width, "text and table encoders: width of h (and of the transformer and the MLP)", 1,
+                 max_width);
+  integer_option(app, "--layers", o.layers, "text: transformer layers; table: hidden layers of the MLP", 1, max_layers);
+  integer_option(app, "--heads", o.heads, "text: attention heads of the transformer (dividing --width)", 1, max_layers);
   app.add_option("--label-column", o.label_column, "table: the column of integer labels, N (0-based), last or none")
       ->capture_default_str()
       ->check(CLI::Validator(
@@ -175,33 +176,36 @@ void add_common_options(CLI::App& app, Options& o) {
 }
 
 void add_train_options(CLI::App& app, Options& o) {
-  number(app, "--budget-seconds", o.budget, "stop training after this many seconds (0: no budget)",
-         CLI::Range(0.0, 1e8));
-  integer(app, "--epochs", o.epochs, "epochs (with --budget-seconds an upper bound, default 1000)", 1, 1'000'000);
-  integer(app, "--max-steps", o.max_steps, "stop after this many optimizer steps (0: no limit)", 0, big);
-  integer(app, "--batch", o.batch, "images per batch (each gives two views)", 2, 1 << 20);
-  choice(app, "--optimizer", o.optimizer, "optimizer:", optimizer_choices());
-  number(app, "--lr", o.lr, "base learning rate", positive);
-  number(app, "--weight-decay", o.weight_decay, "weight decay", non_negative);
+  number_option(app, "--budget-seconds", o.budget, "stop training after this many seconds (0: no budget)",
+                CLI::Range(0.0, 1e8));
+  integer_option(app, "--epochs", o.epochs, "epochs (with --budget-seconds an upper bound, default 1000)", 1,
+                 1'000'000);
+  integer_option(app, "--max-steps", o.max_steps, "stop after this many optimizer steps (0: no limit)", 0, big);
+  integer_option(app, "--batch", o.batch, "images per batch (each gives two views)", 2, 1 << 20);
+  choice_option(app, "--optimizer", o.optimizer, "optimizer:", optimizer_choices());
+  number_option(app, "--lr", o.lr, "base learning rate", positive);
+  number_option(app, "--weight-decay", o.weight_decay, "weight decay", non_negative);
   app.add_option("--schedule", o.schedule, "constant, or cosine (linear warmup, then cosine decay to 0)")
       ->capture_default_str()
       ->check(CLI::IsMember({"constant", "cosine"}));
-  integer(app, "--warmup-epochs", o.warmup_epochs, "warmup length for --schedule cosine", 0, 1'000'000);
-  number(app, "--temperature", o.temperature,
-         "temperature of NT-Xent / InfoNCE / SupCon (default 0.5; simcse and pairs 0.05, scarf 0.1)",
-         CLI::Range(1e-3, 1e3));
-  integer(app, "--queue-size", o.queue_size, "MoCo: keys in the queue", 1, max_queue);
-  number(app, "--ema", o.ema, "MoCo / BYOL: momentum of the target network (BYOL: its base value)",
-         CLI::Range(0.0, 1.0));
-  number(app, "--dropout", o.dropout, "text: dropout of the encoder (SimCSE's only noise)", CLI::Range(0.0, 0.9));
-  number(app, "--corruption", o.corruption, "table: share of a row's features SCARF redraws", CLI::Range(0.0, 1.0));
-  number(app, "--token-drop", o.token_views.drop, "text: token-level views drop each token with this probability",
-         CLI::Range(0.0, 1.0));
-  number(app, "--token-crop", o.token_views.crop,
-         "text: token-level views keep a random window of at least this share of the tokens (1: no crop)",
-         CLI::Range(1e-3, 1.0));
-  integer(app, "--token-swaps", o.token_views.swaps, "text: token-level views swap this many random pairs", 0,
-          1 << 20);
+  integer_option(app, "--warmup-epochs", o.warmup_epochs, "warmup length for --schedule cosine", 0, 1'000'000);
+  number_option(app, "--temperature", o.temperature,
+                "temperature of NT-Xent / InfoNCE / SupCon (default 0.5; simcse and pairs 0.05, scarf 0.1)",
+                CLI::Range(1e-3, 1e3));
+  integer_option(app, "--queue-size", o.queue_size, "MoCo: keys in the queue", 1, max_queue);
+  number_option(app, "--ema", o.ema, "MoCo / BYOL: momentum of the target network (BYOL: its base value)",
+                CLI::Range(0.0, 1.0));
+  number_option(app, "--dropout", o.dropout, "text: dropout of the encoder (SimCSE's only noise)",
+                CLI::Range(0.0, 0.9));
+  number_option(app, "--corruption", o.corruption, "table: share of a row's features SCARF redraws",
+                CLI::Range(0.0, 1.0));
+  number_option(app, "--token-drop", o.token_views.drop,
+                "text: token-level views drop each token with this probability", CLI::Range(0.0, 1.0));
+  number_option(app, "--token-crop", o.token_views.crop,
+                "text: token-level views keep a random window of at least this share of the tokens (1: no crop)",
+                CLI::Range(1e-3, 1.0));
+  integer_option(app, "--token-swaps", o.token_views.swaps, "text: token-level views swap this many random pairs", 0,
+                 1 << 20);
   app.add_option("--augment", o.augment,
                  "image: the views' augmentation, steps applied in order, name[:numbers][@probability] joined by "
                  "commas: crop:lo[:hi], resize, flip, vflip, rotate:deg, jitter:b[:c[:s[:h]]], gray, solarize[:t], "
@@ -232,7 +236,7 @@ void add_train_options(CLI::App& app, Options& o) {
                  "table: every line or row, as embed does)")
       ->check(output_file);
   app.add_option("--metrics", o.metrics, "append JSON-lines metrics to this file")->check(output_file);
-  integer(app, "--log-every", o.log_every, "steps between progress lines", 1, big);
+  integer_option(app, "--log-every", o.log_every, "steps between progress lines", 1, big);
   app.add_flag("--no-eval", o.no_eval, "skip the evaluation after training");
   app.add_flag("--profile", o.profile, "print a table of time per op and phase (from the second step on)");
 }

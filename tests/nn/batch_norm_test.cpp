@@ -2,26 +2,22 @@
 
 #include <cmath>
 
+#include "simile/nn.hpp"
 #include "simile/nn/activation.hpp"
 #include "simile/nn/linear.hpp"
 #include "simile/nn/sequential.hpp"
-#include "simile/nn.hpp"
+#include "support/names.hpp"
 #include "support/testing.hpp"
 
 namespace simile {
 namespace {
 using testing::grad_ok;
+using testing::keys;
 using testing::random_param;
 using testing::random_tensor;
 using testing::tensors_near;
 using testing::throws_with;
 using V = std::vector<Var<double>>;
-
-std::vector<std::string> keys(const auto& named) {
-  std::vector<std::string> out;
-  for (auto& [name, v] : named) out.push_back(name);
-  return out;
-}
 
 TEST(BatchNorm, PyTorchNamesInANestedSequential) {
   Rng rng(1);

@@ -1,8 +1,10 @@
 #include "simile/nn.hpp"
+#include "support/names.hpp"
 #include "support/testing.hpp"
 
 namespace simile {
 namespace {
+using testing::keys;
 using testing::tensors_near;
 using testing::throws_with;
 
@@ -37,12 +39,6 @@ std::shared_ptr<nn::Sequential<double>> small_net(Rng& rng) {
   return std::make_shared<nn::Sequential<double>>(std::initializer_list<std::shared_ptr<nn::Module<double>>>{
       std::make_shared<nn::Linear<double>>(nn::LinearOptions{4, 3}, rng), std::make_shared<nn::ReLU<double>>(),
       inner, std::make_shared<nn::Linear<double>>(nn::LinearOptions{3, 2, false}, rng)});
-}
-
-std::vector<std::string> keys(const auto& named) {
-  std::vector<std::string> out;
-  for (auto& [name, v] : named) out.push_back(name);
-  return out;
 }
 
 TEST(Module, NamesAreStableDottedPathsInRegistrationOrder) {

@@ -14,6 +14,14 @@ namespace simile::testing {
 
 using Expected = std::vector<std::pair<std::string, Shape>>;
 
+/// The names of `named` (a module's named parameters, buffers or state dict), in order.
+template <class Named>
+std::vector<std::string> keys(const Named& named) {
+  std::vector<std::string> out;
+  for (auto& [name, v] : named) out.push_back(name);
+  return out;
+}
+
 /// `got` (named parameters or buffers) lists exactly the names and shapes of `want`, in that order.
 template <class Named>
 ::testing::AssertionResult names_are(const Named& got, const Expected& want) {

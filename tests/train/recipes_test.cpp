@@ -14,8 +14,6 @@ namespace simile {
 namespace {
 namespace fs = std::filesystem;
 
-ImageDataset fashion(Index n) { return testing::fashion_head(n); }
-
 MultiView views() {
   Pipeline p;
   p.add(RandomResizedCrop({.height = 28, .width = 28, .scale = {0.3, 1.0}})).add(HorizontalFlip{}, 0.5);
@@ -52,7 +50,7 @@ std::pair<double, double> run(Recipe<float>& recipe, const ImageDataset& data, i
 }
 
 TEST(Recipes, ByolLossFallsAndTheTargetFollowsItsEma) {
-  ImageDataset data = fashion(512);
+  ImageDataset data = testing::fashion_head(512);
   if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
   Rng rng(1);
   Byol<float> byol(mlp({784, 64}, rng, true), mlp({64, 32, 16}, rng), mlp({16, 32, 16}, rng), {.tau_base = 0.9});
@@ -75,7 +73,7 @@ TEST(Recipes, ByolLossFallsAndTheTargetFollowsItsEma) {
 }
 
 TEST(Recipes, SimSiamLossFalls) {
-  ImageDataset data = fashion(512);
+  ImageDataset data = testing::fashion_head(512);
   if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
   Rng rng(2);
   SimSiam<float> simsiam(mlp({784, 64}, rng, true), mlp({64, 32, 16}, rng), mlp({16, 32, 16}, rng));
@@ -85,7 +83,7 @@ TEST(Recipes, SimSiamLossFalls) {
 }
 
 TEST(Recipes, SupConLossFallsAndNeedsLabels) {
-  ImageDataset data = fashion(512);
+  ImageDataset data = testing::fashion_head(512);
   if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
   Rng rng(3);
   SupConRecipe<float> sc(mlp({784, 64}, rng, true), mlp({64, 32, 16}, rng));
@@ -99,7 +97,7 @@ TEST(Recipes, SupConLossFallsAndNeedsLabels) {
 }
 
 TEST(Recipes, MocoLossFallsQueueTakesTheKeysAndTheKeyNetworkFollowsItsEma) {
-  ImageDataset data = fashion(512);
+  ImageDataset data = testing::fashion_head(512);
   if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
   Rng rng(4);
   Moco<float> moco(mlp({784, 64}, rng, true), mlp({64, 32, 16}, rng), 16,
@@ -133,7 +131,7 @@ TEST(Recipes, MocoLossFallsQueueTakesTheKeysAndTheKeyNetworkFollowsItsEma) {
 }
 
 TEST(Recipes, BarlowTwinsAndVicRegLossesFall) {
-  ImageDataset data = fashion(512);
+  ImageDataset data = testing::fashion_head(512);
   if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
   Rng rng(5);
   BarlowTwins<float> barlow(mlp({784, 64}, rng, true), mlp({64, 32, 16}, rng));

@@ -20,8 +20,6 @@ namespace {
 namespace fs = std::filesystem;
 using testing::throws_with;
 
-ImageDataset fashion(Index n) { return testing::fashion_head(n); }
-
 Pipeline pipeline() {
   Pipeline p;
   p.add(RandomResizedCrop({.height = 28, .width = 28, .scale = {0.2, 1.0}}))
@@ -53,7 +51,7 @@ struct TrainRun {
 };
 
 TEST(Trainer, SimClrLossFallsOnFashionMnist) {
-  ImageDataset data = fashion(256);
+  ImageDataset data = testing::fashion_head(256);
   if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
   struct Losses : Callback<float> {
     std::vector<double> v;
@@ -76,7 +74,7 @@ TEST(Trainer, SimClrLossFallsOnFashionMnist) {
 }
 
 TEST(Trainer, ResumeEqualsAnUninterruptedRunBitForBit) {
-  ImageDataset data = fashion(96);
+  ImageDataset data = testing::fashion_head(96);
   if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
   std::string ckpt = (fs::temp_directory_path() / ("simile_resume_" + std::to_string(::getpid()))).string();
   TrainRun whole(data, {.epochs = 2, .threads = 2});
@@ -106,7 +104,7 @@ TEST(Trainer, ResumeEqualsAnUninterruptedRunBitForBit) {
 }
 
 TEST(Trainer, CheckpointsRoundTripAndRejectDamage) {
-  ImageDataset data = fashion(64);
+  ImageDataset data = testing::fashion_head(64);
   if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
   std::string ckpt = (fs::temp_directory_path() / ("simile_ckpt_" + std::to_string(::getpid()))).string();
   TrainRun run(data, {.epochs = 1, .threads = 1, .checkpoint_path = ckpt});
@@ -142,7 +140,7 @@ std::string file_bytes(const std::string& path) {
 }
 
 TEST(Trainer, ADivergedRunStopsAndLeavesTheLastGoodCheckpoint) {
-  ImageDataset data = fashion(128);
+  ImageDataset data = testing::fashion_head(128);
   if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
   testing::TempDir dir;
   const std::string ckpt = dir.file("run.st");
@@ -163,7 +161,7 @@ TEST(Trainer, ADivergedRunStopsAndLeavesTheLastGoodCheckpoint) {
 }
 
 TEST(Trainer, LoadingRefusesDamagedValuesAndPositionsNamingTheFile) {
-  ImageDataset data = fashion(96);
+  ImageDataset data = testing::fashion_head(96);
   if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
   testing::TempDir dir;
   const std::string ckpt = dir.file("good.st");
@@ -230,7 +228,7 @@ TEST(Trainer, BatchNormStatisticsAreChecked) {
 }
 
 TEST(Trainer, AStopRequestEndsTheRunAfterTheStepAndSavesIt) {
-  ImageDataset data = fashion(128);
+  ImageDataset data = testing::fashion_head(128);
   if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
   testing::TempDir dir;
   std::atomic<bool> stop{false};
@@ -248,7 +246,7 @@ TEST(Trainer, AStopRequestEndsTheRunAfterTheStepAndSavesIt) {
 }
 
 TEST(Trainer, CheckpointsAtEachEpochsEnd) {
-  ImageDataset data = fashion(96);  // 3 batches of 32 an epoch
+  ImageDataset data = testing::fashion_head(96);  // 3 batches of 32 an epoch
   if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
   testing::TempDir dir;
   const std::string ckpt = dir.file("run.st");
@@ -311,7 +309,7 @@ TEST(Trainer, ABudgetRunWhosePaceQuickensUsesItsWholeBudget) {
   // 1 s a step for the first 40 steps, then 0.25 s: a horizon fixed once from the start (at 25 s: 100
   // steps) would end the run at 47.5 s of 100. Re-estimated, it ends in the budget's last 2 % with the
   // cosine finished, and the lr never jumps.
-  ImageDataset data = fashion(256);
+  ImageDataset data = testing::fashion_head(256);
   if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
   SteppedClock c([](std::int64_t s) { return s <= 40 ? 1.0 : 0.25; });
   TrainResult r = budget_run(c, data);
@@ -327,7 +325,7 @@ TEST(Trainer, ABudgetRunWhosePaceQuickensUsesItsWholeBudget) {
 TEST(Trainer, ABudgetRunWhosePaceSlowsFinishesItsSchedule) {
   // 0.2 s a step, then 0.5 s from step 100: fixed once (at step 25, 5 s: 500 steps) the budget would end
   // it at step 260 with the lr at half its peak. Re-estimated, the lr is near 0 when the budget ends.
-  ImageDataset data = fashion(256);
+  ImageDataset data = testing::fashion_head(256);
   if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
   SteppedClock c([](std::int64_t s) { return s <= 100 ? 0.2 : 0.5; });
   TrainResult r = budget_run(c, data);
@@ -340,7 +338,7 @@ TEST(Trainer, ABudgetRunWhosePaceSlowsFinishesItsSchedule) {
 TEST(Trainer, ABudgetRunResumedKeepsItsScheduleWhereItWas) {
   // A steady budget run (0.5 s a step: 200 steps) stopped at step 120 resumes, under a new budget, from the
   // lr it had.
-  ImageDataset data = fashion(256);
+  ImageDataset data = testing::fashion_head(256);
   if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
   testing::TempDir dir;
   SteppedClock first([](std::int64_t) { return 0.5; });
@@ -384,7 +382,7 @@ struct Poisoned : SimClr<float> {
 };
 
 TEST(Trainer, NanStopsTrainingWithTheStepAndTheOp) {
-  ImageDataset data = fashion(128);
+  ImageDataset data = testing::fashion_head(128);
   if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
   Poisoned recipe(2);
   ImageViewSource source(Loader<ImageDataset>(data, {.batch_size = 32, .seed = 1}), MultiView::same(pipeline(), 2));
@@ -394,7 +392,7 @@ TEST(Trainer, NanStopsTrainingWithTheStepAndTheOp) {
 }
 
 TEST(Trainer, OptionErrors) {
-  ImageDataset data = fashion(64);
+  ImageDataset data = testing::fashion_head(64);
   if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
   auto recipe = small_simclr(1);
   Loader<ImageDataset> loader(data, {.batch_size = 32});

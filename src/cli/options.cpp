@@ -145,6 +145,10 @@ void add_common_options(CLI::App& app, Options& o) {
                 "method (default simclr; text: pairs on WordNet or a pairs file, simcse on sentences; table: scarf; a "
                 "checkpoint's own for eval and embed):",
                 method_choices());
+  integer_option(app, "--readout-grid", o.readout_grid,
+                 "smallconv: where h is read, conv3's 7x7 map averaged over G x G cells (1: global average, h of "
+                 "128; 2: quadrants, h of 512)",
+                 1, 7);
   integer_option(app, "--proj-hidden", o.proj_hidden, "projection head hidden width", 1, max_width);
   integer_option(app, "--proj-out", o.proj_out, "projection head output width (z)", 1, max_width);
   integer_option(app, "--knn-k", o.knn_k, "neighbours of the kNN evaluation", 1, 1'000'000);
@@ -339,6 +343,8 @@ void check_train_options(const CLI::App& app, Options& o) {
   if (const int ranks = o.comm ? o.comm->size() : 1; o.batch % ranks != 0)
     throw CLI::ValidationError("--batch", std::to_string(o.batch) + " is the global batch and must split evenly over the " +
                                               std::to_string(ranks) + " ranks (each trains on --batch / ranks samples)");
+  if (app.count("--readout-grid") > 0 && o.encoder != "smallconv")
+    throw CLI::ValidationError("--readout-grid", "the readout grid is smallconv's, not " + o.encoder + "'s");
   if (o.modality != "text")
     for (const char* name : {"--token-drop", "--token-crop", "--token-swaps"})
       if (app.count(name) > 0)
@@ -396,6 +402,7 @@ std::map<std::string, std::string> checkpoint_metadata(const Options& o) {
                                        {"proj_hidden", std::to_string(o.proj_hidden)},
                                        {"proj_out", std::to_string(o.proj_out)},
                                        {"queue_size", std::to_string(o.queue_size)}};
+  if (o.readout_grid != 1) m["readout_grid"] = std::to_string(o.readout_grid);  // absent: 1, as before
   if (o.modality == "image") return m;  // images' checkpoints stay as they were: no modality means image
   m["modality"] = o.modality;
   // The held-out split's seed is the trainer's "seed"; with this, eval holds out what training did.
@@ -451,6 +458,9 @@ Options checkpoint_options(const Options& o, const std::string& path, const std:
   c.proj_hidden = integer("proj_hidden", max_width);
   c.proj_out = integer("proj_out", max_width);
   c.queue_size = integer("queue_size", max_queue);
+  c.readout_grid = m.count("readout_grid") ? integer("readout_grid", 7) : 1;
+  check<IoError>(c.readout_grid == 1 || c.encoder == "smallconv", "'", path, "': checkpoint metadata 'readout_grid' ",
+                 c.readout_grid, " is for smallconv, but the encoder is ", c.encoder);
   if (std::string why = queue_too_large(c); !why.empty())
     throw IoError(detail::str("'", path, "': checkpoint metadata 'queue_size': ", why));
   if (c.modality != "image") {
@@ -493,6 +503,7 @@ Options resume_options(const Options& o, const std::string& path, const std::map
   same("--encoder", o.encoder, c.encoder);
   same("--proj-hidden", o.proj_hidden, c.proj_hidden);
   same("--proj-out", o.proj_out, c.proj_out);
+  same("--readout-grid", o.readout_grid, c.readout_grid);
   if (o.method == "moco") same("--queue-size", o.queue_size, c.queue_size);
   if (o.modality != "image") {
     same("--test-fraction", o.test_fraction, c.test_fraction);

@@ -28,6 +28,8 @@ struct Options {
   std::string data_dir = fashion_mnist_dir, method = "simclr", encoder = "smallconv";
   std::string label_column = "none";  ///< table: the column of integer labels: N (0-based), last or none
   std::int64_t limit = 0, proj_hidden = 128, proj_out = 64, knn_k = 200;
+  /// smallconv: h is conv3's map averaged over readout_grid x readout_grid cells (recorded in checkpoints).
+  std::int64_t readout_grid = 1;
   // Text and table encoders (recorded in checkpoints).
   std::int64_t vocab = 8000, max_length = 32, width = 128, layers = 2, heads = 4;
   int threads = 2;

@@ -90,39 +90,48 @@ std::pair<Encoder, Index> text_encoder(encoders::TextArchitecture a, const Optio
 }
 
 const Registry<EncoderFactory>& encoders() {
-  static const Registry<EncoderFactory> r("--encoder", {
-      {"smallconv", "image", "SmallConvNet, h of 128",
-       [](const Options&, Index, Rng& rng) {
-         auto e = std::make_shared<encoders::SmallConvNet<float>>(encoders::SmallConvNetOptions{.in_channels = 1}, rng);
-         return std::pair<Encoder, Index>(e, e->output_dim());
-       }},
-      {"resnet18", "image", "ResNet-18, h of 512",
-       [](const Options&, Index, Rng& rng) {
-         return std::pair<Encoder, Index>(std::make_shared<encoders::ResNet18<float>>(encoders::ResNet18Options{.in_channels = 1}, rng), 512);
-       }},
-      {"mlp", "image", "784-512-256 MLP with batch norm, h of 256",
-       [](const Options&, Index, Rng& rng) {
-         auto seq = std::make_shared<nn::Sequential<float>>();
-         seq->push_back(std::make_shared<nn::Flatten<float>>());
-         seq->push_back(std::make_shared<encoders::Mlp<float>>(
-             encoders::MlpOptions{.sizes = {784, 512, 256}, .batch_norm = true, .activate_last = true}, rng));
-         return std::pair<Encoder, Index>(seq, 256);
-       }},
-      {"transformer", "text", "pre-norm transformer over BPE tokens, mean-pooled (--width, --layers, --heads, --max-length)",
-       [](const Options& o, Index vocab, Rng& rng) { return text_encoder(encoders::TextArchitecture::transformer, o, vocab, rng); }},
-      {"bag", "text", "bag of BPE token embeddings and an MLP (--width)",
-       [](const Options& o, Index vocab, Rng& rng) { return text_encoder(encoders::TextArchitecture::bag, o, vocab, rng); }},
-      {"tabular", "table", "MLP on standardized features, --layers hidden layers of --width with batch norm",
-       [](const Options& o, Index, Rng& rng) {
-         return std::pair<Encoder, Index>(
-             std::make_shared<encoders::TabularEncoder<float>>(
-                 encoders::TabularEncoderOptions{.numeric = o.features,
-                                                 .hidden = std::vector<Index>(std::size_t(o.layers), o.width),
-                                                 .output_dim = o.width},
-                 rng),
-             o.width);
-       }},
-  });
+  static const Registry<EncoderFactory> r(
+      "--encoder",
+      {
+          {"smallconv", "image", "SmallConvNet, h of 128 (--readout-grid G: 128 G^2)",
+           [](const Options& o, Index, Rng& rng) {
+             auto e = std::make_shared<encoders::SmallConvNet<float>>(
+                 encoders::SmallConvNetOptions{.in_channels = 1, .readout_grid = o.readout_grid}, rng);
+             return std::pair<Encoder, Index>(e, e->output_dim());
+           }},
+          {"resnet18", "image", "ResNet-18, h of 512",
+           [](const Options&, Index, Rng& rng) {
+             return std::pair<Encoder, Index>(
+                 std::make_shared<encoders::ResNet18<float>>(encoders::ResNet18Options{.in_channels = 1}, rng), 512);
+           }},
+          {"mlp", "image", "784-512-256 MLP with batch norm, h of 256",
+           [](const Options&, Index, Rng& rng) {
+             auto seq = std::make_shared<nn::Sequential<float>>();
+             seq->push_back(std::make_shared<nn::Flatten<float>>());
+             seq->push_back(std::make_shared<encoders::Mlp<float>>(
+                 encoders::MlpOptions{.sizes = {784, 512, 256}, .batch_norm = true, .activate_last = true}, rng));
+             return std::pair<Encoder, Index>(seq, 256);
+           }},
+          {"transformer", "text",
+           "pre-norm transformer over BPE tokens, mean-pooled (--width, --layers, --heads, --max-length)",
+           [](const Options& o, Index vocab, Rng& rng) {
+             return text_encoder(encoders::TextArchitecture::transformer, o, vocab, rng);
+           }},
+          {"bag", "text", "bag of BPE token embeddings and an MLP (--width)",
+           [](const Options& o, Index vocab, Rng& rng) {
+             return text_encoder(encoders::TextArchitecture::bag, o, vocab, rng);
+           }},
+          {"tabular", "table", "MLP on standardized features, --layers hidden layers of --width with batch norm",
+           [](const Options& o, Index, Rng& rng) {
+             return std::pair<Encoder, Index>(
+                 std::make_shared<encoders::TabularEncoder<float>>(
+                     encoders::TabularEncoderOptions{.numeric = o.features,
+                                                     .hidden = std::vector<Index>(std::size_t(o.layers), o.width),
+                                                     .output_dim = o.width},
+                     rng),
+                 o.width);
+           }},
+      });
   return r;
 }
 

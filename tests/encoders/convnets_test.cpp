@@ -78,7 +78,8 @@ Var<T> small_convnet_by_ops(const encoders::SmallConvNet<T>& net, const Var<T>& 
                         {.training = training, .momentum = 0.1, .eps = 1e-5}));
     if (i < 3) y = max_pool2d(y, 2);
   }
-  return global_avg_pool2d(y);
+  const Index g = net.options().readout_grid;
+  return g == 1 ? global_avg_pool2d(y) : reshape(adaptive_avg_pool2d(y, g, g), {x.dim(0), y.dim(1) * g * g});
 }
 
 TEST(SmallConvNet, ForwardIsTheOpChainInTrainAndEvalMode) {
@@ -97,6 +98,30 @@ TEST(SmallConvNet, ForwardIsTheOpChainInTrainAndEvalMode) {
   // Eval mode normalizes with the running statistics: each sample's h is independent of the batch.
   Var<double> one(x.value().slice_rows(1, 2).clone(), false);
   EXPECT_TRUE(tensors_near(net.forward(one).value(), y.value().slice_rows(1, 2), 1e-12, 1e-10));
+}
+
+TEST(SmallConvNet, ReadoutGridKeepsACoarseLayout) {
+  Rng rng(6);
+  encoders::SmallConvNet<double> net({.in_channels = 1, .readout_grid = 2}, rng);
+  EXPECT_EQ(net.output_dim(), 512);
+  Var<double> x(random_tensor<double>({3, 1, 28, 28}, 8), false);
+  Var<double> h = net.forward(x);
+  EXPECT_EQ(h.shape(), (Shape{3, 512}));
+  EXPECT_TRUE(tensors_near(h.value(), small_convnet_by_ops(net, x, true).value(), 1e-12, 1e-10));
+  // The four cells of a channel average to the global readout when the cells tile the map without overlap
+  // (8x8 input: a 2x2 map).
+  encoders::SmallConvNet<double> global({.in_channels = 1}, rng);
+  global.load_state_dict(net.state_dict());
+  Var<double> small(random_tensor<double>({2, 1, 8, 8}, 9), false);
+  Tensor<double> cells = net.forward(small).value().reshape({2, 128, 4});
+  Tensor<double> mean = Tensor<double>::zeros({2, 128});
+  for (Index n = 0; n < 2; ++n)
+    for (Index c = 0; c < 128; ++c)
+      for (Index k = 0; k < 4; ++k) mean.data()[n * 128 + c] += cells.data()[(n * 128 + c) * 4 + k] / 4;
+  EXPECT_TRUE(tensors_near(global.forward(small).value(), mean, 1e-12, 1e-12));
+  for (Index bad : {0, 8, -1})
+    EXPECT_TRUE(throws_with<ValueError>([&] { encoders::SmallConvNet<float>({.readout_grid = bad}, rng); },
+                                        {"SmallConvNet", "readout_grid", std::to_string(bad), "[1, 7]"}));
 }
 
 TEST(SmallConvNet, GradcheckTinyWidthsTrainingMode) {

@@ -185,6 +185,30 @@ TEST(GlobalAvgPool2d, ByHandAndGradcheck) {
   }
 }
 
+TEST(AdaptiveAvgPool2d, ByHandAndGradcheck) {
+  // A 3x3 plane 0..8 onto 2x2: cells rows/columns [0, 2) and [1, 3), overlapping in the middle.
+  Var<double> x(Tensor<double>::from({0, 1, 2, 3, 4, 5, 6, 7, 8}, {1, 1, 3, 3}), true);
+  Var<double> y = adaptive_avg_pool2d(x, 2, 2);
+  EXPECT_TRUE(tensors_near(y.value(), Tensor<double>::from({2, 3, 5, 6}, {1, 1, 2, 2})));
+  y.backward(Tensor<double>::ones({1, 1, 2, 2}));
+  // Each element gets 1/4 from every cell that covers it: corners 1, edges 2, the centre 4 cells.
+  EXPECT_TRUE(tensors_near(x.grad(), Tensor<double>::from({.25, .5, .25, .5, 1, .5, .25, .5, .25}, {1, 1, 3, 3})));
+  // 7x7 onto 2x2 is a 4x4 window at stride 3 (PyTorch's cells for the encoders' last map).
+  Var<double> z(random_tensor<double>({3, 5, 7, 7}, 4));
+  EXPECT_TRUE(tensors_near(adaptive_avg_pool2d(z, 2, 2).value(), avg_pool2d(z, 4, 3).value(), 1e-15, 1e-14));
+  // One cell is the global average; as many cells as pixels is the identity; a divisor is plain pooling.
+  EXPECT_TRUE(
+      tensors_near(adaptive_avg_pool2d(z, 1, 1).value().reshape({3, 5}), global_avg_pool2d(z).value(), 1e-15, 1e-14));
+  EXPECT_TRUE(tensors_near(adaptive_avg_pool2d(z, 7, 7).value(), z.value(), 0, 0));
+  Var<double> q(random_tensor<double>({2, 3, 8, 6}, 5));
+  EXPECT_TRUE(tensors_near(adaptive_avg_pool2d(q, 4, 3).value(), avg_pool2d(q, 2).value(), 1e-15, 1e-14));
+  for (auto [s, oh, ow] : {std::tuple{Shape{1, 1, 1, 1}, 1, 1}, std::tuple{Shape{2, 3, 7, 5}, 2, 3},
+                           std::tuple{Shape{1, 4, 3, 3}, 5, 2}, std::tuple{Shape{2, 2, 7, 7}, 2, 2}}) {
+    SCOPED_TRACE(s.to_string());
+    EXPECT_TRUE(grad_ok([oh, ow](const V& v) { return adaptive_avg_pool2d(v[0], oh, ow); }, {random_param(s, 5)}));
+  }
+}
+
 TEST(Pool2d, SameBitsWithOneAndTwoThreads) {
   Tensor<float> t = random_tensor<float>({16, 32, 14, 14}, 6);
   auto run = [&](int threads) {
@@ -193,9 +217,11 @@ TEST(Pool2d, SameBitsWithOneAndTwoThreads) {
     Var<float> y = max_pool2d(x, 3, 2, 1);
     Var<float> z = avg_pool2d(x, 2);
     Var<float> w = global_avg_pool2d(x);
-    Var<float> l = sum(y) + sum(z) * 2.f + sum(w) * 3.f;
+    Var<float> u = adaptive_avg_pool2d(x, 3, 2);
+    Var<float> l = sum(y) + sum(z) * 2.f + sum(w) * 3.f + sum(u) * 4.f;
     l.backward();
-    return std::make_tuple(y.value().clone(), z.value().clone(), w.value().clone(), x.grad().clone());
+    return std::make_tuple(y.value().clone(), z.value().clone(), w.value().clone(), u.value().clone(),
+                           x.grad().clone());
   };
   auto a = run(1);
   auto b = run(2);
@@ -203,6 +229,7 @@ TEST(Pool2d, SameBitsWithOneAndTwoThreads) {
   EXPECT_TRUE(tensors_near(std::get<1>(a), std::get<1>(b), 0, 0));
   EXPECT_TRUE(tensors_near(std::get<2>(a), std::get<2>(b), 0, 0));
   EXPECT_TRUE(tensors_near(std::get<3>(a), std::get<3>(b), 0, 0));
+  EXPECT_TRUE(tensors_near(std::get<4>(a), std::get<4>(b), 0, 0));
 }
 
 TEST(Pool2d, Errors) {
@@ -211,6 +238,14 @@ TEST(Pool2d, Errors) {
   EXPECT_TRUE(throws_with<ShapeError>([&] { max_pool2d(flat, 2); }, {"max_pool2d", "[2, 16]"}));
   EXPECT_TRUE(throws_with<ShapeError>([&] { avg_pool2d(flat, 2); }, {"avg_pool2d", "[2, 16]"}));
   EXPECT_TRUE(throws_with<ShapeError>([&] { global_avg_pool2d(flat); }, {"global_avg_pool2d", "[2, 16]"}));
+  EXPECT_TRUE(throws_with<ShapeError>([&] { adaptive_avg_pool2d(flat, 2, 2); }, {"adaptive_avg_pool2d", "[2, 16]"}));
+  EXPECT_TRUE(throws_with<ShapeError>(
+      [] {
+        adaptive_avg_pool2d(Var<double>(Tensor<double>::zeros({1, 2, 3, 0})), 1, 1);
+      },
+      {"adaptive_avg_pool2d", "[1, 2, 3, 0]"}));
+  EXPECT_TRUE(throws_with<ValueError>([&] { adaptive_avg_pool2d(x, 0, 2); }, {"adaptive_avg_pool2d", "0x2"}));
+  EXPECT_TRUE(throws_with<ValueError>([&] { adaptive_avg_pool2d(x, 2, -1); }, {"adaptive_avg_pool2d", "2x-1"}));
   EXPECT_TRUE(throws_with<ShapeError>([] { global_avg_pool2d(Var<double>(Tensor<double>::zeros({1, 2, 0, 3}))); },
                                       {"global_avg_pool2d", "[1, 2, 0, 3]"}));
   EXPECT_TRUE(throws_with<ValueError>([&] { max_pool2d(x, 0); }, {"max_pool2d", "kernel 0"}));

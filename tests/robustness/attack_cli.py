@@ -118,6 +118,7 @@ def flag_cases(g, base, ckpt):
         "--threads": ["0", "-1", "100000"],
         "--seed": ["-1", "18446744073709551616"],
         "--proj-hidden": ["0", "-3", "1000000000"],
+        "--readout-grid": ["0", "-1", "8"],
         "--proj-out": ["0", "1000000000"],
         "--knn-k": ["0", "-1"],
         "--epochs": ["0", "-1", "4611686018427387904"],
@@ -171,6 +172,8 @@ def flag_cases(g, base, ckpt):
         Case("--data missing", base + ["--data", nowhere], "bad2", names="--data"),
         Case("--data a file", base + ["--data", ckpt], "bad2", names="--data"),
         Case("--resume missing", base + ["--resume", nowhere], "bad2", names="--resume"),
+        Case("--readout-grid with the mlp encoder", base + ["--encoder", "mlp", "--readout-grid", "2"], "bad2",
+             names="--readout-grid"),
         Case("--checkpoint in a missing folder", base + ["--checkpoint", nowhere + "/c.st"], "bad2", names="--checkpoint"),
         Case("--checkpoint a folder", base + ["--checkpoint", g], "bad2", names="--checkpoint"),
         Case("--metrics in a missing folder", base + ["--metrics", nowhere + "/m.jsonl"], "bad2", names="--metrics"),
@@ -469,7 +472,9 @@ def checkpoint_cases(rng, root, g, ckpts, base_train):
                        ("proj_hidden", "99999999999999999999"), ("proj_hidden", "4000000000"), ("proj_hidden", ""),
                        ("proj_out", "6.4e1"), ("queue_size", "1e9"), ("method", "nope"), ("encoder", "vgg"),
                        ("encoder", "mlp"), ("method", "byol"), ("recipe", "byol"), ("method", None),
-                       ("encoder", None), ("proj_out", None), ("method", 3), ("method", ["simclr"])]:
+                       ("encoder", None), ("proj_out", None), ("method", 3), ("method", ["simclr"]),
+                       ("readout_grid", "0"), ("readout_grid", "8"), ("readout_grid", "2x"),
+                       ("readout_grid", "2"), ("readout_grid", "")]:
         edited(meta(key, value), name=f"metadata {key} = {value!r}", which=("eval", "resume", "embed"))
 
     def huge_queue(h, d):

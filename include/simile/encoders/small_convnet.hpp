@@ -13,6 +13,7 @@
 #include "simile/nn/conv2d.hpp"
 #include "simile/nn/module.hpp"
 #include "simile/ops/pool.hpp"
+#include "simile/ops/shape.hpp"
 
 namespace simile::encoders {
 
@@ -20,6 +21,10 @@ namespace simile::encoders {
 struct SmallConvNetOptions {
   Index in_channels = 1;                       ///< 1 for Fashion-MNIST / MNIST, 3 for CIFAR (> 0)
   std::array<Index, 3> widths = {32, 64, 128};  ///< channels of conv1..conv3 (> 0); only tests shrink them
+  /// Where h is read: conv3's map averaged over a readout_grid x readout_grid grid of cells
+  /// (`adaptive_avg_pool2d`), flattened channel-major. 1 (the default) is the global average, h of
+  /// widths[2]; 2 keeps a coarse spatial layout (quadrants of the 7x7 map), h of 4 widths[2]. In [1, 7].
+  Index readout_grid = 1;
 };
 
 /// Three blocks conv 3x3 (padding 1, no bias) -> BatchNorm2d -> ReLU, the first two followed by a 2x2 max pool,
@@ -29,6 +34,7 @@ struct SmallConvNetOptions {
 ///                     -> conv2 (32->64)   bn2 relu maxpool2 -> [N, 64, H/4, W/4]
 ///                     -> conv3 (64->128)  bn3 relu          -> global average pool -> h [N, 128]
 ///
+/// (with `readout_grid` g > 1 the last pool averages g x g cells instead: h [N, 128 g^2].)
 /// (H/2 is floor(H / 2); H and W must be at least 4.) Parameters and buffers, with PyTorch's names and shapes
 /// (the same module written with `nn.Conv2d(.., bias=False)` and `nn.BatchNorm2d` as attributes conv1, bn1,
 /// conv2, bn2, conv3, bn3 loads this state dict): `conv1.weight` [32, C_in, 3, 3], `bn1.weight` [32],
@@ -43,6 +49,8 @@ class SmallConvNet : public nn::Cloneable<SmallConvNet<T>, T> {
   /// Registers conv1, bn1, conv2, bn2, conv3, bn3 in that order, weights drawn from `rng` in that order.
   SmallConvNet(const SmallConvNetOptions& options, Rng& rng) : options_(options) {
     check(options.in_channels > 0, "SmallConvNet: in_channels ", options.in_channels, " must be positive");
+    check(options.readout_grid >= 1 && options.readout_grid <= 7, "SmallConvNet: readout_grid ", options.readout_grid,
+          " is outside [1, 7]");
     const Index widths[4] = {options.in_channels, options.widths[0], options.widths[1], options.widths[2]};
     for (int i = 0; i < 3; ++i) {
       check(widths[i + 1] > 0, "SmallConvNet: width ", i, " is ", widths[i + 1], ", widths must be positive");
@@ -56,7 +64,7 @@ class SmallConvNet : public nn::Cloneable<SmallConvNet<T>, T> {
     }
   }
 
-  /// x [N, in_channels, H, W] (H, W >= 4) -> h [N, 128] (N >= 2 in training mode: batch statistics).
+  /// x [N, in_channels, H, W] (H, W >= 4) -> h [N, output_dim()] (N >= 2 in training mode: batch statistics).
   Var<T> forward(const Var<T>& x) override {
     const Shape& s = x.shape();
     check<ShapeError>(s.rank() == 4 && s[1] == options_.in_channels && s[2] >= 4 && s[3] >= 4,
@@ -68,16 +76,19 @@ class SmallConvNet : public nn::Cloneable<SmallConvNet<T>, T> {
       // bn -> relu -> 2x2 max pool through one fused op: the full-size activation never goes to memory.
       y = i < 2 ? this->get(bn_[i]).forward_relu_max_pool(y, 2) : this->get(bn_[i]).forward_relu(y);
     }
-    return global_avg_pool2d(y);
+    const Index g = options_.readout_grid;
+    return g == 1 ? global_avg_pool2d(y) : flatten(adaptive_avg_pool2d(y, g, g));
   }
 
-  /// Size of the representation h: widths[2], 128.
-  Index output_dim() const { return options_.widths[2]; }
+  /// Size of the representation h: widths[2] readout_grid^2 (128 by default).
+  Index output_dim() const { return options_.widths[2] * options_.readout_grid * options_.readout_grid; }
 
   std::string type_name() const override { return "SmallConvNet"; }
   std::string extra_repr() const override {
     return simile::detail::str("in_channels=", options_.in_channels, ", widths=[", options_.widths[0], ", ",
-                               options_.widths[1], ", ", options_.widths[2], "]");
+                               options_.widths[1], ", ", options_.widths[2], "]",
+                               options_.readout_grid == 1 ? "" : ", readout_grid=",
+                               options_.readout_grid == 1 ? "" : std::to_string(options_.readout_grid));
   }
   /// The options it was built with.
   const SmallConvNetOptions& options() const { return options_; }

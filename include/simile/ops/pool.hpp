@@ -1,8 +1,8 @@
 #pragma once
 /// \file
-/// 2-D pooling over NCHW tensors: `max_pool2d`, `avg_pool2d` and `global_avg_pool2d`, with PyTorch's
-/// semantics (square windows, floor mode: a window that would hang over the padded edge is dropped,
-/// so a 7x7 plane under a 2x2 window gives 3x3).
+/// 2-D pooling over NCHW tensors: `max_pool2d`, `avg_pool2d`, `global_avg_pool2d` and `adaptive_avg_pool2d`,
+/// with PyTorch's semantics (square windows, floor mode: a window that would hang over the padded edge is
+/// dropped, so a 7x7 plane under a 2x2 window gives 3x3).
 ///
 /// Every op works plane by plane (one plane = one (n, c) pair), parallel over the N * C planes; a plane
 /// is written by one thread only, so the backward scatter needs no atomics and the result does not
@@ -275,11 +275,83 @@ Var<T> global_avg_pool2d(const Var<T>& x) {
   });
 }
 
+namespace detail {
+/// Cell o of an adaptive pool along a dimension of size n cut into `cells`: [floor(o n / cells),
+/// ceil((o + 1) n / cells)), never empty for n >= 1; neighbouring cells overlap when cells does not divide n.
+inline void adaptive_cell(Index o, Index n, Index cells, Index& begin, Index& end) {
+  begin = o * n / cells;
+  end = ((o + 1) * n + cells - 1) / cells;
+}
+}  // namespace detail
+
+/// Average pooling of x [N, C, H, W] onto a grid of out_h x out_w cells, as PyTorch's adaptive_avg_pool2d,
+/// shape [N, C, out_h, out_w]: cell (i, j) covers rows [floor(i H / out_h), ceil((i + 1) H / out_h)) and
+/// the columns likewise (cells overlap when out_h does not divide H: a 7x7 map onto 2x2 takes rows 0..3
+/// and 3..6), and
+///   y[n, c, i, j] = (1 / |cell|) sum over the cell of x[n, c, a, b].
+/// (1, 1) is `global_avg_pool2d` with two unit dimensions; an encoder reads a coarse spatial layout with
+/// (2, 2). Backward: each element of a cell receives dy[n, c, i, j] / |cell|. Throws ShapeError for a
+/// non-4-D x or an empty plane, ValueError for out_h or out_w below 1.
+template <Real T>
+Var<T> adaptive_avg_pool2d(const Var<T>& x, Index out_h, Index out_w) {
+  const Shape& s = x.shape();
+  check<ShapeError>(s.rank() == 4, "adaptive_avg_pool2d: expected x of shape [N, C, H, W], got ", s);
+  check<ShapeError>(s[2] * s[3] > 0, "adaptive_avg_pool2d: empty plane in x of shape ", s);
+  check(out_h >= 1 && out_w >= 1, "adaptive_avg_pool2d: output size ", out_h, "x", out_w, " must be at least 1x1");
+  const Index planes = s[0] * s[1], h = s[2], w = s[3], area = h * w, out = out_h * out_w;
+  const Index grain = std::max<Index>(1, detail::elementwise_grain / area);
+  // Visits each cell of one plane with its bounds and 1 / |cell|.
+  auto cells = [=](auto&& f) {
+    for (Index i = 0; i < out_h; ++i) {
+      Index h0, h1;
+      detail::adaptive_cell(i, h, out_h, h0, h1);
+      for (Index j = 0; j < out_w; ++j) {
+        Index w0, w1;
+        detail::adaptive_cell(j, w, out_w, w0, w1);
+        f(i * out_w + j, h0, h1, w0, w1, T(1) / T((h1 - h0) * (w1 - w0)));
+      }
+    }
+  };
+  Tensor<T> y = Tensor<T>::empty({s[0], s[1], out_h, out_w});
+  const T* px = x.value().data();
+  T* py = y.data();
+  parallel_for(0, planes, grain, [&](Index b, Index e) {
+    for (Index p = b; p < e; ++p) {
+      const T* xp = px + p * area;
+      T* yp = py + p * out;
+      cells([&](Index o, Index h0, Index h1, Index w0, Index w1, T inv) {
+        T acc = 0;
+        for (Index a = h0; a < h1; ++a)
+          for (Index c = w0; c < w1; ++c) acc += xp[a * w + c];
+        yp[o] = acc * inv;
+      });
+    }
+  });
+  return make_op<T>("adaptive_avg_pool2d", std::move(y), {x}, [=](Node<T>& self) {
+    Tensor<T>* gx = self.grad_for(0);
+    if (!gx) return;
+    const T* pg = self.grad.data();
+    T* pd = gx->data();
+    parallel_for(0, planes, grain, [&](Index b, Index e) {
+      for (Index p = b; p < e; ++p) {
+        T* dp = pd + p * area;
+        const T* gp = pg + p * out;
+        cells([&](Index o, Index h0, Index h1, Index w0, Index w1, T inv) {
+          const T v = gp[o] * inv;
+          for (Index a = h0; a < h1; ++a)
+            for (Index c = w0; c < w1; ++c) dp[a * w + c] += v;
+        });
+      }
+    });
+  });
+}
+
 /// The float and double specializations compiled into the library (see core/instantiate.hpp).
-#define SIMILE_TEMPLATES_OPS_POOL(P, T) \
+#define SIMILE_TEMPLATES_OPS_POOL(P, T)                                                                       \
   P template Var<T> max_pool2d<T>(const Var<T>& x, Index kernel, std::optional<Index> stride, Index padding); \
   P template Var<T> avg_pool2d<T>(const Var<T>& x, Index kernel, std::optional<Index> stride, Index padding); \
-  P template Var<T> global_avg_pool2d<T>(const Var<T>& x);
+  P template Var<T> global_avg_pool2d<T>(const Var<T>& x);                                                    \
+  P template Var<T> adaptive_avg_pool2d<T>(const Var<T>& x, Index out_h, Index out_w);
 SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_OPS_POOL)
 
 }  // namespace simile

@@ -359,16 +359,11 @@ void check_train_options(const CLI::App& app, Options& o) {
     }
     // Evaluation and `embed` feed the encoder [0, 1] pixels: a normalization of the training views alone
     // would train it on inputs it never sees again.
-    const std::string spec = expand_image_augmentation(o.augment);
-    for (std::size_t start = 0; start <= spec.size();) {
-      const std::size_t end = std::min(spec.find(',', start), spec.size());
-      const std::string step = spec.substr(start, end - start);
-      if (step.substr(0, step.find_first_of(":@")) == "normalize")
-        throw CLI::ValidationError("--augment", "'" + step +
+    for (const AugmentationStep& step : image_augmentation_steps(o.augment))
+      if (step.name == "normalize")
+        throw CLI::ValidationError("--augment", "'" + step.text +
                                                     "': the tool trains, evaluates and embeds on [0, 1] pixels; a "
                                                     "normalization of the training views only is refused");
-      start = end + 1;
-    }
   }
   if (o.warmup_epochs >= o.epochs)
     throw CLI::ValidationError("--warmup-epochs", std::to_string(o.warmup_epochs) + " must be below --epochs (" +

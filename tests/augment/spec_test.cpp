@@ -75,6 +75,24 @@ TEST(ImagePipelineSpec, NormalizeComputedByHand) {
   EXPECT_FLOAT_EQ(im.at(0, 0, 1), (1.0f / 63 - 0.5f) / 0.25f);
 }
 
+TEST(ImagePipelineSpec, StepsListNamesAndTextsInOrder) {
+  auto names = [](std::string_view spec) {
+    std::vector<std::string> out;
+    for (const AugmentationStep& s : image_augmentation_steps(spec)) out.push_back(s.name);
+    return out;
+  };
+  EXPECT_EQ(names("default"), (std::vector<std::string>{"crop", "flip", "jitter", "noise"}));
+  EXPECT_EQ(names("reference,normalize:0.3:0.4"), (std::vector<std::string>{"crop", "flip", "jitter", "normalize"}));
+  EXPECT_TRUE(image_augmentation_steps("none").empty());
+  std::vector<AugmentationStep> steps = image_augmentation_steps("blur:0.1:2@0.5,gray");
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[0].text, "blur:0.1:2@0.5");
+  EXPECT_EQ(steps[0].name, "blur");
+  EXPECT_EQ(steps[1].text, "gray");
+  for (const char* bad : {"crop:x", "flip@2", ",flip", "@0.5"})
+    EXPECT_TRUE(throws_with<ValueError>([&] { image_augmentation_steps(bad); }, {"image_pipeline", bad})) << bad;
+}
+
 TEST(ImagePipelineSpec, ErrorsNameTheSpecAndTheStep) {
   auto bad = [](const char* spec, std::vector<std::string> parts) {
     parts.insert(parts.begin(), "image_pipeline");

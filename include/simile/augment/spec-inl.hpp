@@ -4,8 +4,8 @@
 /// that header in header-only mode (SIMILE_INLINE is then `inline`).
 
 #include <charconv>
-#include <utility>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "simile/augment/color.hpp"
@@ -74,6 +74,15 @@ SIMILE_INLINE std::string expand_image_augmentation(std::string_view spec) {
   return out;
 }
 
+SIMILE_INLINE std::vector<AugmentationStep> image_augmentation_steps(std::string_view spec_in) {
+  const std::string spec = expand_image_augmentation(spec_in);
+  std::vector<AugmentationStep> steps;
+  if (spec == "none") return steps;
+  for (std::string_view text : detail::split_spec(spec, ','))
+    steps.push_back({std::string(text), std::string(detail::parse_spec_step(spec, text).name)});
+  return steps;
+}
+
 SIMILE_INLINE Pipeline image_pipeline(std::string_view spec_in, Index height, Index width) {
   check<ValueError>(height > 0 && width > 0, "image_pipeline: output size ", height, "x", width, " must be positive");
   const std::string spec = expand_image_augmentation(spec_in);
@@ -91,59 +100,61 @@ SIMILE_INLINE Pipeline image_pipeline(std::string_view spec_in, Index height, In
                                      " numbers, not ", n));
     };
     auto arg = [&](std::size_t i, double fallback) { return i < n ? s.args[i] : fallback; };
-    auto add = [&](auto transform, double default_p) {
-      double prob = s.p >= 0 ? s.p : default_p;
-      if (prob >= 1) p.add(std::move(transform));
-      else p.add(std::move(transform), prob);
-    };
-    try {
-      if (s.name == "crop") {
-        arity(1, 2);
-        add(RandomResizedCrop({.height = height, .width = width, .scale = {arg(0, 0), arg(1, 1.0)}}), 1);
-      } else if (s.name == "resize") {
-        arity(0, 0);
-        add(Resize(height, width), 1);
-      } else if (s.name == "flip") {
-        arity(0, 0);
-        add(HorizontalFlip{}, 0.5);
-      } else if (s.name == "vflip") {
-        arity(0, 0);
-        add(VerticalFlip{}, 0.5);
-      } else if (s.name == "rotate") {
-        arity(1, 1);
-        add(RandomRotation({.degrees = arg(0, 0)}), 1);
-      } else if (s.name == "jitter") {
-        arity(1, 4);
-        add(ColorJitter({.brightness = arg(0, 0), .contrast = arg(1, arg(0, 0)), .saturation = arg(2, 0),
-                         .hue = arg(3, 0)}),
-            1);
-      } else if (s.name == "gray") {
-        arity(0, 0);
-        add(Grayscale{}, 1);
-      } else if (s.name == "solarize") {
-        arity(0, 1);
-        add(Solarize(static_cast<float>(arg(0, 0.5))), 1);
-      } else if (s.name == "blur") {
-        arity(2, 2);
-        add(GaussianBlur({.kernel_size = 0, .sigma = {arg(0, 0), arg(1, 0)}}), 1);
-      } else if (s.name == "noise") {
-        arity(1, 1);
-        add(GaussianNoise({.sigma = {0.0, arg(0, 0)}}), 1);
-      } else if (s.name == "erase") {
-        arity(0, 2, true);
-        add(RandomErasing({.scale = {arg(0, 0.02), arg(1, 0.33)}}), 1);
-      } else if (s.name == "normalize") {
-        arity(2, 2);
-        add(Normalize({static_cast<float>(arg(0, 0))}, {static_cast<float>(arg(1, 1))}), 1);
-      } else {
-        throw ValueError(detail::str("image_pipeline: '", spec, "': step '", text, "': unknown step '", s.name,
-                                     "' (crop, resize, flip, vflip, rotate, jitter, gray, solarize, blur, noise, "
-                                     "erase, normalize; or default, reference)"));
+    // Builds the step's transform with `make`; the transform's own range errors get the spec and the step.
+    auto add = [&](auto make, double default_p) {
+      const double prob = s.p >= 0 ? s.p : default_p;
+      try {
+        if (prob >= 1) p.add(make());
+        else p.add(make(), prob);
+      } catch (const ValueError& e) {
+        throw ValueError(detail::str("image_pipeline: '", spec, "': step '", text, "': ", e.what()));
       }
-    } catch (const ValueError& e) {
-      std::string what = e.what();
-      if (what.rfind("image_pipeline", 0) == 0) throw;
-      throw ValueError(detail::str("image_pipeline: '", spec, "': step '", text, "': ", what));
+    };
+    if (s.name == "crop") {
+      arity(1, 2);
+      add([&] { return RandomResizedCrop({.height = height, .width = width, .scale = {arg(0, 0), arg(1, 1.0)}}); }, 1);
+    } else if (s.name == "resize") {
+      arity(0, 0);
+      add([&] { return Resize(height, width); }, 1);
+    } else if (s.name == "flip") {
+      arity(0, 0);
+      add([&] { return HorizontalFlip{}; }, 0.5);
+    } else if (s.name == "vflip") {
+      arity(0, 0);
+      add([&] { return VerticalFlip{}; }, 0.5);
+    } else if (s.name == "rotate") {
+      arity(1, 1);
+      add([&] { return RandomRotation({.degrees = arg(0, 0)}); }, 1);
+    } else if (s.name == "jitter") {
+      arity(1, 4);
+      add(
+          [&] {
+            return ColorJitter(
+                {.brightness = arg(0, 0), .contrast = arg(1, arg(0, 0)), .saturation = arg(2, 0), .hue = arg(3, 0)});
+          },
+          1);
+    } else if (s.name == "gray") {
+      arity(0, 0);
+      add([&] { return Grayscale{}; }, 1);
+    } else if (s.name == "solarize") {
+      arity(0, 1);
+      add([&] { return Solarize(static_cast<float>(arg(0, 0.5))); }, 1);
+    } else if (s.name == "blur") {
+      arity(2, 2);
+      add([&] { return GaussianBlur({.kernel_size = 0, .sigma = {arg(0, 0), arg(1, 0)}}); }, 1);
+    } else if (s.name == "noise") {
+      arity(1, 1);
+      add([&] { return GaussianNoise({.sigma = {0.0, arg(0, 0)}}); }, 1);
+    } else if (s.name == "erase") {
+      arity(0, 2, true);
+      add([&] { return RandomErasing({.scale = {arg(0, 0.02), arg(1, 0.33)}}); }, 1);
+    } else if (s.name == "normalize") {
+      arity(2, 2);
+      add([&] { return Normalize({static_cast<float>(arg(0, 0))}, {static_cast<float>(arg(1, 1))}); }, 1);
+    } else {
+      throw ValueError(detail::str("image_pipeline: '", spec, "': step '", text, "': unknown step '", s.name,
+                                   "' (crop, resize, flip, vflip, rotate, jitter, gray, solarize, blur, noise, "
+                                   "erase, normalize; or default, reference)"));
     }
   }
   return p;

@@ -24,6 +24,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "simile/augment/image.hpp"
 
@@ -45,6 +46,18 @@ Pipeline image_pipeline(std::string_view spec, Index height, Index width);
 
 /// `spec` with the names `default` and `reference` replaced by what they stand for.
 std::string expand_image_augmentation(std::string_view spec);
+
+/// One step of a spec: its text as written (`jitter:0.4@0.8`) and its name (`jitter`).
+struct AugmentationStep {
+  std::string text;  ///< the step as written, arguments and probability included
+  std::string name;  ///< the transform's name in the table above
+};
+
+/// The steps of `spec` in order, `default` and `reference` expanded (`none`: no step): what a caller checks
+/// before building the pipeline, e.g. the tool refusing `normalize`. A malformed step (no name, a value that
+/// is not a number, a probability outside [0, 1]) is a ValueError as in `image_pipeline`; names are not
+/// checked against the table.
+std::vector<AugmentationStep> image_augmentation_steps(std::string_view spec);
 
 }  // namespace simile
 

@@ -28,7 +28,8 @@ struct Options {
   std::string data_dir = fashion_mnist_dir, method = "simclr", encoder = "smallconv";
   std::string label_column = "none";  ///< table: the column of integer labels: N (0-based), last or none
   std::int64_t limit = 0, proj_hidden = 128, proj_out = 64, knn_k = 200;
-  /// smallconv: h is conv3's map averaged over readout_grid x readout_grid cells (recorded in checkpoints).
+  /// smallconv: h is conv3's map averaged over readout_grid x readout_grid cells (recorded in checkpoints);
+  /// settled to smallconv_readout_grid for smallconv unless given, 1 (unused) for other encoders.
   std::int64_t readout_grid = 1;
   // Text and table encoders (recorded in checkpoints).
   std::int64_t vocab = 8000, max_length = 32, width = 128, layers = 2, heads = 4;
@@ -103,6 +104,9 @@ class BadArgument : public Error {
 /// table encoders: vocabulary, tokens a text, layers (and heads), a table's feature columns.
 inline constexpr std::int64_t max_width = 8192, max_queue = 1 << 24, max_vocab = 1 << 20, max_tokens = 4096,
                               max_layers = 64, max_features = 1 << 24;
+/// smallconv's readout grid when --readout-grid is not given: h from the quadrants of conv3's map (issue 13's
+/// study, docs/RECIPES.md).
+inline constexpr std::int64_t smallconv_readout_grid = 2;
 
 /// Architecture options recorded in a checkpoint, so `eval` and `embed` rebuild the same model.
 std::map<std::string, std::string> checkpoint_metadata(const Options& o);

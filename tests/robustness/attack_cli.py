@@ -474,7 +474,7 @@ def checkpoint_cases(rng, root, g, ckpts, base_train):
                        ("encoder", "mlp"), ("method", "byol"), ("recipe", "byol"), ("method", None),
                        ("encoder", None), ("proj_out", None), ("method", 3), ("method", ["simclr"]),
                        ("readout_grid", "0"), ("readout_grid", "8"), ("readout_grid", "2x"),
-                       ("readout_grid", "2"), ("readout_grid", "")]:
+                       ("readout_grid", "1"), ("readout_grid", None), ("readout_grid", "")]:
         edited(meta(key, value), name=f"metadata {key} = {value!r}", which=("eval", "resume", "embed"))
 
     def huge_queue(h, d):

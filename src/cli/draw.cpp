@@ -5,6 +5,7 @@
 
 #include <cairo-svg.h>
 #include <cairo.h>
+#include <fontconfig/fontconfig.h>
 
 #include <algorithm>
 #include <cmath>
@@ -200,6 +201,11 @@ void check_size(const char* who, int width, int height) {
 }  // namespace
 
 const char* extension(Format f) { return f == Format::png ? "png" : "svg"; }
+
+void release_drawing_caches() {
+  cairo_debug_reset_static_data();  // cairo's font and pattern caches (no cairo object is alive here)
+  FcFini();                         // then fontconfig's configuration and caches, which cairo's fonts held
+}
 
 std::vector<double> nice_ticks(double lo, double hi, int target) {
   if (!(hi > lo) || !std::isfinite(lo) || !std::isfinite(hi)) return {lo};

@@ -62,4 +62,17 @@ std::string draw_image_grid(const ImageGrid& grid, Format format);
 /// "Nice" tick positions covering [lo, hi]: multiples of 1, 2 or 5 x 10^k, about `target` of them.
 std::vector<double> nice_ticks(double lo, double hi, int target = 6);
 
+/// Frees what cairo and fontconfig keep for the life of the process (font caches, fontconfig's
+/// configuration), which LeakSanitizer would otherwise report at exit. Call it when no figure is being drawn:
+/// `plot` and `report` do at their end; the next figure sets them up again.
+void release_drawing_caches();
+
+/// Calls `release_drawing_caches` when it goes out of scope, also on an exception.
+struct DrawingCachesReleaser {
+  DrawingCachesReleaser() = default;
+  DrawingCachesReleaser(const DrawingCachesReleaser&) = delete;
+  DrawingCachesReleaser& operator=(const DrawingCachesReleaser&) = delete;
+  ~DrawingCachesReleaser() { release_drawing_caches(); }
+};
+
 }  // namespace simile::cli

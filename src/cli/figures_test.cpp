@@ -18,6 +18,12 @@
 namespace simile::cli {
 namespace {
 using simile::testing::TempDir;
+
+// After the last test: what cairo and fontconfig cache is freed, as plot and report do, for LeakSanitizer.
+struct ReleaseDrawingCaches : ::testing::Environment {
+  void TearDown() override { release_drawing_caches(); }
+};
+const auto* const release_at_end = ::testing::AddGlobalTestEnvironment(new ReleaseDrawingCaches);
 using simile::testing::throws_with;
 
 // The PNG `bytes`, written out and decoded by simile's reader as RGB [3, H, W].

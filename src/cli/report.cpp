@@ -228,6 +228,7 @@ std::string inline_svg(const std::string& svg, const std::string& prefix) {
 
 Outcome plot(Options o) {
   auto t0 = std::chrono::steady_clock::now();
+  DrawingCachesReleaser release;
   std::filesystem::create_directories(o.out);
   Json files = Json::array();
   auto save = [&](const std::string& name, auto&& draw) {
@@ -255,6 +256,7 @@ Outcome plot(Options o) {
 
 Outcome report(Options o) {
   auto t0 = std::chrono::steady_clock::now();
+  DrawingCachesReleaser release;
   // The checkpoint first: it says what the run is (its modality and architecture), and holds its configuration.
   const TensorDict checkpoint = load_safetensors(o.checkpoint);
   const std::map<std::string, std::string>& meta = checkpoint.metadata;

@@ -82,18 +82,26 @@ constexpr std::int64_t big = 1'000'000'000'000;  // steps, epochs: far beyond an
 
 const std::vector<std::string> modalities{"image", "text", "table"};
 
+// What is wrong with an output path `s` whose file or folder is to be written: empty, or its folder missing.
+std::string no_place_for(const std::string& s) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (s.empty()) return "empty path";
+  fs::path p(s);
+  fs::path folder = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  if (!fs::is_directory(folder, ec)) return "folder '" + folder.string() + "' of '" + s + "' does not exist";
+  return {};
+}
+
 // An output file: its folder exists, and the path is not a folder or another non-regular file. Checked
 // when the command line is read, so that a typo does not surface after an hour of training.
 const CLI::Validator output_file(
     [](std::string& s) -> std::string {
-      namespace fs = std::filesystem;
+      if (std::string why = no_place_for(s); !why.empty()) return why;
       std::error_code ec;
-      if (s.empty()) return "empty path";
-      fs::path p(s);
-      fs::path folder = p.has_parent_path() ? p.parent_path() : fs::path(".");
-      if (!fs::is_directory(folder, ec)) return "folder '" + folder.string() + "' of '" + s + "' does not exist";
-      fs::file_status st = fs::status(p, ec);
-      if (fs::exists(st) && !fs::is_regular_file(st)) return "'" + s + "' exists and is not a regular file";
+      std::filesystem::file_status st = std::filesystem::status(s, ec);
+      if (std::filesystem::exists(st) && !std::filesystem::is_regular_file(st))
+        return "'" + s + "' exists and is not a regular file";
       return {};
     },
     "FILE");
@@ -277,14 +285,10 @@ namespace {
 // A folder to write figures into: created when missing (its parent must exist); an existing file is refused.
 const CLI::Validator output_folder(
     [](std::string& s) -> std::string {
-      namespace fs = std::filesystem;
       std::error_code ec;
-      if (s.empty()) return "empty path";
-      fs::path p(s);
-      if (fs::exists(p, ec)) return fs::is_directory(p, ec) ? std::string() : "'" + s + "' exists and is not a folder";
-      fs::path parent = p.has_parent_path() ? p.parent_path() : fs::path(".");
-      if (!fs::is_directory(parent, ec)) return "folder '" + parent.string() + "' of '" + s + "' does not exist";
-      return {};
+      if (!s.empty() && std::filesystem::exists(s, ec))
+        return std::filesystem::is_directory(s, ec) ? std::string() : "'" + s + "' exists and is not a folder";
+      return no_place_for(s);
     },
     "DIR");
 

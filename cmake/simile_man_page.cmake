@@ -3,8 +3,8 @@
 #
 #   cmake -DSIMILE=<path of the simile tool> -DOUTPUT=<simile.1> -P simile_man_page.cmake
 #
-# The page: NAME, SYNOPSIS, DESCRIPTION, then one subsection per command (train, eval, embed) with its
-# options as `simile <command> --help` prints them (CLI11's layout: an option line "  --name TYPE=default"
+# The page: NAME, SYNOPSIS, DESCRIPTION, then one subsection per command (train, eval, embed, and plot and
+# report in a build with cairo: those `simile --help` lists) with its options as `simile <command> --help` prints them (CLI11's layout: an option line "  --name TYPE=default"
 # with its help at column 30 or on the next lines, deeper-indented lines as a list), then EXIT STATUS,
 # ENVIRONMENT, FILES, EXAMPLES and SEE ALSO, written here.
 cmake_minimum_required(VERSION 3.21)
@@ -89,6 +89,17 @@ endif()
 help(top)
 string(REGEX MATCH "^[^\n]*" summary "${top}")
 string(REGEX REPLACE "^simile: " "" summary "${summary}")
+# The commands of this build: the lines "  name   description" after "Subcommands:".
+string(REGEX REPLACE ".*\nSubcommands:\n" "" listed "${top}")
+string(REGEX MATCHALL "(^|\n)  [a-z]+ " commands "${listed}")
+list(TRANSFORM commands STRIP)
+if(NOT commands MATCHES "train;eval;embed")
+  message(FATAL_ERROR "simile_man_page: 'simile --help' lists the commands '${commands}'")
+endif()
+set(figures OFF)
+if("report" IN_LIST commands)
+  set(figures ON)
+endif()
 
 set(page [=[.\" simile(1), generated from the tool's --help by cmake/simile_man_page.cmake: edit those, not this.
 .TH SIMILE 1 "" "@VERSION@" "User Commands"
@@ -104,7 +115,7 @@ simile \- @SUMMARY@
 .B simile embed
 \fB\-\-checkpoint\fR \fIPATH\fR \fB\-\-out\fR \fIFILE.npy\fR [\fIOPTIONS\fR]
 .br
-.B simile
+@FIGURES_SYNOPSIS@.B simile
 (\fB\-\-help\fR | \fB\-\-version\fR)
 .SH DESCRIPTION
 .B simile
@@ -121,9 +132,39 @@ needs to be rebuilt (method, encoder, widths, tokenizer), so that eval, embed an
 as it is.
 Under an MPI launcher (\fBmpirun \-np\fR \fIN\fR \fBsimile train\fR ...) the N processes train one model,
 data-parallel, with \fB\-\-batch\fR the global batch.
-.SH COMMANDS
+@FIGURES_DESCRIPTION@.SH COMMANDS
 ]=])
-foreach(command train eval embed)
+set(figures_synopsis "")
+set(figures_description "")
+set(figures_example "")
+if(figures)
+  set(figures_synopsis [=[.B simile plot
+(\fB\-\-metrics\fR \fIRUN.jsonl\fR | \fB\-\-embeddings\fR \fIH.npy\fR | \fB\-\-checkpoint\fR \fIPATH\fR) \fB\-\-out\fR \fIDIR\fR [\fIOPTIONS\fR]
+.br
+.B simile report
+\fB\-\-checkpoint\fR \fIPATH\fR \fB\-\-out\fR \fIRUN.html\fR [\fIOPTIONS\fR]
+.br
+]=])
+  set(figures_description [=[.PP
+\fBplot\fR draws a run's metrics (loss, learning rate, throughput, alignment and uniformity) and maps of
+representations (PCA, and exact t\-SNE of a sample) coloured by class, as PNG or SVG; \fBreport\fR writes one
+self-contained HTML page of a run: configuration, curves, embedding map, augmentation grid and evaluation.
+]=])
+  set(figures_example [=[.PP
+The run's figures, and its report in one HTML file:
+.PP
+.nf
+.RS
+simile embed \-\-checkpoint run.st \-\-out h.npy \-\-labels\-out y.npy
+simile plot \-\-metrics run.jsonl \-\-embeddings h.npy \-\-labels y.npy \-\-out figures \-\-format both
+simile report \-\-checkpoint run.st \-\-metrics run.jsonl \-\-out run.html
+.RE
+.fi
+]=])
+endif()
+string(REPLACE "@FIGURES_SYNOPSIS@" "${figures_synopsis}" page "${page}")
+string(REPLACE "@FIGURES_DESCRIPTION@" "${figures_description}" page "${page}")
+foreach(command ${commands})
   string(REGEX MATCH "\n  ${command} +([^\n]*)" line "${top}")
   escape(what "${CMAKE_MATCH_1}")
   options_of(options ${command})
@@ -181,10 +222,11 @@ simile train \-\-modality text \-\-budget\-seconds 600 \-\-checkpoint text.st
 simile train \-\-modality text \-\-data sentences.txt \-\-method simcse \-\-token\-drop 0.1
 .RE
 .fi
-.SH SEE ALSO
+@FIGURES_EXAMPLE@.SH SEE ALSO
 .BR mpirun (1);
 the README of simile for the recipes, the measured results and the library behind the tool.
 ]=])
+string(REPLACE "@FIGURES_EXAMPLE@" "${figures_example}" page "${page}")
 string(REPLACE "@VERSION@" "${version}" page "${page}")
 escape(summary "${summary}")
 string(REPLACE "@SUMMARY@" "${summary}" page "${page}")

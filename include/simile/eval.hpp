@@ -1,7 +1,8 @@
 #pragma once
 /// \file
-/// Evaluation of frozen representations: linear probe, kNN, retrieval, representation health, and the TF-IDF
-/// text baseline.
+/// Evaluation of frozen representations: linear probe, kNN, retrieval, representation health, the TF-IDF
+/// text baseline, and two-dimensional maps (PCA, t-SNE).
+#include "simile/eval/embedding_map.hpp"
 #include "simile/eval/knn.hpp"
 #include "simile/eval/linear_probe.hpp"
 #include "simile/eval/report.hpp"

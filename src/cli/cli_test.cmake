@@ -1,7 +1,8 @@
 # Runs one `simile` command line and checks it: cmake -DCOMMAND=<simile> -DARGS=<;-list> -DSTATUS=<exit status>
 #   [-DEXPECT=<;-list of texts the output must contain>] [-DFILES=<;-list of files it must write>]
 #   [-DFILE_TEXT=<file> -DFILE_EXPECT=<text its first 256 bytes must hold, e.g. an .npy header's shape>]
-#   [-DFRESH_DIR=<directory emptied before the run>] [-DLAUNCHER=<;-list: mpiexec and its flags>] -P cli_test.cmake
+#   [-DFRESH_DIR=<directory emptied before the run>] [-DLAUNCHER=<;-list: mpiexec and its flags>]
+#   [-DSTDOUT_FILE=<file the output's last line is written to, for a later test>] -P cli_test.cmake
 # WILL_FAIL only knows "non-zero"; a bad command line must give exactly 2 and say which option is wrong.
 if(FRESH_DIR)
   file(REMOVE_RECURSE "${FRESH_DIR}")
@@ -18,6 +19,11 @@ foreach(text IN LISTS EXPECT)
     message(FATAL_ERROR "the output does not contain '${text}'")
   endif()
 endforeach()
+if(STDOUT_FILE)
+  string(STRIP "${out}" last)
+  string(REGEX REPLACE ".*\n" "" last "${last}")
+  file(WRITE "${STDOUT_FILE}" "${last}\n")
+endif()
 foreach(file IN LISTS FILES)
   if(NOT EXISTS "${file}")
     message(FATAL_ERROR "${file} was not written")

@@ -69,9 +69,12 @@ Outcome train(Options o) {
   if (lead && world_size > 1)
     note(o, "data-parallel over %d ranks (%s): global batch %lld, %lld a rank\n", world_size,
                  o.comm->backend().c_str(), (long long)o.batch, (long long)(o.batch / world_size));
-  if (lead && !o.metrics.empty())
-    trainer.add_callback(std::make_shared<JsonLinesLog>(
-        o.metrics, o.log_every, o.checkpoint.empty() ? 0 : o.checkpoint_every, resuming ? trainer.step() : -1));
+  std::shared_ptr<JsonLinesLog> log;
+  if (lead && !o.metrics.empty()) {
+    log = std::make_shared<JsonLinesLog>(o.metrics, o.log_every, o.checkpoint.empty() ? 0 : o.checkpoint_every,
+                                         resuming ? trainer.step() : -1, health_probe(o, *run), o.health_every);
+    trainer.add_callback(log);
+  }
   // The handlers in place before come back afterwards (an embedding interpreter's, in the Python module).
   stop_requested.store(false);
   auto previous_int = std::signal(SIGINT, request_stop);
@@ -134,6 +137,11 @@ Outcome train(Options o) {
     note(o, "evaluated in %.1fs\n",
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     j.update(e.fields);
+    if (log) {
+      Json line{{"event", "evaluation"}, {"step", r.steps}, {"dim", e.dim}};
+      line.update(e.fields);
+      log->append(line);
+    }
   } else if (!o.no_eval) {
     note(o, "no evaluation: %s\n", no_eval_why.c_str());
   }
@@ -169,21 +177,30 @@ Outcome eval(Options o) {
   return {0, std::move(j)};
 }
 
-Tensor<float> embeddings(Options o) {
+Tensor<float> embeddings(Options o, std::vector<std::int64_t>* labels, std::vector<std::string>* classes) {
   Model m = load_checkpoint_model(o, o.checkpoint);
   check_data(o);
   if (o.modality != "image" && !o.data_given)
     throw BadArgument(detail::str("--data: give the ", o.modality == "text" ? "file of lines" : "CSV",
                                   " to embed (the checkpoint is a ", o.modality, " model)"));
   ThreadScope threads(o.threads);
-  return embed_data(o, m);
+  return embed_data(o, m, labels, classes);
 }
 
 Outcome embed(Options o) {
-  Tensor<float> h = embeddings(o);
+  std::vector<std::int64_t> labels;
+  Tensor<float> h = embeddings(o, o.labels_out.empty() ? nullptr : &labels);
+  if (!o.labels_out.empty() && labels.empty())
+    throw BadArgument(detail::str("--labels-out: the ", h.dim(0),
+                                  " samples embedded have no labels (lines of text, a table read without "
+                                  "--label-column, or an image folder without class folders)"));
   write_npy(o.out, h);
   note(o, "wrote %lld x %lld representations to %s\n", (long long)h.dim(0), (long long)h.dim(1),
                o.out.c_str());
+  if (!o.labels_out.empty()) {
+    write_npy(o.labels_out, Tensor<std::int64_t>::from(labels, {static_cast<Index>(labels.size())}));
+    note(o, "wrote %lld labels to %s\n", (long long)labels.size(), o.labels_out.c_str());
+  }
   return {0, nullptr};
 }
 

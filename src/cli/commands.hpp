@@ -3,6 +3,10 @@
 // (the JSON object the tool prints) and throws on failure (main, or the Python module, reports it). Notes
 // and progress go to stderr unless `o.quiet`.
 
+#include <cstdint>
+#include <string>
+#include <vector>
+
 #include "json.hpp"
 #include "options.hpp"
 #include "simile/core/tensor.hpp"
@@ -21,9 +25,11 @@ struct Outcome {
 Outcome train(Options o);
 /// Evaluates a checkpoint's encoder or a baseline.
 Outcome eval(Options o);
-/// A checkpoint's representations of --split's images, or of the lines or rows of --data: float [N, D].
-Tensor<float> embeddings(Options o);
-/// Writes `embeddings(o)` to the .npy file --out.
+/// A checkpoint's representations of --split's images, or of the lines or rows of --data: float [N, D]; with
+/// `labels`, their labels too, and with `classes` the class names when known (see `embed_data`).
+Tensor<float> embeddings(Options o, std::vector<std::int64_t>* labels = nullptr,
+                         std::vector<std::string>* classes = nullptr);
+/// Writes `embeddings(o)` to the .npy file --out (and their labels to --labels-out).
 Outcome embed(Options o);
 
 }  // namespace simile::cli

@@ -4,6 +4,10 @@
 //   simile eval   --checkpoint PATH | --baseline raw|untrained  evaluate an encoder or a baseline
 //   simile embed  --checkpoint PATH --out FILE.npy               export representations h (of images, or of
 //                                                               the lines or rows of --data)
+//   simile plot   --metrics RUN.jsonl | --embeddings E.npy | --checkpoint PATH --out DIR
+//                                                               curves and embedding maps, PNG or SVG (cairo)
+//   simile report --checkpoint PATH [--metrics RUN.jsonl] --out RUN.html
+//                                                               one self-contained HTML page of a run (cairo)
 // Exit status: 0 on success, 2 for a bad command line (CLI11's parse and validation errors, and options that
 // do not fit the data or a checkpoint), 1 for any other failure; either way one line `simile <command>: <what>`
 // on stderr. `train` interrupted by SIGINT / SIGTERM saves its checkpoint and exits with 128 + the signal.
@@ -14,10 +18,12 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <exception>
 #include <iostream>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "tool.hpp"
 #include "simile/core/error.hpp"
@@ -32,11 +38,14 @@ int main(int argc, char** argv) {
   std::string who = "simile";
   if (argc > 1) {
     const std::string first = argv[1];
-    if (first == "train" || first == "eval" || first == "embed") {
+    const std::vector<std::string> commands = tool.commands();
+    if (std::find(commands.begin(), commands.end(), first) != commands.end()) {
       who += " " + first;
     } else if (!first.empty() && first[0] != '-') {
-      std::cerr << "simile: unknown command '" << first
-                << "' (the commands are train, eval and embed; see simile --help)\n";
+      std::string list;
+      for (std::size_t i = 0; i < commands.size(); ++i)
+        list += (i == 0 ? "" : i + 1 == commands.size() ? " and " : ", ") + commands[i];
+      std::cerr << "simile: unknown command '" << first << "' (the commands are " << list << "; see simile --help)\n";
       return 2;
     }
   }

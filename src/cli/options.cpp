@@ -82,18 +82,26 @@ constexpr std::int64_t big = 1'000'000'000'000;  // steps, epochs: far beyond an
 
 const std::vector<std::string> modalities{"image", "text", "table"};
 
+// What is wrong with an output path `s` whose file or folder is to be written: empty, or its folder missing.
+std::string no_place_for(const std::string& s) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (s.empty()) return "empty path";
+  fs::path p(s);
+  fs::path folder = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  if (!fs::is_directory(folder, ec)) return "folder '" + folder.string() + "' of '" + s + "' does not exist";
+  return {};
+}
+
 // An output file: its folder exists, and the path is not a folder or another non-regular file. Checked
 // when the command line is read, so that a typo does not surface after an hour of training.
 const CLI::Validator output_file(
     [](std::string& s) -> std::string {
-      namespace fs = std::filesystem;
+      if (std::string why = no_place_for(s); !why.empty()) return why;
       std::error_code ec;
-      if (s.empty()) return "empty path";
-      fs::path p(s);
-      fs::path folder = p.has_parent_path() ? p.parent_path() : fs::path(".");
-      if (!fs::is_directory(folder, ec)) return "folder '" + folder.string() + "' of '" + s + "' does not exist";
-      fs::file_status st = fs::status(p, ec);
-      if (fs::exists(st) && !fs::is_regular_file(st)) return "'" + s + "' exists and is not a regular file";
+      std::filesystem::file_status st = std::filesystem::status(s, ec);
+      if (std::filesystem::exists(st) && !std::filesystem::is_regular_file(st))
+        return "'" + s + "' exists and is not a regular file";
       return {};
     },
     "FILE");
@@ -241,6 +249,11 @@ void add_train_options(CLI::App& app, Options& o) {
       ->check(output_file);
   app.add_option("--metrics", o.metrics, "append JSON-lines metrics to this file")->check(output_file);
   integer_option(app, "--log-every", o.log_every, "steps between progress lines", 1, big);
+  integer_option(app, "--health-every", o.health_every,
+                 "image data with --metrics: steps between measurements of the representation's alignment (two "
+                 "views of --augment) and uniformity on 512 test images, logged as 'representation' lines (and at "
+                 "the last step; 0: none)",
+                 0, big);
   app.add_flag("--no-eval", o.no_eval, "skip the evaluation after training");
   app.add_flag("--profile", o.profile, "print a table of time per op and phase (from the second step on)");
 }
@@ -269,6 +282,102 @@ void add_embed_options(CLI::App& app, Options& o, bool out_required) {
   app.add_option("--split", o.split, "which images to embed")
       ->capture_default_str()
       ->check(CLI::IsMember({"test", "train"}));
+  app.add_option("--labels-out", o.labels_out,
+                 "also write the embedded samples' class labels to this .npy, int64 [N] (images with labels, a "
+                 "table with --label-column), e.g. for simile plot --labels")
+      ->check(output_file);
+}
+
+namespace {
+
+// A folder to write figures into: created when missing (its parent must exist); an existing file is refused.
+const CLI::Validator output_folder(
+    [](std::string& s) -> std::string {
+      std::error_code ec;
+      if (!s.empty() && std::filesystem::exists(s, ec))
+        return std::filesystem::is_directory(s, ec) ? std::string() : "'" + s + "' exists and is not a folder";
+      return no_place_for(s);
+    },
+    "DIR");
+
+// What a plot and a report share: the embeddings to map and how, and the figures' size.
+void add_map_options(CLI::App& app, Options& o) {
+  app.add_option("--embeddings", o.embeddings,
+                 "an .npy of representations to map, float32 or float64 [N, D] (simile embed --out, train "
+                 "--export-embeddings)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--labels", o.labels,
+                 "with --embeddings: an .npy of their N class labels, integers >= 0 (int64, int32 or uint8; "
+                 "simile embed --labels-out), which colour the map (without: one colour)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--split", o.split, "with --checkpoint and no --embeddings: which images of --data to embed and map")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"test", "train"}));
+  app.add_option("--map", o.map,
+                 "the embedding maps: pca (every point), tsne (exact t-SNE of a seeded sample of --tsne-points), "
+                 "both or none")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"pca", "tsne", "both", "none"}));
+  integer_option(app, "--tsne-points", o.tsne_points,
+                 "t-SNE: at most this many points, drawn at random (--seed); its memory and time grow as the square", 4,
+                 1 << 20);
+  number_option(app, "--perplexity", o.perplexity,
+                "t-SNE: the effective number of neighbours (below the points mapped)", CLI::Range(1.0, 1e6));
+  integer_option(app, "--tsne-iterations", o.tsne_iterations, "t-SNE: gradient steps (the first 250 with exaggeration)",
+                 1, 100'000);
+  integer_option(app, "--figure-width", o.figure_width, "figures' width in pixels (SVG: in points)", 200, 8000);
+  integer_option(app, "--figure-height", o.figure_height, "figures' height in pixels (SVG: in points)", 150, 8000);
+}
+
+// t-SNE's affinities take N^2 doubles: more than half the machine's memory is refused before any work.
+void check_tsne_memory(const Options& o) {
+  if (o.map != "tsne" && o.map != "both") return;
+  const double bytes = double(o.tsne_points) * double(o.tsne_points) * sizeof(double);
+  const double memory = double(::sysconf(_SC_PHYS_PAGES)) * double(::sysconf(_SC_PAGESIZE));
+  if (memory > 0 && bytes > memory / 2)
+    throw CLI::ValidationError("--tsne-points", detail::str(o.tsne_points, " points take ", bytes / 1e9,
+                                                            " GB of affinities, more than half of this machine's ",
+                                                            memory / 1e9, " GB (exact t-SNE is O(N^2))"));
+}
+
+}  // namespace
+
+void add_plot_options(CLI::App& app, Options& o) {
+  app.add_option("--metrics", o.metrics, "a run's JSON-lines metrics (simile train --metrics): draws its curves")
+      ->check(CLI::ExistingFile);
+  app.add_option("--checkpoint", o.checkpoint,
+                 "with no --embeddings: a checkpoint whose encoder embeds --split of --data, mapped coloured by the "
+                 "data's labels")
+      ->check(CLI::ExistingFile);
+  add_map_options(app, o);
+  app.add_option("--out", o.out, "the folder to write the figures into (created when missing)")
+      ->required()
+      ->check(output_folder);
+  app.add_option("--format", o.format, "png, svg or both")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"png", "svg", "both"}));
+}
+
+void add_report_options(CLI::App& app, Options& o) {
+  app.add_option("--checkpoint", o.checkpoint,
+                 "the run's checkpoint: its configuration, its augmentation (the grid) and, with no --embeddings, "
+                 "the map of --split of --data embedded by its encoder")
+      ->required()
+      ->check(CLI::ExistingFile);
+  app.add_option("--metrics", o.metrics,
+                 "the run's JSON-lines metrics (simile train --metrics): the curves, and the evaluation it logged")
+      ->check(CLI::ExistingFile);
+  app.add_option("--result", o.result,
+                 "a JSON object with the evaluation (the line simile train or simile eval printed); else the last "
+                 "evaluation in --metrics")
+      ->check(CLI::ExistingFile);
+  app.add_flag("--evaluate", o.evaluate_now,
+               "evaluate the checkpoint on --data when neither --result nor --metrics holds an evaluation");
+  add_map_options(app, o);
+  integer_option(app, "--grid-images", o.grid_images, "augmentation grid: test images (rows)", 1, 64);
+  integer_option(app, "--grid-views", o.grid_views,
+                 "augmentation grid: views of each image (columns after the original)", 1, 32);
+  app.add_option("--out", o.out, "the HTML file to write (one self-contained page)")->required()->check(output_file);
 }
 
 namespace {
@@ -394,6 +503,27 @@ void check_eval_options(const CLI::App& app, Options& o) {
 
 void check_embed_options(const CLI::App& app, Options& o) { o.data_given = app.count("--data") > 0; }
 
+void check_plot_options(const CLI::App& app, Options& o) {
+  o.data_given = app.count("--data") > 0;
+  if (o.metrics.empty() && o.embeddings.empty() && o.checkpoint.empty())
+    throw CLI::ValidationError("--metrics, --embeddings, --checkpoint", "give at least one: nothing to draw");
+  if (!o.embeddings.empty() && !o.checkpoint.empty())
+    throw CLI::ValidationError("--embeddings, --checkpoint",
+                               "give one of them: the map is of --embeddings, or of what the checkpoint embeds");
+  if (!o.labels.empty() && o.embeddings.empty())
+    throw CLI::ValidationError("--labels", "labels the rows of --embeddings, which is not given");
+  if (o.map == "none" && o.metrics.empty())
+    throw CLI::ValidationError("--map", "none, and no --metrics: nothing to draw");
+  check_tsne_memory(o);
+}
+
+void check_report_options(const CLI::App& app, Options& o) {
+  o.data_given = app.count("--data") > 0;
+  if (!o.labels.empty() && o.embeddings.empty())
+    throw CLI::ValidationError("--labels", "labels the rows of --embeddings, which is not given");
+  check_tsne_memory(o);
+}
+
 std::map<std::string, std::string> checkpoint_metadata(const Options& o) {
   std::map<std::string, std::string> m{{"method", o.method},
                                        {"encoder", o.encoder},
@@ -401,7 +531,20 @@ std::map<std::string, std::string> checkpoint_metadata(const Options& o) {
                                        {"proj_out", std::to_string(o.proj_out)},
                                        {"queue_size", std::to_string(o.queue_size)}};
   if (o.readout_grid != 1) m["readout_grid"] = std::to_string(o.readout_grid);  // absent: 1, as before
-  if (o.modality == "image") return m;  // images' checkpoints stay as they were: no modality means image
+  // How the run trained, for the record (`simile report` shows it; nothing reads it back).
+  auto decimal = [](double v) {
+    char text[32];
+    return std::string(text, std::to_chars(text, text + sizeof text, v).ptr);
+  };
+  m["optimizer"] = o.optimizer;
+  m["lr"] = decimal(o.lr);
+  m["weight_decay"] = decimal(o.weight_decay);
+  m["schedule"] = o.schedule;
+  m["batch"] = std::to_string(o.batch);
+  m["temperature"] = decimal(o.temperature);
+  // Images: the views' augmentation, so that a report shows what the encoder was trained on.
+  if (o.modality == "image") m["augment"] = expand_image_augmentation(o.augment);
+  if (o.modality == "image") return m;  // no modality key: images' checkpoints read as before
   m["modality"] = o.modality;
   // The held-out split's seed is the trainer's "seed"; with this, eval holds out what training did.
   char fraction[32];

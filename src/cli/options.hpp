@@ -58,6 +58,9 @@ struct Options {
   TokenViewOptions token_views;            ///< text: token-level views of each training text (default: none)
   std::string augment = "default";         ///< image: the views' augmentation (`image_pipeline`'s spec)
   bool no_eval = false, profile = false, checkpoint_each_epoch = false;
+  /// --health-every: steps between measurements of the representation's alignment and uniformity written to
+  /// --metrics (images; 0: none).
+  std::int64_t health_every = 200;
   const std::atomic<bool>* stop_requested = nullptr;  ///< set by SIGINT / SIGTERM (see commands.cpp)
   /// The ranks training together: more than one under mpirun or srun, where --batch is the global batch.
   std::shared_ptr<Communicator> comm;
@@ -65,6 +68,17 @@ struct Options {
   // eval (checkpoint is shared with train and embed) and embed
   std::string baseline, out, split = "test";
   std::vector<std::string> feature_files;  ///< eval --features: two .npy files of representations, the training and test sets
+  std::string labels_out;                  ///< embed --labels-out: the embedded samples' labels, int64 [N]
+
+  // plot and report (--metrics, --checkpoint and --out are shared with train and embed; here they are read,
+  // and --out is plot's folder or report's HTML file)
+  std::string embeddings, labels, result;  ///< .npy [N, D] to map, .npy of its N labels, a JSON result line
+  std::string format = "png";              ///< plot: png, svg or both
+  std::string map = "both";                ///< pca, tsne, both or none
+  std::int64_t tsne_points = 2000, tsne_iterations = 1000, figure_width = 800, figure_height = 500;
+  std::int64_t grid_images = 6, grid_views = 7;  ///< report: the augmentation grid's rows and views
+  double perplexity = 30;
+  bool evaluate_now = false;  ///< report --evaluate: evaluate the checkpoint when no result is recorded
 };
 
 /// WordNet's folder in Debian's wordnet-base: the text modality's default --data.
@@ -79,6 +93,11 @@ void add_eval_options(CLI::App& app, Options& o);
 /// `embed`: --checkpoint, --split and --out (required unless `out_required` is false: the Python module's
 /// `embed` returns the array instead).
 void add_embed_options(CLI::App& app, Options& o, bool out_required = true);
+/// `plot`: what to draw (--metrics, --embeddings [--labels] or --checkpoint), --out FOLDER, the format, the
+/// maps and their options.
+void add_plot_options(CLI::App& app, Options& o);
+/// `report`: --checkpoint, --out FILE.html, and what else goes in (--metrics, --embeddings, --result).
+void add_report_options(CLI::App& app, Options& o);
 
 /// Checks across options that CLI11 cannot express; throws CLI::ValidationError (exit status 2). For train
 /// and eval they also settle the modality (--modality, else that of --method or --encoder, else image), the
@@ -86,6 +105,8 @@ void add_embed_options(CLI::App& app, Options& o, bool out_required = true);
 void check_train_options(const CLI::App& app, Options& o);
 void check_eval_options(const CLI::App& app, Options& o);
 void check_embed_options(const CLI::App& app, Options& o);
+void check_plot_options(const CLI::App& app, Options& o);
+void check_report_options(const CLI::App& app, Options& o);
 
 /// --data for `o.modality`: the modality's default when not given (Fashion-MNIST's folder, WordNet's folder;
 /// a table has none), and the kind of path it reads (image: a folder; text: a file or WordNet's folder;

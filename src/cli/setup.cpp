@@ -4,6 +4,7 @@
 #include "setup.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <filesystem>
 #include <functional>
@@ -271,8 +272,10 @@ Data load_image_folders(const Options& o) {
     check<IoError>(train.classes == test.classes, "'", o.data_dir, "': train/ has ", train.classes.size(),
                    " class folders and test/ ", test.classes.size(), ", not the same names");
     d.train = std::move(train.data), d.test = std::move(test.data);
+    d.classes = std::move(train.classes);
   } else {
     ImageFolder all = load_folder(o, o.data_dir);
+    d.classes = all.classes;
     if (all.data.has_labels()) {
       Split s = stratified_split(all.data.labels(), o.test_fraction, o.seed);  // kept: the held-out images
       check<IoError>(!s.rest.empty(), "'", o.data_dir, "': --test-fraction ", o.test_fraction,
@@ -533,6 +536,11 @@ Data load_data(const Options& o) {
                  "'", o.data_dir, "': the images of train-images-idx3-ubyte are ", train,
                  ", those of t10k-images-idx3-ubyte ", test, ": their sizes differ");
   if (o.limit > 0) d.train = first_samples(d.train, Index(limited(o, std::size_t(d.train.size()), "training images")));
+  // Fashion-MNIST's classes, when the folder is known to hold it (other IDX files, MNIST's say, hold others).
+  std::string folder = o.data_dir;
+  std::transform(folder.begin(), folder.end(), folder.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (!o.data_given || folder.find("fashion") != std::string::npos)
+    d.classes = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
   return d;
 }
 
@@ -698,7 +706,9 @@ void describe_data(const Options& o, const Run& run, Json& j) {
   }
 }
 
-Tensor<float> embed_data(const Options& o, Model& m) {
+Tensor<float> embed_data(const Options& o, Model& m, std::vector<std::int64_t>* labels,
+                         std::vector<std::string>* classes) {
+  if (labels) labels->clear();
   if (o.modality == "text") {
     if (std::filesystem::is_directory(o.data_dir))
       throw BadArgument(detail::str("--data: '", o.data_dir, "' is a folder; embed reads a file of lines"));
@@ -706,12 +716,36 @@ Tensor<float> embed_data(const Options& o, Model& m) {
     check<IoError>(!lines.empty(), "'", o.data_dir, "' holds no line to embed");
     return embed_texts(o, m, lines);
   }
-  if (o.modality == "table") return simile::embed(m.recipe->encoder(), read_table(o));
+  if (o.modality == "table") {
+    VectorDataset table = read_table(o);
+    if (labels) *labels = table.labels();
+    return simile::embed(m.recipe->encoder(), table);
+  }
   Data data = load_data(o);
   if (o.split == "test" && data.test.size() == 0)
     throw BadArgument(detail::str("--split: '", o.data_dir, "' is an image folder without labels, so without a test "
                                   "split: embed it with --split train"));
-  return simile::embed(m.recipe->encoder(), o.split == "test" ? data.test : data.train);
+  const ImageDataset& images = o.split == "test" ? data.test : data.train;
+  if (labels) *labels = images.labels();
+  if (classes) *classes = data.classes;
+  return simile::embed(m.recipe->encoder(), images);
+}
+
+std::function<Json()> health_probe(const Options& o, Run& run) {
+  if (o.modality != "image" || o.health_every <= 0) return {};
+  const ImageDataset& all = run.data.test.size() > 0 ? run.data.test : run.data.train;
+  const Index n = std::min<Index>(all.size(), 512);
+  if (n < 2) return {};
+  std::vector<Index> first(static_cast<std::size_t>(n));
+  std::iota(first.begin(), first.end(), Index(0));
+  auto images = std::make_shared<const ImageDataset>(subset(all, first));
+  auto views = std::make_shared<const MultiView>(views_for(o));
+  nn::Module<float>* encoder = &run.model.recipe->encoder();
+  const std::uint64_t seed = o.seed;
+  return [images, views, encoder, seed, n] {
+    return Json{{"alignment", number(view_alignment(*encoder, *images, *views, n, seed))},
+                {"uniformity", number(uniformity(simile::embed(*encoder, *images)))}};
+  };
 }
 
 Tensor<float> export_embeddings(const Options& o, Model& m, const Data& d) {

@@ -3,6 +3,7 @@
 // optimizer, a loader and a trainer, for each modality (images, text, tables). Everything that calls those
 // constructors is in setup.cpp, so a change of the library's API is a change of that one file.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +25,9 @@ struct TextData {
 
 struct Data {
   ImageDataset train, test;  ///< images: Fashion-MNIST or an image folder (test empty when unlabeled)
+  /// images: the class names, label = index (an image folder's class folders; Fashion-MNIST's ten from its
+  /// default folder or one whose path names it); empty when unknown.
+  std::vector<std::string> classes;
   TextData text;
   /// table: the training rows and the held-out rows (none without a label column).
   VectorDataset table_train, table_test;
@@ -102,8 +106,18 @@ Evaluation evaluate_feature_files(const Options& o, const Data& d);
 void describe_data(const Options& o, const Run& run, Json& j);
 
 /// `simile embed`'s representations: images the --split set; text one row per line of the --data file (blank
-/// lines included); a table one row per CSV row. float [N, D].
-Tensor<float> embed_data(const Options& o, Model& m);
+/// lines included); a table one row per CSV row. float [N, D]. With `labels`, also their labels (images with
+/// labels, a table with a label column; empty for text and unlabeled data) and, with `classes`, the class
+/// names when known (`Data::classes`).
+Tensor<float> embed_data(const Options& o, Model& m, std::vector<std::int64_t>* labels = nullptr,
+                         std::vector<std::string>* classes = nullptr);
+/// `train --metrics` with --health-every: what measures the representation during training, for
+/// `JsonLinesLog`'s "representation" lines: alignment (`view_alignment`, two views of --augment) and
+/// uniformity of h on the first 512 test images (training images when there is no test set), in eval mode,
+/// the views seeded by --seed, so that the measurements of a run are comparable. Empty (no measurement)
+/// for text and tables, --health-every 0, or fewer than two images.
+std::function<Json()> health_probe(const Options& o, Run& run);
+
 /// `train --export-embeddings`: the images' and WordNet's test sets; for a text file or a table what
 /// `embed_data` gives.
 Tensor<float> export_embeddings(const Options& o, Model& m, const Data& d);

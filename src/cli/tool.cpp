@@ -1,10 +1,13 @@
-// The tool's command line: the three subcommands, their options and their dispatch (see tool.hpp).
+// The tool's command line: the subcommands, their options and their dispatch (see tool.hpp).
 
 #include "tool.hpp"
 
 #include <algorithm>
 
 #include "simile/version.hpp"
+#if SIMILE_WITH_CAIRO
+#include "report.hpp"
+#endif
 
 namespace simile::cli {
 
@@ -21,12 +24,22 @@ Tool::Tool(bool out_required)
   embed_ = app.add_subcommand("embed", "write an encoder's representations to a .npy file");
   add_common_options(*embed_, o);
   add_embed_options(*embed_, o, out_required);
+#if SIMILE_WITH_CAIRO
+  plot_ = app.add_subcommand("plot", "draw a run's metrics and a map of embeddings (PCA, t-SNE) to PNG or SVG");
+  add_common_options(*plot_, o);
+  add_plot_options(*plot_, o);
+  report_ = app.add_subcommand("report", "write a run's report: one self-contained HTML page");
+  add_common_options(*report_, o);
+  add_report_options(*report_, o);
+#endif
 }
 
 void Tool::check() {
   if (train_->parsed()) check_train_options(*train_, o);
   if (eval_->parsed()) check_eval_options(*eval_, o);
   if (embed_->parsed()) check_embed_options(*embed_, o);
+  if (plot_ && plot_->parsed()) check_plot_options(*plot_, o);
+  if (report_ && report_->parsed()) check_report_options(*report_, o);
 }
 
 void Tool::parse(int argc, const char* const* argv) {
@@ -41,13 +54,25 @@ void Tool::parse(std::vector<std::string> args) {
 }
 
 std::string Tool::command() const {
-  return train_->parsed() ? "train" : eval_->parsed() ? "eval" : embed_->parsed() ? "embed" : "";
+  for (const CLI::App* c : {train_, eval_, embed_, plot_, report_})
+    if (c && c->parsed()) return c->get_name();
+  return "";
+}
+
+std::vector<std::string> Tool::commands() const {
+  std::vector<std::string> names;
+  for (const CLI::App* c : app.get_subcommands([](const CLI::App*) { return true; })) names.push_back(c->get_name());
+  return names;
 }
 
 Outcome Tool::run() {
   if (train_->parsed()) return train(o);
   if (o.comm && o.comm->rank() != 0) return {};  // eval and embed run once, on rank 0
   if (eval_->parsed()) return eval(o);
+#if SIMILE_WITH_CAIRO
+  if (plot_->parsed()) return plot(o);
+  if (report_->parsed()) return report(o);
+#endif
   return embed(o);
 }
 

@@ -58,6 +58,22 @@ TEST(Npy, RoundTripsEachDtypeAndShape) {
   EXPECT_EQ(read_npy_header(dir.file("v.npy")).shape, Shape{4});
 }
 
+TEST(Npy, IntegersAsNumpyHasThem) {
+  // Class labels: numpy's default integers are <i8; <i4 too. Values beyond 32 bits survive the round trip.
+  TempDir dir;
+  auto l = Tensor<std::int64_t>::from({0, 9, -3, std::int64_t(1) << 40}, {4});
+  write_npy(dir.file("l.npy"), l);
+  EXPECT_EQ(read_npy_header(dir.file("l.npy")).descr, "<i8");
+  Tensor<std::int64_t> back = read_npy<std::int64_t>(dir.file("l.npy"));
+  ASSERT_EQ(back.shape(), Shape{4});
+  for (Index i = 0; i < 4; ++i) EXPECT_EQ(back.data()[i], l.data()[i]);
+  auto i4 = Tensor<std::int32_t>::from({7, -1}, {2, 1});
+  write_npy(dir.file("i.npy"), i4);
+  EXPECT_EQ(read_npy_header(dir.file("i.npy")).descr, "<i4");
+  EXPECT_EQ(read_npy<std::int32_t>(dir.file("i.npy")).data()[1], -1);
+  EXPECT_TRUE(throws_with<IoError>([&] { read_npy<std::int64_t>(dir.file("i.npy")); }, {"'<i4'", "expected '<i8'"}));
+}
+
 TEST(Npy, RejectsWhatItCannotRead) {
   TempDir dir;
   Bytes good = numpy_arange_f4();

@@ -12,9 +12,9 @@ and on runs that diverge. Every case must end in one of the expected ways:
 
 Usage: attack_cli.py --simile PATH --work DIR [--jobs N] [--seed S] [--sample F] [--verbose]
 Prints one line per failed case and a summary; exits 1 when any case failed. --sample F runs a seeded fraction F
-of the cases, drawn from each family (flags, data files, checkpoints, text and tables, image folders) alike, and every
-output case: for a tool that starts slowly, as under AddressSanitizer (0.4 s a run), where the release
-build runs them all.
+of the cases, drawn from each family (flags, data files, checkpoints, text and tables, image folders, figures)
+alike, and every output case: for a tool that starts slowly, as under AddressSanitizer (0.4 s a run), where the
+release build runs them all.
 """
 
 import concurrent.futures
@@ -531,6 +531,21 @@ def checkpoint_cases(rng, root, g, ckpts, base_train):
     return cases
 
 
+def file_writer(folder, prefix=""):
+    """write(content, suffix): `content` (bytes, or text as UTF-8) into the next numbered file of `folder`,
+    returning its path."""
+    count = 0
+
+    def write(content, suffix):
+        nonlocal count
+        count += 1
+        path = os.path.join(folder, f"{prefix}{count:03d}{suffix}")
+        with open(path, "wb") as f:
+            f.write(content.encode() if isinstance(content, str) else content)
+        return path
+    return write
+
+
 def npy(shape, values=None, descr="<f4", fortran=False, header=None, cut=0):
     """An NPY file's bytes (version 1.0): `values` (floats) or zeros, in `descr`'s format."""
     n = 1
@@ -593,6 +608,115 @@ def feature_cases(root, g):
     return cases
 
 
+def figure_cases(root, g, ckpt, base):
+    """`plot` and `report` (a build with cairo): bad metrics logs, embeddings and labels, flags and results."""
+    if subprocess.run([args.simile, "plot", "--help"], capture_output=True).returncode != 0:
+        return []  # a build without cairo has no plot and report commands
+    folder = os.path.join(root, "figures")
+    os.makedirs(folder, exist_ok=True)
+    out = os.path.join(folder, "out")
+    metrics = os.path.join(folder, "good.jsonl")
+    # Three steps, then the evaluation: the log holds step, representation and evaluation lines.
+    r = subprocess.run([args.simile] + base[:-3] + ["--max-steps", "3", "--metrics", metrics, "--log-every", "1"],
+                       capture_output=True, timeout=120)
+    if r.returncode != 0:
+        sys.exit(f"cannot make the good metrics log: {r.stderr.decode()}")
+    step = '{"event":"step","step":1,"epoch":0,"loss":1,"lr":1,"seconds":1,"samples_per_second":1}\n'
+    cases = []
+    write = file_writer(folder)
+
+    def plot(name, extra, expect="bad", names=None):
+        cases.append(Case(f"plot: {name}", ["plot", "--out", out, "--threads", "1"] + extra, expect, names=names))
+
+    for name, text in [("empty", ""), ("blank lines", "\n\n"), ("not JSON", "hello\n"), ("a JSON array", "[1, 2]\n"),
+                       ("no event", '{"step": 1}\n'), ("an event that is a number", '{"event": 3}\n'),
+                       ("a step without its loss", '{"event":"step","step":1}\n'),
+                       ("a loss that is a string", step.replace('"loss":1', '"loss":"x"')),
+                       ("a torn last line", step + step[:30]), ("only epochs", '{"event":"epoch","epoch":0,"mean_loss":1,"step":1}\n'),
+                       ("binary", bytes(range(256)) * 4), ("invalid UTF-8", step.encode() + b'{"event":"\xff"}\n'),
+                       ("a line of 1 MB", '{"event":"step","x":"' + "a" * (1 << 20) + '"}\n')]:
+        path = write(text, ".jsonl")
+        plot(f"metrics {name}", ["--metrics", path], names=path)
+    plot("good metrics", ["--metrics", metrics, "--format", "both"], "ok")
+    plot("metrics with a null loss", ["--metrics", write(step + step.replace('"loss":1', '"loss":null'), ".jsonl")], "ok")
+    plot("metrics a folder", ["--metrics", folder], "bad2", names="--metrics")
+    fifo = os.path.join(folder, "fifo.jsonl")
+    os.mkfifo(fifo)
+    plot("metrics a FIFO", ["--metrics", fifo], names=fifo)
+    zero = os.path.join(folder, "zero.jsonl")
+    os.symlink("/dev/zero", zero)
+    plot("metrics /dev/zero", ["--metrics", zero], names=zero)
+    plot("metrics missing", ["--metrics", os.path.join(folder, "none.jsonl")], "bad2", names="--metrics")
+
+    good = write(npy((40, 6), [((i * 7) % 11) / 3 for i in range(240)]), ".npy")
+    labels = write(npy((40,), [i % 4 for i in range(40)], descr="<i4"), ".npy")
+    small = ["--tsne-points", "30", "--perplexity", "5", "--tsne-iterations", "50"]
+    plot("good embeddings and labels", ["--embeddings", good, "--labels", labels] + small, "ok")
+    plot("good embeddings, no labels", ["--embeddings", good, "--map", "pca", "--format", "svg"], "ok")
+    plot("embeddings float64", ["--embeddings", write(npy((40, 3), descr="<f8"), ".npy"), "--map", "pca"], "ok")
+    for name, content, names in [("rank 1", npy((40,)), "[40]"), ("one row", npy((1, 6)), "[1, 6]"),
+                                 ("no dimension", npy((40, 0)), "[40, 0]"), ("int32", npy((40, 6), descr="<i4"), "<i4"),
+                                 ("a NaN", npy((40, 6), [float("nan")] + [0.5] * 239), "NaN"),
+                                 ("an infinity", npy((40, 6), [0.5] * 239 + [float("inf")]), "NaN"),
+                                 ("big-endian", npy((40, 6), descr=">f4"), ">f4"),
+                                 ("truncated", npy((40, 6), cut=7), None), ("not an NPY file", b"hello" * 50, None),
+                                 ("empty", b"", None), ("a huge shape", npy((1 << 40, 1 << 20), values=[]), None),
+                                 ("rank 3", npy((40, 2, 3)), "40, 2, 3")]:
+        path = write(content, ".npy")
+        plot(f"embeddings {name}", ["--embeddings", path, "--map", "pca"], names=names or path)
+    for name, content, names in [("a label too few", npy((39,), [1] * 39, descr="<i4"), "39 labels"),
+                                 ("float labels", npy((40,), [1.0] * 40), "<f4"),
+                                 ("a negative label", npy((40,), [-1] + [1] * 39, descr="<i4"), "-1"),
+                                 ("labels [N, 2]", npy((40, 2), [1] * 80, descr="<i4"), "[40, 2]"),
+                                 ("labels past 65535", npy((40,), [70000] * 40, descr="<i4"), "70000"),
+                                 ("labels not an NPY file", b"0 1 2 3\n", None)]:
+        path = write(content, ".npy")
+        plot(f"labels: {name}", ["--embeddings", good, "--labels", path, "--map", "pca"], names=names or path)
+    plot("labels without embeddings", ["--labels", labels, "--metrics", metrics], "bad2", names="--labels")
+    plot("embeddings and a checkpoint", ["--embeddings", good, "--checkpoint", ckpt], "bad2", names="--embeddings")
+    plot("nothing to draw", [], "bad2", names="--metrics")
+    plot("--map none without metrics", ["--embeddings", good, "--map", "none"], "bad2", names="--map")
+    plot("a perplexity above the points", ["--embeddings", good, "--map", "tsne", "--perplexity", "40"], "bad2",
+         names="--perplexity")
+    plot("t-SNE points above memory", ["--embeddings", good, "--tsne-points", "1000000"], "bad2", names="--tsne-points")
+    for opt, values in [("--format", ["gif", "", "PNG"]), ("--map", ["umap", ""]),
+                        ("--tsne-points", ["3", "0", "-1", "x"]), ("--perplexity", ["0.5", "nan", "inf", "-3"]),
+                        ("--tsne-iterations", ["0", "100001"]), ("--figure-width", ["199", "8001", "x"]),
+                        ("--figure-height", ["149", "99999"]), ("--split", ["dev"])]:
+        for v in values:
+            plot(f"{opt}={v!r}", ["--metrics", metrics, opt, v], "bad2", names=opt)
+    cases.append(Case("plot: --out a file", ["plot", "--metrics", metrics, "--out", metrics], "bad2", names="--out"))
+    cases.append(Case("plot: --out in a missing folder", ["plot", "--metrics", metrics, "--out",
+                                                          os.path.join(folder, "no", "such")], "bad2", names="--out"))
+    cases.append(Case("plot: without --out", ["plot", "--metrics", metrics], "bad2", names="--out"))
+    plot("a checkpoint's map", ["--data", g, "--checkpoint", ckpt, "--map", "pca"], "ok")
+
+    def report(name, extra, expect="bad", names=None):
+        cases.append(Case(f"report: {name}", ["report", "--data", g, "--threads", "1", "--checkpoint", ckpt,
+                                              "--out", os.path.join(folder, f"r{len(cases)}.html")] + extra,
+                          expect, names=names))
+
+    report("good", ["--metrics", metrics] + small, "ok")
+    report("good, evaluated now", ["--evaluate", "--knn-k", "5", "--map", "pca"], "ok")
+    report("a result", ["--result", write('{"linear_probe_accuracy": 0.5, "knn_accuracy": null}', ".json"),
+                        "--map", "none"], "ok")
+    for name, text in [("not JSON", "{"), ("an array", "[1]"), ("a number", "3"), ("empty", ""), ("binary", bytes(range(256)))]:
+        path = write(text, ".json")
+        report(f"result {name}", ["--result", path, "--map", "none"], "bad2", names="--result")
+    report("a bad metrics log", ["--metrics", write("nope\n", ".jsonl"), "--map", "none"])
+    report("a perplexity above the test set", ["--map", "tsne", "--perplexity", "60"], "bad2", names="--perplexity")
+    report("--grid-images 0", ["--grid-images", "0"], "bad2", names="--grid-images")
+    report("--grid-views 33", ["--grid-views", "33"], "bad2", names="--grid-views")
+    cases.append(Case("report: without --checkpoint", ["report", "--out", os.path.join(folder, "x.html")], "bad2",
+                      names="--checkpoint"))
+    cases.append(Case("report: --out in a missing folder", ["report", "--checkpoint", ckpt, "--out",
+                                                            os.path.join(folder, "no", "x.html")], "bad2", names="--out"))
+    cases.append(Case("report: --out a folder", ["report", "--checkpoint", ckpt, "--out", folder], "bad2", names="--out"))
+    cases.append(Case("report: a checkpoint that is not one", ["report", "--checkpoint", metrics, "--out",
+                                                               os.path.join(folder, "x.html")], "bad", names=metrics))
+    return cases
+
+
 def output_cases(root, g, base):
     """Outputs that cannot be written must leave the previous file, and no temporary file."""
     cases = []
@@ -650,15 +774,8 @@ def text_table_cases(rng, root):
                     for _ in range(40))
     table = "a,b,c,label\n" + "".join(f"{i % 3 + rng.random():.3f},{rng.random():.3f},{i % 7},{i % 3}\n"
                                        for i in range(60))
-    n = 0
-
-    def write(content, suffix):
-        nonlocal n
-        n += 1
-        path = os.path.join(root, f"in{n:03d}{suffix}")
-        with open(path, "wb") as f:
-            f.write(content.encode() if isinstance(content, str) else content)
-        return path
+    write = file_writer(root, "in")
+    n = 0  # the mutated checkpoints' numbers
 
     small = ["--batch", "8", "--threads", "1", "--max-steps", "1", "--width", "16", "--heads", "2", "--layers", "1",
              "--knn-k", "3"]
@@ -961,6 +1078,7 @@ def main():
     cases += sample(text_table_cases(random.Random(args.seed + 2), os.path.join(root, "text")))
     cases += sample(image_folder_cases(random.Random(args.seed + 4), os.path.join(root, "images")))
     cases += sample(feature_cases(root, g))
+    cases += sample(figure_cases(root, g, ckpts["simclr"], base_train()))
     outputs = output_cases(root, g, base_train())
 
     failures = {}

@@ -4,8 +4,9 @@
 /// byte 0x93 then `NUMPY`, a version, a little-endian header length, a Python dict literal
 /// <code>{'descr': '&lt;f4', 'fortran_order': False, 'shape': (N, D), }</code> padded with spaces to a
 /// multiple of 64 bytes, then the elements. Read and written: float32 (<code>'&lt;f4'</code>), float64
-/// (<code>'&lt;f8'</code>) and uint8 (<code>'|u1'</code>), little-endian, C order. Embeddings leave simile as
-/// float32 [N, D] `.npy` files numpy reads.
+/// (<code>'&lt;f8'</code>), uint8 (<code>'|u1'</code>), int32 (<code>'&lt;i4'</code>) and int64
+/// (<code>'&lt;i8'</code>, numpy's integers), little-endian, C order. Embeddings leave simile as float32 [N, D]
+/// `.npy` files numpy reads, and class labels as int64 [N].
 
 #include <bit>
 #include <cctype>
@@ -30,13 +31,15 @@ struct NpyHeader {
   std::uint64_t data_offset = 0;  ///< bytes before the first element
 };
 
-/// The NPY dtype string of T: "<f4", "<f8" or "|u1".
+/// The NPY dtype string of T: "<f4", "<f8", "|u1", "<i4" or "<i8".
 template <class T>
 constexpr const char* npy_descr() {
   if constexpr (std::is_same_v<T, float>) return "<f4";
   else if constexpr (std::is_same_v<T, double>) return "<f8";
   else if constexpr (std::is_same_v<T, std::uint8_t>) return "|u1";
-  else static_assert(sizeof(T) == 0, "NPY: only float, double and uint8_t are supported");
+  else if constexpr (std::is_same_v<T, std::int32_t>) return "<i4";
+  else if constexpr (std::is_same_v<T, std::int64_t>) return "<i8";
+  else static_assert(sizeof(T) == 0, "NPY: only float, double, uint8_t, int32_t and int64_t are supported");
 }
 
 namespace detail {
@@ -51,7 +54,8 @@ NpyHeader read_npy_header(FileReader& in);
 /// Reads only the header of an NPY file.
 NpyHeader read_npy_header(const std::string& path);
 
-/// Reads an NPY file whose dtype is T's ("<f4" for float, "<f8" for double, "|u1" for uint8), C order.
+/// Reads an NPY file whose dtype is T's ("<f4" for float, "<f8" for double, "|u1" for uint8, "<i4" for int32,
+/// "<i8" for int64), C order.
 /// Throws IoError naming the file for a wrong magic or version, another dtype (say which one), a
 /// Fortran-order array, or data shorter or longer than the shape says.
 template <class T>
@@ -62,7 +66,8 @@ Tensor<T> read_npy(const std::string& path) {
   bool byte_ok = sizeof(T) == 1 && (h.descr == "|u1" || h.descr == "<u1" || h.descr == "u1");
   if (h.descr != want && !byte_ok) {
     if (!h.descr.empty() && h.descr[0] == '>') in.fail("holds big-endian data ('", h.descr, "'), expected '", want, "'");
-    in.fail("has dtype '", h.descr, "', expected '", want, "' (read_npy<float> reads <f4, <double> <f8, <uint8_t> |u1)");
+    in.fail("has dtype '", h.descr, "', expected '", want,
+            "' (read_npy<float> reads <f4, <double> <f8, <uint8_t> |u1, <int32_t> <i4, <int64_t> <i8)");
   }
   if (h.fortran_order) in.fail("is in Fortran order (fortran_order: True); only C order is supported");
   std::uint64_t bytes = static_cast<std::uint64_t>(h.shape.numel()) * sizeof(T);

@@ -164,8 +164,33 @@ inline EvaluationReport evaluate_features(const Tensor<float>& train, const std:
   return r;
 }
 
+/// Alignment (`alignment`, alpha 2) of the frozen `encoder`'s h on two views of the first `count` images of
+/// `data` (all of them when fewer), drawn by `views` from `seed` at epoch 0: how close the encoder keeps two
+/// augmentations of one image. Eval mode, no graph; the encoder's mode is restored afterwards. Requires a
+/// pipeline of at least two views and count >= 1.
+template <Real T>
+double view_alignment(nn::Module<T>& encoder, const ImageDataset& data, const MultiView& views, Index count,
+                      std::uint64_t seed) {
+  check(views.count() >= 2, "view_alignment: alignment needs two views, the pipeline makes ", views.count());
+  check(count >= 1 && data.size() >= 1, "view_alignment: ", count, " images asked of a set of ", data.size());
+  NoGradGuard no_grad;
+  const bool was_training = encoder.is_training();
+  encoder.eval();
+  Index n = std::min<Index>(data.size(), count);
+  Loader<ImageDataset> loader(data, {.batch_size = n, .shuffle = false, .seed = seed});
+  ViewWorkspace ws;
+  std::vector<Tensor<float>> v = views.make_batch(data, loader.indices(0), seed, 0, ws);
+  auto h = [&](const Tensor<float>& x) {
+    if constexpr (std::is_same_v<T, float>) return encoder.forward(Var<T>(x)).value().clone();
+    else return encoder.forward(Var<T>(x.template to<T>())).value().template to<float>();
+  };
+  const double a = alignment(h(v[0]), h(v[1]));
+  encoder.train(was_training);
+  return a;
+}
+
 /// Embeds `train` and `test` with the frozen `encoder` and evaluates (see the file comment). With
-/// `views` (two views), alignment is measured on the first 2,048 test images.
+/// `views` (two views), alignment is measured on the first 2,048 test images (`view_alignment`).
 template <Real T>
 EvaluationReport evaluate_encoder(nn::Module<T>& encoder, const ImageDataset& train, const ImageDataset& test,
                                   const EvaluationOptions& opt = {}, const MultiView* views = nullptr) {
@@ -175,19 +200,7 @@ EvaluationReport evaluate_encoder(nn::Module<T>& encoder, const ImageDataset& tr
   EvaluationReport r = evaluate_features(ftr, train.labels(), fte, test.labels(), opt);
   if (views) {
     check(views->count() >= 2, "evaluate_encoder: alignment needs two views, the pipeline makes ", views->count());
-    NoGradGuard no_grad;
-    const bool was_training = encoder.is_training();
-    encoder.eval();
-    Index n = std::min<Index>(test.size(), 2048);
-    Loader<ImageDataset> loader(test, {.batch_size = n, .shuffle = false, .seed = opt.seed});
-    ViewWorkspace ws;
-    std::vector<Tensor<float>> v = views->make_batch(test, loader.indices(0), opt.seed, 0, ws);
-    auto h = [&](const Tensor<float>& x) {
-      if constexpr (std::is_same_v<T, float>) return encoder.forward(Var<T>(x)).value().clone();
-      else return encoder.forward(Var<T>(x.template to<T>())).value().template to<float>();
-    };
-    r.alignment = alignment(h(v[0]), h(v[1]));
-    encoder.train(was_training);
+    r.alignment = view_alignment(encoder, test, *views, 2048, opt.seed);
   }
   return r;
 }
@@ -197,6 +210,7 @@ EvaluationReport evaluate_encoder(nn::Module<T>& encoder, const ImageDataset& tr
   P template Tensor<float> embed<T>(nn::Module<T>& encoder, const ImageDataset& data, Index batch_size); \
   P template Tensor<float> embed<T>(nn::Module<T>& encoder, const VectorDataset& data, Index batch_size); \
   P template Tensor<float> embed<T>(nn::Module<T>& encoder, const TextDataset& data, Index batch_size); \
+  P template double view_alignment<T>(nn::Module<T>& encoder, const ImageDataset& data, const MultiView& views, Index count, std::uint64_t seed); \
   P template EvaluationReport evaluate_encoder<T>(nn::Module<T>& encoder, const ImageDataset& train, const ImageDataset& test, const EvaluationOptions& opt , const MultiView* views);
 SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_EVAL_REPORT)
 

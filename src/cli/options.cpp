@@ -414,7 +414,7 @@ void settle_modality(const CLI::App& app, Options& o) {
   if (encoder) fits("--encoder", o.encoder, encoders, "encoders");
   else o.encoder = o.modality == "image" ? "smallconv" : o.modality == "table" ? "tabular" : "transformer";
   if (!given("--temperature") && o.modality != "image") o.temperature = o.modality == "text" ? 0.05 : 0.1;
-  // The readout grid is smallconv's; its default 2 is the study's (docs/RECIPES.md): +3.5 points of linear probe.
+  // The readout grid is smallconv's; its default 2 is the study's (docs/RECIPES.md): +3.4 points of linear probe.
   if (!given("--readout-grid")) o.readout_grid = o.encoder == "smallconv" ? smallconv_readout_grid : 1;
   else if (o.encoder != "smallconv")
     throw CLI::ValidationError("--readout-grid", "the readout grid is smallconv's, not " + o.encoder + "'s");

@@ -12,7 +12,8 @@
 //   BM_onednn_native  oneDNN primitives on tensors kept in the primitives' own (blocked) layouts, no
 //                     reorder at all: the ceiling a layout-aware network could reach
 //   BM_conv_step_*    the three convolutions of one step through the op, ms per step (automatic: the
-//                     backend each layer gets by default)
+//                     backend each layer gets by default; onednn_bf16: in bfloat16, where the CPU has it)
+// BM_onednn_native's third argument is 1 for bfloat16 primitives (bf16 in, float out).
 
 #include <benchmark/benchmark.h>
 
@@ -67,10 +68,10 @@ struct Operands {
   /// Floating-point operations of one step: forward, backward weights, and backward data when x needs it.
   double flops() const { return (x.requires_grad() ? 3 : 2) * g.flops(); }
 
-  void step(ConvBackend backend) {
+  void step(ConvBackend backend, Precision precision = Precision::f32) {
     if (x.requires_grad()) x.zero_grad();
     w.zero_grad();
-    Var<float> y = conv2d(x, w, Conv2dOptions{1, 1}.use_backend(backend));
+    Var<float> y = conv2d(x, w, Conv2dOptions{1, 1}.use_backend(backend).use_precision(precision));
     y.backward(seed);
     benchmark::DoNotOptimize(w.grad().data());
   }
@@ -108,8 +109,12 @@ void BM_conv_raw_eigen(benchmark::State& state) {
   report(state, 3 * g.flops(), cpu0, num_threads());
 }
 
-void BM_conv_step(benchmark::State& state, ConvBackend backend) {
+void BM_conv_step(benchmark::State& state, ConvBackend backend, Precision precision = Precision::f32) {
   ThreadScope threads(static_cast<int>(state.range(0)));
+  if (precision == Precision::bf16 && !bf16_available()) {
+    state.SkipWithError(("bfloat16: " + bf16_unavailable_reason()).c_str());
+    return;
+  }
 #if defined(SIMILE_WITH_ONEDNN)
   detail::conv_onednn::layout_setting() = detail::conv_onednn::Layout::blocked;
 #endif
@@ -117,10 +122,10 @@ void BM_conv_step(benchmark::State& state, ConvBackend backend) {
   for (const ConvShape& s : shapes) ops.push_back(Operands{s});
   double flops = 0;
   for (auto& op : ops) flops += op.flops();
-  for (auto& op : ops) op.step(backend);
+  for (auto& op : ops) op.step(backend, precision);
   const double cpu0 = cpu_seconds();
   for (auto _ : state)
-    for (auto& op : ops) op.step(backend);
+    for (auto& op : ops) op.step(backend, precision);
   report(state, flops, cpu0, num_threads());
 }
 
@@ -135,14 +140,13 @@ void BM_conv_raw_onednn(benchmark::State& state) {
   Tensor<float> dx = Tensor<float>::zeros(x.shape()), dw = Tensor<float>::zeros(w.shape());
   auto pass = [&] {
     detail::conv_onednn::Saved saved;
-    Tensor<float> y = detail::conv_onednn::forward(g, x, w, Tensor<float>(), saved);
+    Tensor<float> y = detail::conv_onednn::forward(g, x, w, Tensor<float>(), false, saved);
     detail::conv_onednn::backward(g, saved, dy, dx.data(), false, dw.data(), nullptr);
     return y;
   };
   pass();
   auto plan = detail::conv_onednn::plan_for({g, false, num_threads(), detail::conv_onednn::layout_setting()});
-  state.SetLabel(std::string(plan->fwd_pd.impl_info_str()) + " / " + plan->bwd_data_pd.impl_info_str() + " / " +
-                 plan->bwd_weights_pd.impl_info_str());
+  state.SetLabel(plan->implementations());
   const double cpu0 = cpu_seconds();
   for (auto _ : state) {
     Tensor<float> y = pass();
@@ -156,7 +160,12 @@ void BM_onednn_native(benchmark::State& state) {
   ThreadScope scope(threads);
   dn::OmpThreads omp(threads);
   const detail::ConvGeometry g = geometry(shapes[state.range(0)]);
-  auto plan = dn::plan_for({g, false, threads, dn::Layout::blocked});
+  const bool bf16 = state.range(2) != 0;
+  if (bf16 && !bf16_available()) {
+    state.SkipWithError(("bfloat16: " + bf16_unavailable_reason()).c_str());
+    return;
+  }
+  auto plan = dn::plan_for({g, false, threads, dn::Layout::blocked, bf16});
   auto buffer = [](const dnnl::memory::desc& md) {
     dn::Held h{dn::buffer_for(md), md};
     h.data.fill(0.5f);
@@ -186,8 +195,7 @@ void BM_onednn_native(benchmark::State& state) {
   const double cpu0 = cpu_seconds();
   for (auto _ : state) run();
   report(state, 3 * g.flops(), cpu0, num_threads());
-  state.SetLabel(std::string(plan->fwd_pd.impl_info_str()) + " / " + plan->bwd_data_pd.impl_info_str() + " / " +
-                 plan->bwd_weights_pd.impl_info_str());
+  state.SetLabel(plan->implementations());
 }
 #endif
 
@@ -214,8 +222,16 @@ BENCHMARK_CAPTURE(BM_conv_step, eigen, ConvBackend::eigen)
 #if defined(SIMILE_WITH_ONEDNN)
 BENCHMARK(BM_conv_op<ConvBackend::onednn>)->Apply(shape_threads_layout);
 BENCHMARK(BM_conv_raw_onednn)->Apply(shape_threads_layout);
-BENCHMARK(BM_onednn_native)->Apply(shape_threads);
+BENCHMARK(BM_onednn_native)->Apply([](benchmark::internal::Benchmark* b) {
+  b->ArgNames({"shape", "threads", "bf16"});
+  for (int bf16 : {0, 1})
+    for (int threads : {1, 2})
+      for (int shape = 0; shape < 3; ++shape) b->Args({shape, threads, bf16});
+  b->UseRealTime()->Unit(benchmark::kMillisecond);
+});
 BENCHMARK_CAPTURE(BM_conv_step, onednn, ConvBackend::onednn)
+    ->ArgNames({"threads"})->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_conv_step, onednn_bf16, ConvBackend::onednn, Precision::bf16)
     ->ArgNames({"threads"})->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 #endif
 BENCHMARK_CAPTURE(BM_conv_step, automatic, ConvBackend::automatic)

@@ -11,6 +11,10 @@
 ///
 /// The backend of a call is its `Conv2dOptions::backend` when set, else the process-wide one
 /// (`set_conv_backend`, default automatic). The backward pass uses the backend of the forward.
+///
+/// Precision (`ops/precision.hpp`): with `Precision::bf16` (the call's `Conv2dOptions::precision`, else
+/// the process-wide `compute_precision()`) the oneDNN backend computes float convolutions in bfloat16 with
+/// float accumulation; the Eigen backend and double ignore it.
 
 #include <atomic>
 #include <optional>
@@ -21,6 +25,7 @@
 #include "simile/core/parallel.hpp"
 #include "simile/ops/detail/conv_eigen.hpp"
 #include "simile/ops/detail/conv_onednn.hpp"
+#include "simile/ops/precision.hpp"
 
 namespace simile {
 
@@ -75,6 +80,7 @@ struct Conv2dOptions {
   Index padding_h = 0, padding_w = 0;
   /// @}
   std::optional<ConvBackend> backend;  ///< unset: the process-wide `conv_backend()`
+  std::optional<Precision> precision;  ///< unset: the process-wide `compute_precision()`
 
   Conv2dOptions() = default;
   /// The same stride and padding on both axes: `conv2d(x, w, b, {2, 1})`.
@@ -93,6 +99,12 @@ struct Conv2dOptions {
   /// Sets the backend of this call (overriding the process-wide one); returns `*this`.
   Conv2dOptions& use_backend(ConvBackend b) {
     backend = b;
+    return *this;
+  }
+  /// Sets the precision of this call (overriding the process-wide one); returns `*this`. bf16 where it
+  /// is not available (`bf16_available()`) makes the call throw ValueError.
+  Conv2dOptions& use_precision(Precision p) {
+    precision = p;
     return *this;
   }
 };
@@ -165,8 +177,11 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, const C
 #if defined(SIMILE_WITH_ONEDNN)
   if constexpr (std::is_same_v<T, float>) {
     if (backend == ConvBackend::onednn) {
+      const Precision precision = options.precision.value_or(compute_precision());
+      check(precision != Precision::bf16 || bf16_available(), "conv2d: bfloat16 requested but not available: ",
+            bf16_unavailable_reason());
       auto saved = detail::conv_onednn::make_saved();
-      Tensor<float> y = detail::conv_onednn::forward(g, xv, wv, bv, *saved);
+      Tensor<float> y = detail::conv_onednn::forward(g, xv, wv, bv, precision == Precision::bf16, *saved);
       auto back = [g, saved](Node<float>& self) {
         const auto gx = self.grad_target(0);  // written whole by a reorder: assigned when fresh
         Tensor<float>* gw = self.grad_for(1);

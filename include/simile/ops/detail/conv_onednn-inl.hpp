@@ -14,15 +14,39 @@ SIMILE_INLINE std::atomic<Layout>& layout_setting() {
   return l;
 }
 
+SIMILE_INLINE bool bf16_supported() {
+  const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  const auto bf16 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
+  return (isa & bf16) == bf16;  // oneDNN's ISA values are nested bit masks
+}
+
+SIMILE_INLINE std::string cpu_isa_name() {
+  switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::sse41: return "sse41";
+    case dnnl::cpu_isa::avx: return "avx";
+    case dnnl::cpu_isa::avx2: return "avx2";
+    case dnnl::cpu_isa::avx2_vnni: return "avx2_vnni";
+    case dnnl::cpu_isa::avx512_mic: return "avx512_mic";
+    case dnnl::cpu_isa::avx512_mic_4ops: return "avx512_mic_4ops";
+    case dnnl::cpu_isa::avx512_core: return "avx512_core";
+    case dnnl::cpu_isa::avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl::cpu_isa::avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl::cpu_isa::avx512_core_amx: return "avx512_core_amx";
+    default: return "generic code";
+  }
+}
+
 SIMILE_INLINE std::shared_ptr<Saved> make_saved() { return std::make_shared<Saved>(); }
 
-/// y = conv(x, w) + b in NCHW; b may be undefined. Fills `saved` for the backward pass.
+SIMILE_INLINE bool ran_bf16(const Saved& saved) { return saved.ran_bf16; }
+
+/// y = conv(x, w) + b in NCHW; b may be undefined; bfloat16 products with `bf16`. Fills `saved`.
 SIMILE_INLINE Tensor<float> forward(const ConvGeometry& g, const Tensor<float>& x, const Tensor<float>& w,
-                             const Tensor<float>& b, Saved& saved) {
+                             const Tensor<float>& b, bool bf16, Saved& saved) {
   return guarded(g, [&] {
     const int threads = num_threads();
     OmpThreads scope(threads);
-    auto plan = plan_for({g, b.defined(), threads, layout_setting().load()});
+    auto plan = plan_for({g, b.defined(), threads, layout_setting().load(), bf16});
     dnnl::stream& s = stream();
     Held src = as_layout(*plan, s, {x, plan->user_src}, plan->fwd_pd.src_desc());
     Held wei = as_layout(*plan, s, {w, plan->user_weights}, plan->fwd_pd.weights_desc());
@@ -41,7 +65,7 @@ SIMILE_INLINE Tensor<float> forward(const ConvGeometry& g, const Tensor<float>& 
       plan->reorder(dst_md, plan->user_dst, false).execute(s, from, to);
     }
     s.wait();
-    saved = {b.defined(), src, wei};
+    saved = {b.defined(), bf16, plan->bf16, src, wei};
     return y;
   });
 }
@@ -54,7 +78,7 @@ SIMILE_INLINE void backward(const ConvGeometry& g, const Saved& saved, const Ten
     const int threads = num_threads();
     OmpThreads scope(threads);
     // The thread count may have changed since the forward: use (and maybe build) the plan for this one.
-    auto plan = plan_for({g, saved.bias, threads, layout_setting().load()});
+    auto plan = plan_for({g, saved.bias, threads, layout_setting().load(), saved.bf16});
     dnnl::stream& s = stream();
     const Held user_dy{dy, plan->user_dst};
     auto accumulate_into = [&](const Held& from, const memory::desc& user_md, float* to, bool assign = false) {

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <memory>
+#include <string>
 
 #include "simile/core/instantiate.hpp"
 #include "simile/core/tensor.hpp"
@@ -24,16 +25,28 @@ enum class Layout { blocked, nchw, nhwc };
 /// The layout new primitives use; a knob for the benchmark's layout comparison.
 std::atomic<Layout>& layout_setting();
 
+/// True when oneDNN's CPU dispatch reaches avx512_core_bf16 (native bfloat16 dot products) or beyond.
+bool bf16_supported();
+
+/// The instruction set oneDNN dispatches to, e.g. "avx512_core_bf16" (for messages).
+std::string cpu_isa_name();
+
 /// What the backward pass needs from the forward (the input and weights in the primitives' layouts).
 struct Saved;
 
 /// A fresh, empty `Saved`.
 std::shared_ptr<Saved> make_saved();
 
-/// y = conv(x, w) + b in NCHW [N, O, OH, OW]; b may be undefined. Fills `saved` for the backward pass.
+/// y = conv(x, w) + b in NCHW [N, O, OH, OW]; b may be undefined. With `bf16` the products run in
+/// bfloat16 with float accumulation (when the shape has a native kernel; else in float), x, w, b and y
+/// stay float. Fills `saved` for the backward pass, which then uses the same precision.
 /// oneDNN errors become `simile::Error` naming conv2d and the shapes.
 Tensor<float> forward(const ConvGeometry& g, const Tensor<float>& x, const Tensor<float>& w, const Tensor<float>& b,
-                      Saved& saved);
+                      bool bf16, Saved& saved);
+
+/// True when the forward of `saved` ran in bfloat16 (false before any forward, or when the shape fell
+/// back to float).
+bool ran_bf16(const Saved& saved);
 
 /// Accumulates the gradients: dx += conv^T(dy, w) (dx = when `dx_assign`), dw += dconv/dw, db += sum dy;
 /// each pointer may be null (that gradient is not wanted). dy is NCHW.

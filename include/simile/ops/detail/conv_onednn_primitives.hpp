@@ -30,6 +30,7 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -77,6 +78,7 @@ struct Key {
   bool bias = false;
   int threads = 1;
   Layout layout = Layout::blocked;
+  bool bf16 = false;  ///< bfloat16 products requested
   friend bool operator==(const Key&, const Key&) = default;
 };
 
@@ -89,11 +91,17 @@ struct KeyHash {
     mix(k.bias);
     mix(static_cast<std::size_t>(k.threads));
     mix(static_cast<std::size_t>(k.layout));
+    mix(k.bf16);
     return h;
   }
 };
 
 /// The primitives of one convolution shape, and the reorders between its layouts and NCHW.
+///
+/// In bfloat16 (`Key::bf16`) the primitives read bf16 sources, weights and output gradients and write
+/// float outputs, input gradients and weight gradients (oneDNN accumulates in float); the reorders from
+/// the user's float NCHW round to bf16 on the way in. When oneDNN has no native kernel for a bf16 pass at
+/// this shape (its choice would be the slow reference implementation, "ref"), the plan computes in float.
 struct Plan {
   memory::desc user_src, user_weights, user_dst, user_bias;
   dnnl::convolution_forward::primitive_desc fwd_pd;
@@ -102,40 +110,27 @@ struct Plan {
   dnnl::convolution_backward_data bwd_data;
   dnnl::convolution_backward_weights::primitive_desc bwd_weights_pd;
   dnnl::convolution_backward_weights bwd_weights;
+  bool bf16 = false;  ///< the primitives read bfloat16 (asked for, and native at this shape)
 
   explicit Plan(const Key& key) {
     const ConvGeometry& g = key.g;
     const memory::dims src{g.n, g.c, g.h, g.w}, wei{g.o, g.c, g.kh, g.kw}, dst{g.n, g.o, g.oh, g.ow};
-    const memory::dims bias{g.o}, strides{g.sh, g.sw}, pad_l{g.ph, g.pw};
-    // Right padding as oneDNN wants it: what the last window needs beyond the input (may be < p).
-    const memory::dims pad_r{(g.oh - 1) * g.sh + g.kh - g.h - g.ph, (g.ow - 1) * g.sw + g.kw - g.w - g.pw};
     const auto f32 = memory::data_type::f32;
     user_src = memory::desc(src, f32, tag::nchw);
     user_weights = memory::desc(wei, f32, tag::oihw);
     user_dst = memory::desc(dst, f32, tag::nchw);
-    user_bias = memory::desc(bias, f32, tag::x);
-    const tag act = key.layout == Layout::blocked ? tag::any : key.layout == Layout::nhwc ? tag::nhwc : tag::nchw;
-    // Weights stay free under NHWC: the jit NHWC kernels want blocked weights (forcing ohwi gives ref:any).
-    const tag wt = key.layout == Layout::nchw ? tag::oihw : tag::any;
-    const memory::desc src_md(src, f32, act), wei_md(wei, f32, wt), dst_md(dst, f32, act);
-    const memory::desc bias_md = key.bias ? memory::desc(bias, f32, tag::x) : memory::desc();
-    const auto algo = dnnl::algorithm::convolution_direct;
+    user_bias = memory::desc({g.o}, f32, tag::x);
+    if (key.bf16) {
+      build(key, memory::data_type::bf16);
+      bf16 = native();
+    }
+    if (!bf16) build(key, f32);
+  }
 
-    dnnl::primitive_attr attr;
-    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    fwd_pd = dnnl::convolution_forward::primitive_desc(
-        dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, algo, src_md, wei_md, bias_md, dst_md,
-                                        strides, pad_l, pad_r),
-        attr, engine());
-    fwd = dnnl::convolution_forward(fwd_pd);
-    bwd_data_pd = dnnl::convolution_backward_data::primitive_desc(
-        dnnl::convolution_backward_data::desc(algo, src_md, wei_md, dst_md, strides, pad_l, pad_r), attr, engine(),
-        fwd_pd);
-    bwd_data = dnnl::convolution_backward_data(bwd_data_pd);
-    bwd_weights_pd = dnnl::convolution_backward_weights::primitive_desc(
-        dnnl::convolution_backward_weights::desc(algo, src_md, wei_md, bias_md, dst_md, strides, pad_l, pad_r),
-        attr, engine(), fwd_pd);
-    bwd_weights = dnnl::convolution_backward_weights(bwd_weights_pd);
+  /// The names of the three passes' implementations, e.g. "jit_bf16:avx512_core_bf16 / ... / ...".
+  std::string implementations() const {
+    return std::string(fwd_pd.impl_info_str()) + " / " + bwd_data_pd.impl_info_str() + " / " +
+           bwd_weights_pd.impl_info_str();
   }
 
   /// The reorder from `from` to `to`; with `accumulate` it adds into the destination (sum post-op).
@@ -156,6 +151,43 @@ struct Plan {
   }
 
  private:
+  /// Builds the three primitives reading `in` (f32 or bf16) and writing float.
+  void build(const Key& key, memory::data_type in) {
+    const ConvGeometry& g = key.g;
+    const memory::dims src{g.n, g.c, g.h, g.w}, wei{g.o, g.c, g.kh, g.kw}, dst{g.n, g.o, g.oh, g.ow};
+    const memory::dims bias{g.o}, strides{g.sh, g.sw}, pad_l{g.ph, g.pw};
+    // Right padding as oneDNN wants it: what the last window needs beyond the input (may be < p).
+    const memory::dims pad_r{(g.oh - 1) * g.sh + g.kh - g.h - g.ph, (g.ow - 1) * g.sw + g.kw - g.w - g.pw};
+    const auto f32 = memory::data_type::f32;
+    const tag act = key.layout == Layout::blocked ? tag::any : key.layout == Layout::nhwc ? tag::nhwc : tag::nchw;
+    // Weights stay free under NHWC: the jit NHWC kernels want blocked weights (forcing ohwi gives ref:any).
+    const tag wt = key.layout == Layout::nchw ? tag::oihw : tag::any;
+    // What each pass reads is `in`; what it writes is float (outputs, input and weight gradients).
+    const memory::desc src_in(src, in, act), wei_in(wei, in, wt), dst_in(dst, in, act);
+    const memory::desc src_out(src, f32, act), wei_out(wei, f32, wt), dst_out(dst, f32, act);
+    const memory::desc bias_md = key.bias ? memory::desc(bias, f32, tag::x) : memory::desc();
+    const auto algo = dnnl::algorithm::convolution_direct;
+
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    fwd_pd = dnnl::convolution_forward::primitive_desc(
+        dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, algo, src_in, wei_in, bias_md, dst_out,
+                                        strides, pad_l, pad_r),
+        attr, engine());
+    fwd = dnnl::convolution_forward(fwd_pd);
+    bwd_data_pd = dnnl::convolution_backward_data::primitive_desc(
+        dnnl::convolution_backward_data::desc(algo, src_out, wei_in, dst_in, strides, pad_l, pad_r), attr, engine(),
+        fwd_pd);
+    bwd_data = dnnl::convolution_backward_data(bwd_data_pd);
+    bwd_weights_pd = dnnl::convolution_backward_weights::primitive_desc(
+        dnnl::convolution_backward_weights::desc(algo, src_in, wei_out, bias_md, dst_in, strides, pad_l, pad_r),
+        attr, engine(), fwd_pd);
+    bwd_weights = dnnl::convolution_backward_weights(bwd_weights_pd);
+  }
+
+  /// True when no pass runs oneDNN's reference implementation.
+  bool native() const { return implementations().find("ref") == std::string::npos; }
+
   struct Cached {
     memory::desc from, to;
     bool accumulate;
@@ -216,6 +248,8 @@ inline dnnl::stream& stream() {
 /// What the backward pass needs from the forward.
 struct Saved {
   bool bias = false;
+  bool bf16 = false;  ///< the precision the forward asked for (the backward's plan is built with it)
+  bool ran_bf16 = false;  ///< what the plan ran
   Held src, weights;
 };
 

@@ -1,5 +1,6 @@
 # Runs one `simile` command line and checks it: cmake -DCOMMAND=<simile> -DARGS=<;-list> -DSTATUS=<exit status>
-#   [-DEXPECT=<;-list of texts the output must contain>] [-DFILES=<;-list of files it must write>]
+#   [-DEXPECT=<;-list of texts the output must contain>] [-DEXPECT_REGEX=<;-list of regular expressions it must match>]
+#   [-DFILES=<;-list of files it must write>]
 #   [-DFILE_TEXT=<file> -DFILE_EXPECT=<text its first 256 bytes must hold, e.g. an .npy header's shape>]
 #   [-DFRESH_DIR=<directory emptied before the run>] [-DLAUNCHER=<;-list: mpiexec and its flags>]
 #   [-DSTDOUT_FILE=<file the output's last line is written to, for a later test>] -P cli_test.cmake
@@ -17,6 +18,11 @@ foreach(text IN LISTS EXPECT)
   string(FIND "${out}${err}" "${text}" at)
   if(at EQUAL -1)
     message(FATAL_ERROR "the output does not contain '${text}'")
+  endif()
+endforeach()
+foreach(pattern IN LISTS EXPECT_REGEX)
+  if(NOT "${out}${err}" MATCHES "${pattern}")
+    message(FATAL_ERROR "the output does not match '${pattern}'")
   endif()
 endforeach()
 if(STDOUT_FILE)

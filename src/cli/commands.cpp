@@ -121,6 +121,7 @@ Outcome train(Options o) {
          {"samples_per_second", number(r.samples_per_second)},
          {"final_loss", number(r.final_loss)},
          {"threads", o.threads},
+         {"precision", o.precision},
          {"world_size", world_size},
          // The share of the step spent in collectives (gradients, gathered embeddings, batch-norm
          // statistics; waiting for other ranks included), and this rank's bytes sent + received a step.

@@ -7,6 +7,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <limits>
 #include <system_error>
@@ -16,6 +17,7 @@
 #include "registry.hpp"
 #include "simile/augment/spec.hpp"
 #include "simile/core/error.hpp"
+#include "simile/ops/precision.hpp"
 
 namespace simile::cli {
 namespace {
@@ -195,6 +197,12 @@ void add_train_options(CLI::App& app, Options& o) {
   integer_option(app, "--max-steps", o.max_steps, "stop after this many optimizer steps (0: no limit)", 0, big);
   integer_option(app, "--batch", o.batch, "images per batch (each gives two views)", 2, 1 << 20);
   choice_option(app, "--optimizer", o.optimizer, "optimizer:", optimizer_choices());
+  app.add_option("--precision", o.precision,
+                 "f32, or bf16: convolutions in bfloat16 with float accumulation while training, on CPUs with "
+                 "AVX512_BF16 (elsewhere a warning and f32); weights, optimizer, losses, evaluation and checkpoints "
+                 "stay float")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"f32", "bf16"}));
   number_option(app, "--lr", o.lr, "base learning rate", positive);
   number_option(app, "--weight-decay", o.weight_decay, "weight decay", non_negative);
   app.add_option("--schedule", o.schedule, "constant, or cosine (linear warmup, then cosine decay to 0)")
@@ -452,6 +460,11 @@ void check_train_options(const CLI::App& app, Options& o) {
   check_data(o);
   // With a budget, the budget decides how long to train unless epochs are asked for as well.
   if (o.budget > 0 && app.count("--epochs") == 0) o.epochs = 1000;
+  if (o.precision == "bf16" && !bf16_available()) {
+    std::fprintf(stderr, "simile train: warning: --precision bf16: %s; training in f32\n",
+                 bf16_unavailable_reason().c_str());
+    o.precision = "f32";
+  }
   if (std::string why = queue_too_large(o); !why.empty()) throw CLI::ValidationError("--queue-size", why);
   if (const int ranks = o.comm ? o.comm->size() : 1; o.batch % ranks != 0)
     throw CLI::ValidationError("--batch",

@@ -57,6 +57,9 @@ struct Options {
   double dropout = 0.1, corruption = 0.6;  ///< text encoder's dropout (SimCSE's noise); SCARF's corrupted share
   TokenViewOptions token_views;            ///< text: token-level views of each training text (default: none)
   std::string augment = "default";         ///< image: the views' augmentation (`image_pipeline`'s spec)
+  /// --precision: f32, or bf16 (convolutions in bfloat16 while training; settled to f32 with a warning
+  /// where the CPU lacks it). Evaluation and embedding run in float.
+  std::string precision = "f32";
   bool no_eval = false, profile = false, checkpoint_each_epoch = false;
   /// --health-every: steps between measurements of the representation's alignment and uniformity written to
   /// --metrics (images; 0: none).

@@ -171,6 +171,7 @@ TrainerOptions trainer_options(const Options& o) {
   t.max_steps = o.max_steps;
   t.budget_seconds = o.budget;
   t.threads = o.threads;
+  t.precision = o.precision == "bf16" ? Precision::bf16 : Precision::f32;
   t.checkpoint_path = o.checkpoint;
   t.checkpoint_every = o.checkpoint_every;
   t.checkpoint_each_epoch = o.checkpoint_each_epoch;

@@ -11,6 +11,7 @@
 
 #include "simile/augment.hpp"
 #include "simile/data.hpp"
+#include "simile/encoders/small_convnet.hpp"
 #include "simile/nn.hpp"
 #include "simile/optim.hpp"
 #include "simile/train.hpp"
@@ -400,6 +401,58 @@ TEST(Trainer, OptionErrors) {
   optim::Adam<float> opt(recipe->model().parameters(), {.lr = 1e-3});
   EXPECT_TRUE(throws_with<ValueError>([&] { Trainer<float>(*recipe, two, opt, {.epochs = 0}); }, {"Trainer", "epochs 0"}));
   EXPECT_TRUE(throws_with<ValueError>([&] { Trainer<float>(*recipe, three, opt, {}); }, {"needs 2 views", "makes 3"}));
+}
+
+TEST(Trainer, Bf16ConvolutionsDuringTheRunOnly) {
+  // A small SmallConvNet trained with precision bf16: its convolutions run in bfloat16 while fit() runs
+  // (the process's precision is bf16 inside it, float again after), it learns as the float run does, and
+  // the weights stay float. Where the CPU lacks bfloat16, the Trainer refuses the option by name.
+  ImageDataset data = testing::fashion_head(256);
+  if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
+  auto run = [&](Precision precision, std::vector<double>* losses) {
+    Rng rng(3);
+    auto enc = std::make_shared<encoders::SmallConvNet<float>>(encoders::SmallConvNetOptions{.widths = {8, 16, 16}}, rng);
+    auto proj = std::make_shared<nn::Linear<float>>(nn::LinearOptions{16, 16}, rng);
+    SimClr<float> recipe(enc, proj, SimClrOptions{.temperature = 0.5});
+    ImageViewSource source(Loader<ImageDataset>(data, {.batch_size = 32, .seed = 9}), MultiView::same(pipeline(), 2));
+    optim::Adam<float> opt(recipe.model().parameters(), {.lr = 3e-3});
+    struct Seen : Callback<float> {
+      std::vector<double>* losses;
+      bool all_bf16 = true;
+      bool on_step_end(const StepInfo& s) override {
+        losses->push_back(s.loss);
+        all_bf16 = all_bf16 && compute_precision() == Precision::bf16;
+        return false;
+      }
+    };
+    auto seen = std::make_shared<Seen>();
+    seen->losses = losses;
+    Trainer<float> trainer(recipe, source, opt, {.epochs = 4, .threads = 2, .precision = precision});
+    trainer.add_callback(seen);
+    trainer.fit();
+    return precision != Precision::bf16 || seen->all_bf16;
+  };
+  if (!bf16_available()) {
+    EXPECT_TRUE(throws_with<ValueError>([&] { std::vector<double> l; run(Precision::bf16, &l); },
+                                        {"Trainer", "precision bf16", "not available"}));
+    return;
+  }
+  std::vector<double> f32, bf16;
+  run(Precision::f32, &f32);
+  EXPECT_TRUE(run(Precision::bf16, &bf16));
+  EXPECT_EQ(compute_precision(), Precision::f32);
+  ASSERT_EQ(f32.size(), 32u);
+  ASSERT_EQ(bf16.size(), 32u);
+  auto mean = [](const std::vector<double>& v, std::size_t from) {
+    double s = 0;
+    for (std::size_t i = from; i < from + 4; ++i) s += v[i];
+    return s / 4;
+  };
+  // The first step's loss differs only by bfloat16's rounding; both runs learn, and end close together.
+  EXPECT_NEAR(bf16[0], f32[0], 0.02 * f32[0]);
+  EXPECT_NE(bf16[0], f32[0]);
+  EXPECT_LT(mean(bf16, 28), mean(bf16, 0) - 0.2);
+  EXPECT_NEAR(mean(bf16, 28), mean(f32, 28), 0.1 * mean(f32, 28));
 }
 
 TEST(Ema, FollowsItsRuleAndByolSchedule) {

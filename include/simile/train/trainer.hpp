@@ -46,6 +46,7 @@
 #include "simile/core/instantiate.hpp"
 #include "simile/core/parallel.hpp"
 #include "simile/data/view_source.hpp"
+#include "simile/ops/precision.hpp"
 #include "simile/optim/optimizer.hpp"
 #include "simile/optim/schedule.hpp"
 #include "simile/train/callbacks.hpp"
@@ -63,6 +64,9 @@ struct TrainerOptions {
   std::int64_t max_steps = 0;   ///< stop after this many steps in all (0: no limit)
   double budget_seconds = 0;    ///< stop at the first step that crosses this wall-clock time (0: none)
   int threads = 0;              ///< thread count for the run (0: the machine's cores)
+  /// The precision of convolutions during `fit` (`ops/precision.hpp`): bf16 computes them in bfloat16
+  /// with float accumulation where `bf16_available()`; weights, optimizer and checkpoints stay T.
+  Precision precision = Precision::f32;
   /// The learning rate of each group is its base lr x a factor: 1 at every step, or with `cosine_lr` a
   /// linear warmup from 0 then a cosine to 0 at the run's horizon (`optim::WarmupCosineSchedule` read
   /// through the run's `ScheduleClock`, so a budget that moves the horizon squeezes or stretches it).
@@ -155,6 +159,8 @@ class Trainer {
           "Trainer: max_steps ", options_.max_steps, ", budget_seconds ", options_.budget_seconds,
           ", checkpoint_every ", options_.checkpoint_every, ", threads ", options_.threads, " and warmup_epochs ",
           options_.warmup_epochs, " must be >= 0");
+    check(options_.precision != Precision::bf16 || bf16_available(), "Trainer: precision bf16 is not available: ",
+          bf16_unavailable_reason());
     check(source_.num_views() == recipe_.num_views(), "Trainer: the recipe ", recipe_.name(), " needs ",
           recipe_.num_views(), " views, the view source makes ", source_.num_views());
     check(!recipe_.needs_labels() || source_.has_labels(), "Trainer: the recipe ", recipe_.name(),
@@ -288,6 +294,7 @@ class Trainer {
 template <Real T>
 TrainResult Trainer<T>::fit() {
   ThreadScope threads(options_.threads > 0 ? options_.threads : hardware_threads());
+  PrecisionScope precision(options_.precision);
   Run run{options_.clock};
   begin_run(run);
   for (; epoch_ < options_.epochs && run.result.stop_reason.empty(); ++epoch_, batch_ = 0) {

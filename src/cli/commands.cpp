@@ -89,6 +89,9 @@ Outcome train(Options o) {
   }
   std::signal(SIGINT, previous_int);
   std::signal(SIGTERM, previous_term);
+  // The blocks cached for training's activations fit no shape of the evaluation (batches of 512 in eval
+  // mode, then the probes' matrices): returned to the system, they do not add to the run's peak memory.
+  CachingAllocator::instance().empty_cache();
   if (!lead) return {r.stop_reason == "interrupted" ? 128 + static_cast<int>(stop_signal) : 0, nullptr};
   note(o, "trained %lld steps in %.1fs (%.0f samples/s), stopped by %s\n", (long long)r.steps_this_run,
                r.seconds, r.samples_per_second, r.stop_reason.c_str());

@@ -16,7 +16,17 @@ Linear(128, 128)-BatchNorm1d-ReLU-Linear(128, 64), NT-Xent at 0.5; Adam at a con
 batch 256, the training set reshuffled every epoch (a generator seeded with --seed; the last partial batch
 dropped, as simile's loader does). PyTorch's default initialization is simile's (uniform, 1/sqrt(fan_in)).
 
-The same recipe in simile is `simile train --augment reference --schedule constant --weight-decay 0`.
+The same recipe in simile is `simile train --augment reference --schedule constant --weight-decay 0
+--readout-grid 1`.
+
+`--recipe simile` ports simile's default SimCLR recipe instead (what `simile train --method simclr` runs, issue
+13's winner so far): the crop's area fraction U(0.2, 1), the same flip and jitter, then Gaussian noise with a
+standard deviation drawn per image from U(0, 0.05), clamped to [0, 1], no normalization; h read from conv3's map
+averaged over a 2x2 grid (512 wide) into Linear(512, 128)-BatchNorm1d-ReLU-Linear(128, 64); Adam 1e-3 with L2
+weight decay 1e-6 (torch's Adam, as simile's `adam`) and a cosine from 1e-3 to 0 over the run. With
+`--budget-seconds S` the run stops at the first step that crosses S seconds of training, and the cosine runs over
+time (progress = elapsed / S): simile estimates its horizon in steps from its pace instead; both reach 0 at the
+budget. Start-up (reading the data) is outside the budget on both sides.
 
 After training, the encoder's representations h of the training and test sets (eval mode: batch norm's running
 statistics) are written to `<out>/train.npy` and `<out>/test.npy`, and `simile eval --features` evaluates them
@@ -84,12 +94,13 @@ def crop_box(g, size=28, scale=(0.3, 1.0), ratio=(3 / 4, 4 / 3)):
     return 0, 0, size, size  # the centre crop of a square image with the ratio clamped: the whole image
 
 
-def views(x, g, normalize):
-    """One augmented view of each image of x [B, 1, 28, 28] in [0, 1]."""
+def views(x, g, normalize, scale=(0.3, 1.0), noise=0.0):
+    """One augmented view of each image of x [B, 1, 28, 28] in [0, 1]: crop (area fraction in `scale`), flip,
+    jitter, then noise of a deviation drawn from U(0, noise) per image when noise > 0, then the normalization."""
     b = x.shape[0]
     out = torch.empty_like(x)
     for k in range(b):
-        i, j, h, w = crop_box(g)
+        i, j, h, w = crop_box(g, scale=scale)
         out[k] = F.interpolate(x[k:k + 1, :, i:i + h, j:j + w], size=(28, 28), mode="bilinear", align_corners=False)[0]
     flip = torch.rand(b, generator=g) < 0.5
     out[flip] = out[flip].flip(-1)
@@ -101,6 +112,9 @@ def views(x, g, normalize):
     c = contrast[jitter].view(-1, 1, 1, 1)
     y = (c * y + (1 - c) * y.mean(dim=(1, 2, 3), keepdim=True)).clamp_(0, 1)
     out[jitter] = y
+    if noise > 0:
+        sigma = torch.empty(b).uniform_(0, noise, generator=g).view(-1, 1, 1, 1)
+        out = (out + sigma * torch.randn(out.shape, generator=g)).clamp_(0, 1)
     return (out - MEAN) / STD if normalize else out
 
 
@@ -116,7 +130,9 @@ def represent(encoder, x, normalize, batch=1000):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--steps", type=int, default=1200)
+    ap.add_argument("--recipe", choices=["reference", "simile"], default="reference")
+    ap.add_argument("--steps", type=int, default=1200, help="steps to train (with --budget-seconds: an upper bound)")
+    ap.add_argument("--budget-seconds", type=float, default=0, help="stop at the first step past this (0: none)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=256)
@@ -132,18 +148,33 @@ def main():
     g = torch.Generator().manual_seed(a.seed)
 
     x_train, _ = load(a.data, "train")
-    encoder = SmallConvNet(1)
-    projector = nn.Sequential(nn.Linear(128, 128), nn.BatchNorm1d(128), nn.ReLU(), nn.Linear(128, 64))
-    opt = torch.optim.Adam(list(encoder.parameters()) + list(projector.parameters()), lr=1e-3, weight_decay=0)
+    ported = a.recipe == "simile"
+    if ported:
+        a.normalize = False
+    grid = 2 if ported else 1
+    encoder = SmallConvNet(1, readout_grid=grid)
+    dim = 128 * grid * grid
+    projector = nn.Sequential(nn.Linear(dim, 128), nn.BatchNorm1d(128), nn.ReLU(), nn.Linear(128, 64))
+    opt = torch.optim.Adam(list(encoder.parameters()) + list(projector.parameters()), lr=1e-3,
+                           weight_decay=1e-6 if ported else 0)
+    scale, noise = ((0.2, 1.0), 0.05) if ported else ((0.3, 1.0), 0.0)
     per_epoch = x_train.shape[0] // a.batch
+    budget = a.budget_seconds
     step, losses, t0 = 0, [], time.perf_counter()
-    while step < a.steps:
+    done = False
+    while not done:
         order = torch.randperm(x_train.shape[0], generator=g)
         for b in range(per_epoch):
-            if step == a.steps:
+            elapsed = time.perf_counter() - t0
+            if step == a.steps or (budget > 0 and elapsed >= budget):
+                done = True
                 break
+            if ported:  # cosine from 1e-3 to 0 over the run: over time with a budget, else over the steps
+                progress = min(1.0, elapsed / budget) if budget > 0 else step / a.steps
+                for group in opt.param_groups:
+                    group["lr"] = 1e-3 * 0.5 * (1 + math.cos(math.pi * progress))
             x = x_train[order[b * a.batch:(b + 1) * a.batch]]
-            both = torch.cat([views(x, g, a.normalize), views(x, g, a.normalize)])
+            both = torch.cat([views(x, g, a.normalize, scale, noise), views(x, g, a.normalize, scale, noise)])
             encoder.train()
             projector.train()
             loss = nt_xent(projector(encoder(both)), 0.5)
@@ -153,7 +184,7 @@ def main():
             step += 1
             losses.append(loss.item())
             if step % a.log_every == 0:
-                print(f"step {step}/{a.steps} loss {sum(losses[-50:]) / len(losses[-50:]):.4f} "
+                print(f"step {step} loss {sum(losses[-50:]) / len(losses[-50:]):.4f} "
                       f"{time.perf_counter() - t0:.0f}s", flush=True)
     seconds = time.perf_counter() - t0
 
@@ -166,7 +197,8 @@ def main():
                          "--features", *files], env=torch_env.child_env(), capture_output=True, text=True)
     if ev.returncode != 0:
         raise SystemExit(f"simile eval failed ({ev.returncode}): {ev.stderr.strip()}")
-    result = {"implementation": "pytorch", "recipe": "reference", "normalize": a.normalize, "steps": step,
+    result = {"implementation": "pytorch", "recipe": a.recipe, "normalize": a.normalize, "steps": step,
+              "budget_seconds": budget, "samples_per_second": step * a.batch / seconds,
               "seed": a.seed, "seconds": seconds, "final_loss": sum(losses[-50:]) / len(losses[-50:]),
               "threads": a.threads, "torch": torch.__version__}
     result.update(json.loads(ev.stdout.strip().splitlines()[-1]))

@@ -21,7 +21,11 @@ dirty_decay_ms:-1,muzzy_decay_ms:-1; its default decay made the step even slower
 simile is timed by `simile train --method simclr --max-steps S --no-eval` on the real data, augmentation
 included, at the same thread count and batch, in the same script run: two runs of S1 and S2 steps, and the
 steady rate is (S2 - S1) * batch / (seconds2 - seconds1), so start-up and warm-up cancel out. On a shared
-machine compare the ratios.
+machine compare the ratios. SmallConvNet is read by a global average on both sides (`--readout-grid 1`, the
+network above; the tool's default 2x2 readout adds a 512-wide h). `--precision f32 bf16` (the default) times
+simile in float and with `--precision bf16` (bfloat16 convolutions; where the CPU lacks AVX512_BF16 simile
+warns and runs float, and the figure says so: `simile_bf16_ran`); PyTorch is timed in float32, the
+issue's baseline.
 """
 import argparse
 import json
@@ -69,6 +73,8 @@ def main():
     ap.add_argument("--simile", default="build/release/bin/simile")
     ap.add_argument("--simile-steps", type=int, nargs=2, default=[20, 120], metavar=("S1", "S2"))
     ap.add_argument("--allocator", choices=["jemalloc", "glibc"], default="jemalloc")
+    ap.add_argument("--precision", nargs="+", choices=["f32", "bf16"], default=["f32", "bf16"],
+                    help="simile's precisions to time (PyTorch runs float32)")
     ap.add_argument("--encoder", choices=sorted(ENCODERS), default="smallconv",
                     help="SmallConvNet, or ResNet-18 with the small-image stem (h of 512; the projector 512-128-64)")
     a = ap.parse_args()
@@ -82,18 +88,23 @@ def main():
         result[name + "_ms"] = round(t * 1e3, 1)
         result[name + "_samples_per_second"] = round(a.batch / t, 1)
     env = torch_env.child_env()  # simile brings its own allocator
-    runs = []
-    for steps in a.simile_steps:
-        out = subprocess.run([a.simile, "train", "--method", "simclr", "--encoder", a.encoder, "--max-steps", str(steps),
-                              "--no-eval",
-                              "--threads", str(a.threads), "--batch", str(a.batch), "--log-every", "1000"],
-                             capture_output=True, text=True, check=True, env=env)
-        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    rate = (runs[1]["steps"] - runs[0]["steps"]) * a.batch / (runs[1]["seconds"] - runs[0]["seconds"])
-    result["simile_ms"] = round(a.batch / rate * 1e3, 1)
-    result["simile_samples_per_second"] = round(rate, 1)
-    result["simile_vs_torch_nchw"] = round(rate / result["torch_nchw_samples_per_second"], 2)
-    result["simile_vs_torch_channels_last"] = round(rate / result["torch_channels_last_samples_per_second"], 2)
+    readout = ["--readout-grid", "1"] if a.encoder == "smallconv" else []
+    for precision in a.precision:
+        runs = []
+        for steps in a.simile_steps:
+            out = subprocess.run([a.simile, "train", "--method", "simclr", "--encoder", a.encoder, *readout,
+                                  "--max-steps", str(steps), "--no-eval", "--precision", precision,
+                                  "--threads", str(a.threads), "--batch", str(a.batch), "--log-every", "1000"],
+                                 capture_output=True, text=True, check=True, env=env)
+            runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        rate = (runs[1]["steps"] - runs[0]["steps"]) * a.batch / (runs[1]["seconds"] - runs[0]["seconds"])
+        key = "simile" if precision == "f32" else "simile_" + precision
+        if precision != "f32":
+            result[key + "_ran"] = runs[1].get("precision", "f32")
+        result[key + "_ms"] = round(a.batch / rate * 1e3, 1)
+        result[key + "_samples_per_second"] = round(rate, 1)
+        result[key + "_vs_torch_nchw"] = round(rate / result["torch_nchw_samples_per_second"], 2)
+        result[key + "_vs_torch_channels_last"] = round(rate / result["torch_channels_last_samples_per_second"], 2)
     print(json.dumps(result))
 
 

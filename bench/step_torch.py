@@ -29,8 +29,9 @@ import torch.nn.functional as F
 class SmallConvNet(nn.Module):
     """The architecture of include/simile/encoders/small_convnet.hpp, with the same parameter names."""
 
-    def __init__(self, in_channels=1):
+    def __init__(self, in_channels=1, readout_grid=1):
         super().__init__()
+        self.readout_grid = readout_grid  # h: conv3's map averaged over G x G cells (simile's --readout-grid)
         self.conv1 = nn.Conv2d(in_channels, 32, 3, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(32)
         self.conv2 = nn.Conv2d(32, 64, 3, padding=1, bias=False)
@@ -42,7 +43,9 @@ class SmallConvNet(nn.Module):
         x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
         x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)
         x = F.relu(self.bn3(self.conv3(x)))
-        return x.mean(dim=(2, 3))
+        if self.readout_grid == 1:
+            return x.mean(dim=(2, 3))
+        return F.adaptive_avg_pool2d(x, self.readout_grid).flatten(1)
 
 
 class BasicBlock(nn.Module):

@@ -1,6 +1,8 @@
 // Forward + backward of the batch norm -> ReLU -> 2x2 max-pool stage of a small ConvNet encoder at the
 // SimCLR step sizes (batch 512): [512, 32, 28, 28], [512, 64, 14, 14], [512, 128, 7, 7], as separate ops
-// (batch_norm, relu, max_pool2d) and with the fused batch_norm_relu.
+// (batch_norm, relu, max_pool2d), with the fused batch_norm_relu, with the whole stage fused
+// (batch_norm_relu_max_pool2d), and that fused op on channel-blocked x [N, C / 16, H, W, 16] (BM_..._Blocked,
+// the layout of SmallConvNet's oneDNN path; block 16 whatever the CPU, since the kernel is the same code).
 //
 // Arguments: {layer, threads}; layer 0..2 is one of the three shapes, layer 3 runs all three in one
 // iteration (one training step's worth of these ops, so the time per iteration is the step's cost).
@@ -20,9 +22,9 @@ constexpr std::array<std::array<Index, 4>, 3> shapes{{{512, 32, 28, 28}, {512, 6
 
 /// One layer's tensors, made once outside the timed loop.
 struct Layer {
-  Var<float> x, weight, bias;
+  Var<float> x, xb, weight, bias;  ///< xb: x channel-blocked
   Tensor<float> running_mean, running_var;
-  Tensor<float> seed;  ///< dL/d(pooled output)
+  Tensor<float> seed, seed_blocked;  ///< dL/d(pooled output), in both layouts
   explicit Layer(const std::array<Index, 4>& s) {
     Shape shape{s[0], s[1], s[2], s[3]};
     Tensor<float> t = Tensor<float>::empty(shape);
@@ -35,21 +37,29 @@ struct Layer {
     running_var = Tensor<float>::ones({s[1]});
     seed = Tensor<float>::empty({s[0], s[1], s[2] / 2, s[3] / 2});
     for (float& v : seed.span()) v = static_cast<float>(rng.uniform(-1, 1));
+    xb = Var<float>(to_blocked(Var<float>(t), 16).value(), true);
+    seed_blocked = to_blocked(Var<float>(seed), 16).value();
   }
   Index numel() const { return x.numel(); }
-  void step(bool fused) {
-    x.zero_grad();
+  /// 0: three ops, 1: batch_norm_relu then max_pool2d, 2: batch_norm_relu_max_pool2d, 3: the same blocked.
+  void step(int mode) {
+    Var<float>& in = mode == 3 ? xb : x;
+    in.zero_grad();
     weight.zero_grad();
     bias.zero_grad();
-    Var<float> h = fused ? batch_norm_relu(x, weight, bias, running_mean, running_var)
-                         : relu(batch_norm(x, weight, bias, running_mean, running_var));
-    Var<float> y = max_pool2d(h, 2);
-    y.backward(seed);
-    benchmark::DoNotOptimize(x.grad().data());
+    Var<float> y;
+    if (mode >= 2)
+      y = batch_norm_relu_max_pool2d(in, weight, bias, running_mean, running_var, {}, 2);
+    else
+      y = max_pool2d(mode == 1 ? batch_norm_relu(x, weight, bias, running_mean, running_var)
+                               : relu(batch_norm(x, weight, bias, running_mean, running_var)),
+                     2);
+    y.backward(mode == 3 ? seed_blocked : seed);
+    benchmark::DoNotOptimize(in.grad().data());
   }
 };
 
-void run(benchmark::State& state, bool fused) {
+void run(benchmark::State& state, int mode) {
   const auto layer = state.range(0);
   ThreadScope threads(static_cast<int>(state.range(1)));
   std::vector<Layer> layers;
@@ -57,15 +67,17 @@ void run(benchmark::State& state, bool fused) {
     if (layer == 3 || static_cast<std::size_t>(layer) == i) layers.emplace_back(shapes[i]);
   Index items = 0;
   for (const Layer& l : layers) items += l.numel();
-  for (Layer& l : layers) l.step(fused);  // warm-up: the caching allocator fills, pages fault in once
+  for (Layer& l : layers) l.step(mode);  // warm-up: the caching allocator fills, pages fault in once
   for (auto _ : state)
-    for (Layer& l : layers) l.step(fused);
+    for (Layer& l : layers) l.step(mode);
   state.SetItemsProcessed(state.iterations() * items);
   state.counters["threads"] = static_cast<double>(state.range(1));
 }
 
-void BM_BatchNormReluMaxPool_Separate(benchmark::State& state) { run(state, false); }
-void BM_BatchNormReluMaxPool_Fused(benchmark::State& state) { run(state, true); }
+void BM_BatchNormReluMaxPool_Separate(benchmark::State& state) { run(state, 0); }
+void BM_BatchNormReluMaxPool_Fused(benchmark::State& state) { run(state, 1); }
+void BM_BatchNormReluMaxPool_FusedPool(benchmark::State& state) { run(state, 2); }
+void BM_BatchNormReluMaxPool_Blocked(benchmark::State& state) { run(state, 3); }
 
 void args(benchmark::internal::Benchmark* b) {
   for (int threads : {1, 2})
@@ -75,6 +87,8 @@ void args(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_BatchNormReluMaxPool_Separate)->Apply(args);
 BENCHMARK(BM_BatchNormReluMaxPool_Fused)->Apply(args);
+BENCHMARK(BM_BatchNormReluMaxPool_FusedPool)->Apply(args);
+BENCHMARK(BM_BatchNormReluMaxPool_Blocked)->Apply(args);
 
 }  // namespace
 

@@ -3,7 +3,9 @@
 /// Differentiable ops, one header per family.
 #include "simile/ops/attention.hpp"
 #include "simile/ops/batch_norm.hpp"
+#include "simile/ops/batch_norm_options.hpp"
 #include "simile/ops/binary.hpp"
+#include "simile/ops/blocked.hpp"
 #include "simile/ops/conv.hpp"
 #include "simile/ops/distributed.hpp"
 #include "simile/ops/dropout.hpp"

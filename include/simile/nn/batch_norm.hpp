@@ -90,7 +90,7 @@ class BatchNormBase : public nn::Cloneable<Derived, T> {
   Var<T> run(const Var<T>& x, BatchNormEpilogue epilogue, Index kernel = 1, std::optional<Index> stride = {},
              Index padding = 0) {
     const Shape& s = x.shape();
-    check<ShapeError>(Derived::accepts_rank(s.rank()) && s[1] == options_.num_features, Derived::name,
+    check<ShapeError>(Derived::accepts_rank(s.rank()) && unblocked_shape(s)[1] == options_.num_features, Derived::name,
                       ": input of shape ", s, " is not ", Derived::expected, " with C = ", options_.num_features);
     const bool tracked = options_.track_running_stats;
     Var<T> w = options_.affine ? this->get(weight_) : Var<T>();
@@ -147,9 +147,9 @@ class BatchNorm2d : public simile::detail::BatchNormBase<BatchNorm2d<T>, T> {
  public:
   using simile::detail::BatchNormBase<BatchNorm2d<T>, T>::BatchNormBase;
   static constexpr const char* name = "BatchNorm2d";  ///< the class name, in `type_name()` and messages
-  static constexpr const char* expected = "[N, C, H, W]";  ///< the input shapes, for the ShapeError message
-  /// True for the input ranks the layer takes (4).
-  static bool accepts_rank(int r) { return r == 4; }
+  static constexpr const char* expected = "[N, C, H, W] or blocked [N, C / B, H, W, B]";  ///< for the ShapeError message
+  /// True for the input ranks the layer takes (4, and 5 for channel-blocked activations, `ops/blocked.hpp`).
+  static bool accepts_rank(int r) { return r == 4 || r == 5; }
 };
 
 /// Sets `comm` as the synchronization of every batch-norm layer in `module` and below it (PyTorch's
@@ -163,11 +163,22 @@ Index set_batch_norm_sync(Module<T>& module, const std::shared_ptr<Communicator>
   return count;
 }
 
+/// True when some batch-norm layer in `module` or below it is synchronized over more than one rank.
+template <Real T>
+bool has_synchronized_batch_norm(const Module<T>& module) {
+  if (auto* bn = dynamic_cast<const BatchNorm1d<T>*>(&module); bn && is_distributed(bn->sync().get())) return true;
+  if (auto* bn = dynamic_cast<const BatchNorm2d<T>*>(&module); bn && is_distributed(bn->sync().get())) return true;
+  for (const auto& [name, child] : module.named_children())
+    if (has_synchronized_batch_norm(*child)) return true;
+  return false;
+}
+
 /// The float and double specializations compiled into the library (see core/instantiate.hpp).
 #define SIMILE_TEMPLATES_NN_BATCH_NORM(P, T) \
   P template class BatchNorm1d<T>; \
   P template class BatchNorm2d<T>; \
-  P template Index set_batch_norm_sync<T>(Module<T> & module, const std::shared_ptr<Communicator>& comm);
+  P template Index set_batch_norm_sync<T>(Module<T> & module, const std::shared_ptr<Communicator>& comm); \
+  P template bool has_synchronized_batch_norm<T>(const Module<T>& module);
 SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_NN_BATCH_NORM)
 
 }  // namespace simile::nn

@@ -45,14 +45,22 @@ class Conv2d : public Cloneable<Conv2d<T>, T> {
     init::default_layer_init(weight().value(), o.bias ? bias().value() : Tensor<T>(), rng);
   }
 
+  /// x [N, in_channels, H, W]; a channel-blocked x (rank 5) goes through `forward_blocked`.
   Var<T> forward(const Var<T>& x) override {
+    if (x.shape().rank() == 5) return forward_blocked(x);
     check<ShapeError>(x.shape().rank() == 4 && x.shape()[1] == options_.in_channels, "Conv2d: input of shape ",
                       x.shape(), " is not [N, ", options_.in_channels, ", H, W]");
-    simile::Conv2dOptions op(options_.stride, options_.padding);
-    op.backend = options_.backend;
-    return conv2d(x, weight(), bias_ ? this->get(*bias_) : Var<T>(), op);
+    return conv2d(x, weight(), bias_ ? this->get(*bias_) : Var<T>(), op_options());
   }
 
+  /// The same layer through `conv2d_blocked`: x NCHW or channel-blocked [N, in_channels / B, H, W, B],
+  /// output blocked [N, out_channels / B, H', W', B] (`ops/blocked.hpp`); oneDNN and float only.
+  Var<T> forward_blocked(const Var<T>& x) {
+    const Shape plain = simile::detail::unblocked_shape(x.shape());
+    check<ShapeError>(plain.rank() == 4 && plain[1] == options_.in_channels, "Conv2d: input of shape ", x.shape(),
+                      " is not [N, ", options_.in_channels, ", H, W] nor its blocked form");
+    return conv2d_blocked(x, weight(), bias_ ? this->get(*bias_) : Var<T>(), op_options());
+  }
   std::string type_name() const override { return "Conv2d"; }
   std::string extra_repr() const override {
     const Conv2dOptions& o = options_;
@@ -73,6 +81,11 @@ class Conv2d : public Cloneable<Conv2d<T>, T> {
   }
 
  private:
+  simile::Conv2dOptions op_options() const {
+    simile::Conv2dOptions op(options_.stride, options_.padding);
+    op.backend = options_.backend;
+    return op;
+  }
   Conv2dOptions options_;
   ParameterId weight_;
   std::optional<ParameterId> bias_;

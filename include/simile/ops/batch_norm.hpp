@@ -13,6 +13,10 @@
 /// in cache between the passes and no result depends on the thread count. Sums run in T along a
 /// contiguous row of S values (in 16 lanes, so they vectorize) and in double across rows.
 ///
+/// Blocked: each op also takes a channel-blocked x [N, C / B, H, W, B] (`ops/blocked.hpp`, the layout of
+/// `conv2d_blocked`), normalizes the same C channels and writes its output in that layout (the kernel in
+/// `ops/detail/batch_norm_blocked.hpp`; not synchronized: a communicator of several ranks is refused).
+///
 /// The trainable weight (gamma) and bias (beta) are Vars; the running statistics are plain buffers,
 /// updated in place, never part of the graph.
 
@@ -27,20 +31,11 @@
 #include "simile/autograd/var.hpp"
 #include "simile/core/communicator.hpp"
 #include "simile/core/parallel.hpp"
+#include "simile/ops/batch_norm_options.hpp"
+#include "simile/ops/detail/batch_norm_blocked.hpp"
 #include "simile/ops/pool.hpp"
 
 namespace simile {
-
-/// Options of `batch_norm` (PyTorch's defaults).
-struct BatchNormOptions {
-  bool training = true;   ///< normalize by the batch statistics and update the running ones
-  double momentum = 0.1;  ///< running = (1 - momentum) running + momentum batch_statistic
-  double eps = 1e-5;      ///< added to the variance before the square root
-  /// Synchronized batch norm: with more than one rank, training statistics (and the backward's means)
-  /// run over the batches of all ranks (collectives on every call; every rank must call). Must outlive
-  /// the op's graph. Null or one rank: this process's batch only.
-  Communicator* comm = nullptr;
-};
 
 namespace detail {
 
@@ -80,13 +75,6 @@ void for_channel_blocks(const BatchNormLayout& L, F&& f) {
   });
 }
 
-/// What follows the normalization inside a batch-norm op.
-enum class BatchNormEpilogue {
-  none,          ///< y = gamma xhat + beta
-  relu,          ///< y = relu(gamma xhat + beta), written in the same pass
-  relu_max_pool  ///< y = max_pool2d(relu(gamma xhat + beta)): the full-size activation is never stored
-};
-
 template <Real T, BatchNormEpilogue E>
 Var<T> batch_norm_impl(const char* name, const Var<T>& x, const Var<T>& weight, const Var<T>& bias,
                        const Tensor<T>& running_mean, const Tensor<T>& running_var, const BatchNormOptions& opt,
@@ -94,34 +82,18 @@ Var<T> batch_norm_impl(const char* name, const Var<T>& x, const Var<T>& weight, 
   constexpr bool relu = E != BatchNormEpilogue::none;
   constexpr bool pooled = E == BatchNormEpilogue::relu_max_pool;
   const Shape& xs = x.shape();
+  if (xs.rank() == 5) return batch_norm_blocked<T, E>(name, x, weight, bias, running_mean, running_var, opt, pool);
   check<ShapeError>(xs.rank() >= 2, name, ": expected x of shape [N, C] or [N, C, H, W], got ", xs);
   BatchNormLayout L;
   L.n = xs[0];
   L.c = xs[1];
   for (int i = 2; i < xs.rank(); ++i) L.s *= xs[i];
   L.block = std::clamp<Index>(batch_norm_max_block / std::max<Index>(L.s, 1), 1, batch_norm_max_block);
+  const detail::BatchNormMode mode = check_batch_norm(name, xs, L.c, L.count(), weight, bias, running_mean, running_var, opt);
   const Shape cs{L.c};
-  check<ShapeError>(!weight.defined() || weight.shape() == cs, name, ": weight of shape ",
-                    weight.defined() ? weight.shape() : Shape{}, " for ", L.c, " channels (x ", xs, ")");
-  check<ShapeError>(!bias.defined() || bias.shape() == cs, name, ": bias of shape ",
-                    bias.defined() ? bias.shape() : Shape{}, " for ", L.c, " channels (x ", xs, ")");
-  check<ShapeError>(running_mean.defined() == running_var.defined(), name,
-                    ": running_mean and running_var must be both given or both absent");
-  const bool tracked = running_mean.defined();
-  check<ShapeError>(!tracked || (running_mean.shape() == cs && running_var.shape() == cs), name,
-                    ": running_mean ", tracked ? running_mean.shape() : Shape{}, " and running_var ",
-                    tracked ? running_var.shape() : Shape{}, " for ", L.c, " channels (x ", xs, ")");
-  check<ValueError>(opt.eps > 0, name, ": eps ", opt.eps, " must be positive");
-  check<ValueError>(opt.momentum >= 0 && opt.momentum <= 1, name, ": momentum ", opt.momentum,
-                    " must be in [0, 1]");
-  // Without running statistics PyTorch normalizes by the batch in eval mode too.
-  const bool batch_stats = opt.training || !tracked;
-
-  // Synchronized batch norm (training only): statistics and their gradients over every rank's batch.
-  Communicator* comm = opt.training && batch_stats ? opt.comm : nullptr;
+  const bool tracked = mode.tracked, batch_stats = mode.batch_stats;
+  Communicator* comm = mode.comm;
   const bool sync = is_distributed(comm);
-  check<ValueError>(!batch_stats || sync || L.count() > 1, name, ": expected more than 1 value per channel when using ",
-                    "batch statistics, got x of shape ", xs, " (", L.count(), " per channel)");
   const T eps = static_cast<T>(opt.eps);
   const T momentum = static_cast<T>(opt.momentum);
   const Index n = L.count();
@@ -265,21 +237,16 @@ Var<T> batch_norm_impl(const char* name, const Var<T>& x, const Var<T>& weight, 
     });
   }
 
-  std::vector<Var<T>> inputs{x};
-  const int iw = weight.defined() ? static_cast<int>(inputs.size()) : -1;
-  if (weight.defined()) inputs.push_back(weight);
-  const int ib = bias.defined() ? static_cast<int>(inputs.size()) : -1;
-  if (bias.defined()) inputs.push_back(bias);
+  const BatchNormInputs<T> inputs(x, weight, bias);
   Tensor<T> xv = x.value();
   Tensor<T> wv = weight.defined() ? weight.value() : Tensor<T>();
 
-  return make_op<T>(name, std::move(y), inputs,
-                    [L, xv, wv, mean, invstd, iw, ib, batch_stats, pool, arg, comm](Node<T>& self) {
+  return make_op<T>(name, std::move(y), inputs.vars,
+                    [L, xv, wv, mean, invstd, inputs, batch_stats, pool, arg, comm](Node<T>& self) {
     // dx is written whole, so it may be assigned; dgamma and dbeta are small and accumulate.
     const auto gx = self.grad_target(0);
-    Tensor<T>* gw = iw >= 0 ? self.grad_for(static_cast<std::size_t>(iw)) : nullptr;
-    Tensor<T>* gb = ib >= 0 ? self.grad_for(static_cast<std::size_t>(ib)) : nullptr;
-    if (!gx && !gw && !gb) return;
+    const auto [pdw, pdb] = inputs.grads(self);
+    if (!gx && !pdw && !pdb) return;
     const T* px = xv.data();
     const T* pg = self.grad.data();
     const T* py = self.value.data();
@@ -289,8 +256,6 @@ Var<T> batch_norm_impl(const char* name, const Var<T>& x, const Var<T>& weight, 
     const T* pi = invstd.data();
     T* pdx = gx.data;
     const bool assign = gx.assign;
-    T* pdw = gw ? gw->data() : nullptr;
-    T* pdb = gb ? gb->data() : nullptr;
     double inv_n = 1.0 / double(L.count());
     // dy through the ReLU: zero where the output was clamped. Takes the pointers by value so that they
     // stay in registers in the inner loops.
@@ -425,7 +390,8 @@ Var<T> batch_norm_relu_max_pool2d(const Var<T>& x, const Var<T>& weight, const V
                                   const BatchNormOptions& opt, Index kernel, std::optional<Index> stride = std::nullopt,
                                   Index padding = 0) {
   const char* name = "batch_norm_relu_max_pool2d";
-  const detail::Pool2dGeometry g = detail::pool2d_geometry(name, x.shape(), kernel, stride, padding);
+  const detail::Pool2dGeometry g =
+      detail::pool2d_geometry(name, detail::unblocked_shape(x.shape()), kernel, stride, padding);
   return detail::batch_norm_impl<T, detail::BatchNormEpilogue::relu_max_pool>(name, x, weight, bias, running_mean,
                                                                             running_var, opt, g);
 }

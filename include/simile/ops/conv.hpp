@@ -16,13 +16,16 @@
 /// the process-wide `compute_precision()`) the oneDNN backend computes float convolutions in bfloat16 with
 /// float accumulation; the Eigen backend and double ignore it.
 
+#include <algorithm>
 #include <atomic>
+#include <initializer_list>
 #include <optional>
 #include <type_traits>
 
 #include "simile/core/instantiate.hpp"
 #include "simile/autograd/var.hpp"
 #include "simile/core/parallel.hpp"
+#include "simile/ops/blocked.hpp"
 #include "simile/ops/detail/conv_eigen.hpp"
 #include "simile/ops/detail/conv_onednn.hpp"
 #include "simile/ops/precision.hpp"
@@ -126,6 +129,23 @@ ConvBackend resolve_conv_backend(std::optional<ConvBackend> requested) {
   return b;
 }
 
+}  // namespace detail
+
+/// True when a network can keep its activations channel-blocked (`ops/blocked.hpp`, `conv2d_blocked`):
+/// T float, the process-wide convolution backend resolving to oneDNN, a channel block B > 0 on this CPU,
+/// and every count in `channels` a multiple of B.
+template <Real T>
+bool blocked_layout_available(std::initializer_list<Index> channels) {
+  if constexpr (!std::is_same_v<T, float>) {
+    return (void)channels, false;
+  } else {
+    const Index b = channel_block<T>();
+    if (b == 0 || detail::resolve_conv_backend<T>(std::nullopt) != ConvBackend::onednn) return false;
+    return std::all_of(channels.begin(), channels.end(), [b](Index c) { return c % b == 0; });
+  }
+}
+
+namespace detail {
 /// Checks the operands of conv2d and returns the geometry.
 inline ConvGeometry conv_geometry(const Shape& x, const Shape& w, const Shape* b, const Conv2dOptions& opt) {
   check<ShapeError>(x.rank() == 4, "conv2d: input x has shape ", x, ", expected rank 4 [N, C_in, H, W]");
@@ -151,6 +171,29 @@ inline ConvGeometry conv_geometry(const Shape& x, const Shape& w, const Shape* b
   g.ow = (g.w + 2 * g.pw - g.kw) / g.sw + 1;
   return g;
 }
+
+#if defined(SIMILE_WITH_ONEDNN)
+/// conv2d through oneDNN with x and y in the layouts of `user` (`g` checked by the caller).
+inline Var<float> conv2d_onednn(const Var<float>& x, const Var<float>& weight, const Var<float>& bias,
+                                const ConvGeometry& g, const Conv2dOptions& options,
+                                const conv_onednn::UserLayout& user) {
+  const Precision precision = options.precision.value_or(compute_precision());
+  check(precision != Precision::bf16 || bf16_available(), "conv2d: bfloat16 requested but not available: ",
+        bf16_unavailable_reason());
+  auto saved = conv_onednn::make_saved();
+  Tensor<float> y = conv_onednn::forward(g, x.value(), weight.value(), bias.defined() ? bias.value() : Tensor<float>(),
+                                         precision == Precision::bf16, user, *saved);
+  auto back = [g, saved](Node<float>& self) {
+    const auto gx = self.grad_target(0);  // written whole by a reorder: assigned when fresh
+    Tensor<float>* gw = self.grad_for(1);
+    Tensor<float>* gb = self.inputs.size() > 2 ? self.grad_for(2) : nullptr;
+    conv_onednn::backward(g, *saved, self.grad, gx.data, gx.assign, gw ? gw->data() : nullptr,
+                          gb ? gb->data() : nullptr);
+  };
+  if (bias.defined()) return make_op<float>("conv2d", std::move(y), {x, weight, bias}, std::move(back));
+  return make_op<float>("conv2d", std::move(y), {x, weight}, std::move(back));
+}
+#endif
 }  // namespace detail
 
 /// 2-D convolution, PyTorch's conv2d (cross-correlation, zero padding, no dilation, no groups):
@@ -175,24 +218,8 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, const C
   const Tensor<T> bv = bias.defined() ? bias.value() : Tensor<T>();
 
 #if defined(SIMILE_WITH_ONEDNN)
-  if constexpr (std::is_same_v<T, float>) {
-    if (backend == ConvBackend::onednn) {
-      const Precision precision = options.precision.value_or(compute_precision());
-      check(precision != Precision::bf16 || bf16_available(), "conv2d: bfloat16 requested but not available: ",
-            bf16_unavailable_reason());
-      auto saved = detail::conv_onednn::make_saved();
-      Tensor<float> y = detail::conv_onednn::forward(g, xv, wv, bv, precision == Precision::bf16, *saved);
-      auto back = [g, saved](Node<float>& self) {
-        const auto gx = self.grad_target(0);  // written whole by a reorder: assigned when fresh
-        Tensor<float>* gw = self.grad_for(1);
-        Tensor<float>* gb = self.inputs.size() > 2 ? self.grad_for(2) : nullptr;
-        detail::conv_onednn::backward(g, *saved, self.grad, gx.data, gx.assign, gw ? gw->data() : nullptr,
-                                      gb ? gb->data() : nullptr);
-      };
-      if (bias.defined()) return make_op<float>("conv2d", std::move(y), {x, weight, bias}, std::move(back));
-      return make_op<float>("conv2d", std::move(y), {x, weight}, std::move(back));
-    }
-  }
+  if constexpr (std::is_same_v<T, float>)
+    if (backend == ConvBackend::onednn) return detail::conv2d_onednn(x, weight, bias, g, options, {});
 #endif
 
   Tensor<T> y = Tensor<T>::empty({g.n, g.o, g.oh, g.ow});
@@ -216,10 +243,44 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Conv2dOptions& option
   return conv2d(x, weight, Var<T>(), options);
 }
 
+/// conv2d with channel-blocked activations (`ops/blocked.hpp`), the layout oneDNN's kernels work in, so
+/// that a chain of blocked layers converts nothing between them: x NCHW [N, C_in, H, W] or blocked
+/// [N, C_in / B, H, W, B], y blocked [N, C_out / B, H_out, W_out, B], with B = `channel_block<float>()`.
+/// The values are those of to_blocked(conv2d(x in NCHW, weight, bias, options), B), and backward gives dx
+/// in x's layout. oneDNN only: throws ValueError when the call's backend does not resolve to oneDNN (T
+/// double, a build without it, `ConvBackend::eigen`) or the CPU has no blocked layout (B = 0), ShapeError
+/// when C_out, or the channels of a 5-D x, is not a multiple of B, or x's block is not B; else as `conv2d`.
+template <Real T>
+Var<T> conv2d_blocked(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, const Conv2dOptions& options = {}) {
+  const Shape& xs = x.shape();
+  const bool blocked_x = xs.rank() == 5;
+  const Shape plain = detail::unblocked_shape(xs);
+  const Shape* bias_shape = bias.defined() ? &bias.shape() : nullptr;
+  const detail::ConvGeometry g = detail::conv_geometry(plain, weight.shape(), bias_shape, options);
+  check(detail::resolve_conv_backend<T>(options.backend) == ConvBackend::onednn,
+        "conv2d_blocked: blocked activations need the oneDNN backend in float (", to_string(ConvBackend::onednn),
+        "), this call resolves to ", to_string(detail::resolve_conv_backend<T>(options.backend)));
+#if defined(SIMILE_WITH_ONEDNN)
+  if constexpr (std::is_same_v<T, float>) {
+    const Index b = detail::conv_onednn::activation_block();
+    check(b > 0, "conv2d_blocked: oneDNN prefers plain activations on this CPU (", detail::conv_onednn::cpu_isa_name(),
+          "): no channel block");
+    check<ShapeError>(!blocked_x || xs[4] == b, "conv2d_blocked: input x ", xs, " has channel block ", xs[4],
+                      ", expected ", b);
+    check<ShapeError>(g.o % b == 0 && g.n > 0, "conv2d_blocked: C_out ", g.o, " of weight ", weight.shape(),
+                      " is not a multiple of the channel block ", b, ", or the batch is empty (x ", xs, ")");
+    return detail::conv2d_onednn(x, weight, bias, g, options, {blocked_x ? b : 0, b});
+  }
+#endif
+  throw Error("conv2d_blocked: unreachable without oneDNN");
+}
+
 /// The float and double specializations compiled into the library (see core/instantiate.hpp).
 #define SIMILE_TEMPLATES_OPS_CONV(P, T) \
   P template Var<T> conv2d<T>(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, const Conv2dOptions& options); \
-  P template Var<T> conv2d<T>(const Var<T>& x, const Var<T>& weight, const Conv2dOptions& options);
+  P template Var<T> conv2d<T>(const Var<T>& x, const Var<T>& weight, const Conv2dOptions& options); \
+  P template Var<T> conv2d_blocked<T>(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, const Conv2dOptions& options); \
+  P template bool blocked_layout_available<T>(std::initializer_list<Index> channels);
 SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_OPS_CONV)
 
 }  // namespace simile

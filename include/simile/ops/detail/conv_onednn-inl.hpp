@@ -36,21 +36,41 @@ SIMILE_INLINE std::string cpu_isa_name() {
   }
 }
 
+SIMILE_INLINE Index activation_block() {
+  static const Index block = [] {
+    try {
+      const memory::dims src{1, 32, 14, 14}, wei{64, 32, 3, 3}, dst{1, 64, 14, 14};
+      const auto f32 = memory::data_type::f32;
+      const dnnl::convolution_forward::primitive_desc pd(
+          dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct,
+                                          memory::desc(src, f32, tag::any), memory::desc(wei, f32, tag::any),
+                                          memory::desc(), memory::desc(dst, f32, tag::any), {1, 1}, {1, 1}, {1, 1}),
+          engine());
+      for (Index b : {16, 8})
+        if (pd.dst_desc() == memory::desc(dst, f32, activation_tag(b))) return b;
+    } catch (const dnnl::error&) {
+    }
+    return Index(0);
+  }();
+  return block;
+}
+
 SIMILE_INLINE std::shared_ptr<Saved> make_saved() { return std::make_shared<Saved>(); }
 
 SIMILE_INLINE bool ran_bf16(const Saved& saved) { return saved.ran_bf16; }
 
-/// y = conv(x, w) + b in NCHW; b may be undefined; bfloat16 products with `bf16`. Fills `saved`.
+/// y = conv(x, w) + b in the layouts of `user`; b may be undefined; bfloat16 products with `bf16`. Fills `saved`.
 SIMILE_INLINE Tensor<float> forward(const ConvGeometry& g, const Tensor<float>& x, const Tensor<float>& w,
-                             const Tensor<float>& b, bool bf16, Saved& saved) {
+                             const Tensor<float>& b, bool bf16, const UserLayout& user, Saved& saved) {
   return guarded(g, [&] {
     const int threads = num_threads();
     OmpThreads scope(threads);
-    auto plan = plan_for({g, b.defined(), threads, layout_setting().load(), bf16});
+    auto plan = plan_for({g, b.defined(), threads, layout_setting().load(), bf16, user});
     dnnl::stream& s = stream();
     Held src = as_layout(*plan, s, {x, plan->user_src}, plan->fwd_pd.src_desc());
     Held wei = as_layout(*plan, s, {w, plan->user_weights}, plan->fwd_pd.weights_desc());
-    Tensor<float> y = Tensor<float>::empty({g.n, g.o, g.oh, g.ow});
+    const Index ob = user.dst_block;
+    Tensor<float> y = ob ? Tensor<float>::empty({g.n, g.o / ob, g.oh, g.ow, ob}) : Tensor<float>::empty({g.n, g.o, g.oh, g.ow});
     const memory::desc dst_md = plan->fwd_pd.dst_desc();
     Held dst = dst_md == plan->user_dst ? Held{y, dst_md} : Held{buffer_for(dst_md), dst_md};
     Scratchpad scratch(plan->fwd_pd);
@@ -65,20 +85,20 @@ SIMILE_INLINE Tensor<float> forward(const ConvGeometry& g, const Tensor<float>& 
       plan->reorder(dst_md, plan->user_dst, false).execute(s, from, to);
     }
     s.wait();
-    saved = {b.defined(), bf16, plan->bf16, src, wei};
+    saved = {b.defined(), bf16, plan->bf16, user, src, wei};
     return y;
   });
 }
 
 /// Accumulates the gradients: dx += conv^T(dy, w) (dx = when `dx_assign`), dw += dconv/dw, db += sum dy;
-/// each pointer may be null (that gradient is not wanted). dy is NCHW.
+/// each pointer may be null (that gradient is not wanted). dy and dx in the forward's user layouts.
 SIMILE_INLINE void backward(const ConvGeometry& g, const Saved& saved, const Tensor<float>& dy, float* dx, bool dx_assign,
                      float* dw, float* db) {
   guarded(g, [&] {
     const int threads = num_threads();
     OmpThreads scope(threads);
     // The thread count may have changed since the forward: use (and maybe build) the plan for this one.
-    auto plan = plan_for({g, saved.bias, threads, layout_setting().load(), saved.bf16});
+    auto plan = plan_for({g, saved.bias, threads, layout_setting().load(), saved.bf16, saved.user});
     dnnl::stream& s = stream();
     const Held user_dy{dy, plan->user_dst};
     auto accumulate_into = [&](const Held& from, const memory::desc& user_md, float* to, bool assign = false) {
@@ -91,13 +111,15 @@ SIMILE_INLINE void backward(const ConvGeometry& g, const Saved& saved, const Ten
       const auto& pd = plan->bwd_data_pd;
       Held gy = gy_data = as_layout(*plan, s, user_dy, pd.diff_dst_desc());
       Held wei = as_layout(*plan, s, saved.weights, pd.weights_desc());
-      Held gx{buffer_for(pd.diff_src_desc()), pd.diff_src_desc()};
+      // A fresh dx already in the primitive's layout (blocked callers) is written in place.
+      const bool in_place = dx_assign && pd.diff_src_desc() == plan->user_src;
+      Held gx = in_place ? Held{} : Held{buffer_for(pd.diff_src_desc()), pd.diff_src_desc()};
       Scratchpad scratch(pd);
       plan->bwd_data.execute(s, {{DNNL_ARG_DIFF_DST, gy.mem()},
                                  {DNNL_ARG_WEIGHTS, wei.mem()},
-                                 {DNNL_ARG_DIFF_SRC, gx.mem()},
+                                 {DNNL_ARG_DIFF_SRC, in_place ? memory(plan->user_src, engine(), dx) : gx.mem()},
                                  {DNNL_ARG_SCRATCHPAD, scratch.mem}});
-      accumulate_into(gx, plan->user_src, dx, dx_assign);
+      if (!in_place) accumulate_into(gx, plan->user_src, dx, dx_assign);
     }
     if (dw || db) {
       const auto& pd = plan->bwd_weights_pd;

@@ -31,25 +31,38 @@ bool bf16_supported();
 /// The instruction set oneDNN dispatches to, e.g. "avx512_core_bf16" (for messages).
 std::string cpu_isa_name();
 
+/// The channel block of oneDNN's preferred layout for float activations on this CPU: 16 when it is
+/// nChw16c (AVX-512), 8 for nChw8c (AVX2), 0 when it prefers a plain layout. Asked once, of a probe
+/// convolution, and kept.
+Index activation_block();
+
+/// The layouts of the caller's activations: 0 for NCHW, else the channel block B of a blocked tensor
+/// [N, C/B, H, W, B] (oneDNN's nChw{B}c), for the input x (and dx) and the output y (and dy).
+struct UserLayout {
+  Index src_block = 0, dst_block = 0;
+  friend bool operator==(const UserLayout&, const UserLayout&) = default;
+};
+
 /// What the backward pass needs from the forward (the input and weights in the primitives' layouts).
 struct Saved;
 
 /// A fresh, empty `Saved`.
 std::shared_ptr<Saved> make_saved();
 
-/// y = conv(x, w) + b in NCHW [N, O, OH, OW]; b may be undefined. With `bf16` the products run in
-/// bfloat16 with float accumulation (when the shape has a native kernel; else in float), x, w, b and y
-/// stay float. Fills `saved` for the backward pass, which then uses the same precision.
+/// y = conv(x, w) + b, x and y in the layouts of `user` (NCHW y [N, O, OH, OW] or blocked
+/// [N, O/B, OH, OW, B]); b may be undefined. With `bf16` the products run in bfloat16 with float
+/// accumulation (when the shape has a native kernel; else in float), x, w, b and y stay float. Fills
+/// `saved` for the backward pass, which then uses the same precision and layouts.
 /// oneDNN errors become `simile::Error` naming conv2d and the shapes.
 Tensor<float> forward(const ConvGeometry& g, const Tensor<float>& x, const Tensor<float>& w, const Tensor<float>& b,
-                      bool bf16, Saved& saved);
+                      bool bf16, const UserLayout& user, Saved& saved);
 
 /// True when the forward of `saved` ran in bfloat16 (false before any forward, or when the shape fell
 /// back to float).
 bool ran_bf16(const Saved& saved);
 
 /// Accumulates the gradients: dx += conv^T(dy, w) (dx = when `dx_assign`), dw += dconv/dw, db += sum dy;
-/// each pointer may be null (that gradient is not wanted). dy is NCHW.
+/// each pointer may be null (that gradient is not wanted). dy and dx are in the forward's user layouts.
 void backward(const ConvGeometry& g, const Saved& saved, const Tensor<float>& dy, float* dx, bool dx_assign,
               float* dw, float* db);
 

@@ -73,12 +73,23 @@ class OmpThreads {
   int previous_ = 1;
 };
 
+/// The oneDNN format of activations with channel block `block` (0: NCHW).
+inline tag activation_tag(Index block) {
+  switch (block) {
+    case 0: return tag::nchw;
+    case 8: return tag::nChw8c;
+    case 16: return tag::nChw16c;
+    default: throw Error(detail::str("conv2d (oneDNN backend): no layout with a channel block of ", block));
+  }
+}
+
 struct Key {
   ConvGeometry g;
   bool bias = false;
   int threads = 1;
   Layout layout = Layout::blocked;
   bool bf16 = false;  ///< bfloat16 products requested
+  UserLayout user;    ///< the caller's activation layouts
   friend bool operator==(const Key&, const Key&) = default;
 };
 
@@ -92,6 +103,8 @@ struct KeyHash {
     mix(static_cast<std::size_t>(k.threads));
     mix(static_cast<std::size_t>(k.layout));
     mix(k.bf16);
+    mix(static_cast<std::size_t>(k.user.src_block));
+    mix(static_cast<std::size_t>(k.user.dst_block));
     return h;
   }
 };
@@ -116,9 +129,9 @@ struct Plan {
     const ConvGeometry& g = key.g;
     const memory::dims src{g.n, g.c, g.h, g.w}, wei{g.o, g.c, g.kh, g.kw}, dst{g.n, g.o, g.oh, g.ow};
     const auto f32 = memory::data_type::f32;
-    user_src = memory::desc(src, f32, tag::nchw);
+    user_src = memory::desc(src, f32, activation_tag(key.user.src_block));
     user_weights = memory::desc(wei, f32, tag::oihw);
-    user_dst = memory::desc(dst, f32, tag::nchw);
+    user_dst = memory::desc(dst, f32, activation_tag(key.user.dst_block));
     user_bias = memory::desc({g.o}, f32, tag::x);
     if (key.bf16) {
       build(key, memory::data_type::bf16);
@@ -250,6 +263,7 @@ struct Saved {
   bool bias = false;
   bool bf16 = false;  ///< the precision the forward asked for (the backward's plan is built with it)
   bool ran_bf16 = false;  ///< what the plan ran
+  UserLayout user;        ///< the caller's layouts of x and y
   Held src, weights;
 };
 

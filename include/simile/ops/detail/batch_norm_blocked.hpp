@@ -1,0 +1,270 @@
+#pragma once
+/// \file
+/// The batch-norm kernel for channel-blocked activations (`ops/blocked.hpp`): x [N, C / B, H, W, B],
+/// channel c = cb B + l. `batch_norm`, `batch_norm_relu` and `batch_norm_relu_max_pool2d` run it when x
+/// has rank 5; the output keeps the layout. Same statistics, running-buffer updates, gradients and tie
+/// rule as the NCHW kernel (`ops/batch_norm.hpp`); its sums run in another order, so the two agree to
+/// rounding, not to the bit.
+///
+/// Work: parallel over channel blocks cb, each one start to end on one thread, so no result depends on
+/// the thread count; every inner loop runs over the B lanes of a position, B adjacent values, and
+/// vectorizes across channels (one AVX-512 register of floats for B = 16). The statistics take one pass
+/// over memory: each sample's plane of a block (S B values, in cache) gives per lane its mean (summed as
+/// differences from the plane's first value, so the terms stay small when |mean| >> std) and its sum of
+/// squares about that mean (in T), and the planes are combined in double by Chan, Golub and LeVeque's
+/// pairwise update, so nothing cancels. A second pass normalizes, applies the ReLU and pools from a
+/// scratch plane in cache. Backward: one pass for the per-channel sums, one for dx.
+/// Synchronized batch norm (a communicator of more than one rank) is not supported in this layout.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <type_traits>
+#include <vector>
+
+#include "simile/autograd/var.hpp"
+#include "simile/core/parallel.hpp"
+#include "simile/ops/batch_norm_options.hpp"
+#include "simile/ops/blocked.hpp"
+#include "simile/ops/pool.hpp"
+
+namespace simile::detail {
+
+/// The largest channel block the kernel takes (the blocks of oneDNN's layouts are 8 and 16).
+inline constexpr Index batch_norm_max_lanes = 64;
+
+/// Calls f(std::integral_constant<Index, L>{}) with L = b for the common blocks 16 and 8 (the lane loops
+/// then have a constant trip count: unrolled, vectorized, their accumulators in registers), else L = 0
+/// (f reads the block at run time).
+template <class F>
+void with_lanes(Index b, F&& f) {
+  if (b == 16) return f(std::integral_constant<Index, 16>{});
+  if (b == 8) return f(std::integral_constant<Index, 8>{});
+  f(std::integral_constant<Index, 0>{});
+}
+
+/// Max pooling of one blocked plane xp [H, W, B] into yp [OH, OW, B], the window's position
+/// (h W + w) per lane into ap: the first maximum in row-major order, NaN wins (as `max_pool2d`).
+/// L: the block when known at compile time, else 0 and `b` gives it.
+template <Index L, Real T>
+void max_pool_blocked_plane(const T* xp, T* yp, std::int32_t* ap, const Pool2dGeometry& g, Index b) {
+  if constexpr (L > 0) b = L;
+  for (Index i = 0; i < g.oh; ++i) {
+    Index h0, h1;
+    window(i, g.h, g, h0, h1);
+    for (Index j = 0; j < g.ow; ++j) {
+      Index w0, w1;
+      window(j, g.w, g, w0, w1);
+      T v[batch_norm_max_lanes];
+      std::int32_t at[batch_norm_max_lanes];
+      const Index first = h0 * g.w + w0;
+      for (Index l = 0; l < b; ++l) v[l] = xp[first * b + l], at[l] = static_cast<std::int32_t>(first);
+      for (Index r = h0; r < h1; ++r)
+        for (Index c = w0; c < w1; ++c) {
+          const Index pos = r * g.w + c;
+          const T* u = xp + pos * b;
+          // Branch-free (| not ||, selects), so that the lanes vectorize.
+#pragma omp simd
+          for (Index l = 0; l < b; ++l) {
+            const T ul = u[l], vl = v[l];
+            const bool take = (ul > vl) | ((ul != ul) & (vl == vl));
+            v[l] = take ? ul : vl;
+            at[l] = take ? static_cast<std::int32_t>(pos) : at[l];
+          }
+        }
+      std::copy(v, v + b, yp + (i * g.ow + j) * b);
+      std::copy(at, at + b, ap + (i * g.ow + j) * b);
+    }
+  }
+}
+
+/// The blocked kernel of the batch-norm ops (see the file comment); `pool` is used by relu_max_pool only.
+template <Real T, BatchNormEpilogue E>
+Var<T> batch_norm_blocked(const char* name, const Var<T>& x, const Var<T>& weight, const Var<T>& bias,
+                          const Tensor<T>& running_mean, const Tensor<T>& running_var, const BatchNormOptions& opt,
+                          const Pool2dGeometry& pool) {
+  constexpr bool relu = E != BatchNormEpilogue::none;
+  constexpr bool pooled = E == BatchNormEpilogue::relu_max_pool;
+  const Shape& xs = x.shape();
+  check<ShapeError>(xs.rank() == 5 && xs[4] >= 1 && xs[4] <= batch_norm_max_lanes, name,
+                    ": expected blocked x [N, C / B, H, W, B] with B in [1, ", batch_norm_max_lanes, "], got ", xs);
+  const Index N = xs[0], CB = xs[1], S = xs[2] * xs[3], B = xs[4], C = CB * B;
+  const BatchNormMode mode = check_batch_norm(name, xs, C, N * S, weight, bias, running_mean, running_var, opt);
+  check<ValueError>(!is_distributed(mode.comm), name, ": synchronized batch norm needs NCHW input, got blocked x ", xs);
+  const bool tracked = mode.tracked, batch_stats = mode.batch_stats;
+  const Index plane = S * B;                         // one sample's values of one channel block
+  const Index rows = pooled ? pool.out_plane() : S;  // positions per output plane
+  const Index out_plane = rows * B;
+  const T eps = static_cast<T>(opt.eps), momentum = static_cast<T>(opt.momentum);
+  const T* px = x.value().data();
+  const T* pw = weight.defined() ? weight.value().data() : nullptr;
+  const T* pb = bias.defined() ? bias.value().data() : nullptr;
+  T* prm = tracked ? running_mean.data() : nullptr;
+  T* prv = tracked ? running_var.data() : nullptr;
+  Tensor<T> y = pooled ? Tensor<T>::empty({N, CB, pool.oh, pool.ow, B}) : Tensor<T>::empty(xs);
+  Tensor<std::int32_t> arg = pooled ? Tensor<std::int32_t>::empty(y.shape()) : Tensor<std::int32_t>();
+  Tensor<T> mean = Tensor<T>::empty({C}), invstd = Tensor<T>::empty({C});
+  T* py = y.data();
+  std::int32_t* parg = pooled ? arg.data() : nullptr;
+
+  with_lanes(B, [&](auto lanes) {
+    constexpr Index L = decltype(lanes)::value;
+    const Index b = L > 0 ? L : B;
+    parallel_for(0, CB, 1, [&](Index b0, Index b1) {
+      std::vector<T> scratch(pooled ? static_cast<std::size_t>(plane) : 0);
+      for (Index cb = b0; cb < b1; ++cb) {
+        T* pm = mean.data() + cb * b;
+        T* pi = invstd.data() + cb * b;
+        if (batch_stats) {
+          double mu[batch_norm_max_lanes] = {}, m2[batch_norm_max_lanes] = {};
+          double count = 0;
+          for (Index i = 0; i < N; ++i) {
+            const T* r = px + (i * CB + cb) * plane;
+            // The plane's mean: its values summed less the first (small terms even when |mean| >> std),
+            // in T, then the first added back in double; squares about that mean rounded to T.
+            T a[batch_norm_max_lanes] = {}, q[batch_norm_max_lanes] = {}, mr[batch_norm_max_lanes];
+            double row_mean[batch_norm_max_lanes];
+            for (Index k = 0; k < S; ++k)
+              for (Index l = 0; l < b; ++l) a[l] += r[k * b + l] - r[l];
+            for (Index l = 0; l < b; ++l) {
+              row_mean[l] = double(r[l]) + double(a[l]) / double(S);
+              mr[l] = static_cast<T>(row_mean[l]);
+            }
+            for (Index k = 0; k < S; ++k)
+              for (Index l = 0; l < b; ++l) q[l] += (r[k * b + l] - mr[l]) * (r[k * b + l] - mr[l]);
+            const double total = count + double(S);
+            for (Index l = 0; l < b; ++l) {
+              const double delta = row_mean[l] - mu[l];
+              mu[l] += delta * double(S) / total;
+              m2[l] += double(q[l]) + delta * delta * count * double(S) / total;
+            }
+            count = total;
+          }
+          for (Index l = 0; l < b; ++l) {
+            const Index c = cb * b + l;
+            const double var = m2[l] / count;
+            pm[l] = static_cast<T>(mu[l]);
+            pi[l] = static_cast<T>(1.0 / std::sqrt(var + opt.eps));
+            if (tracked && opt.training) {
+              // The unbiased variance in the running estimate, as PyTorch (see batch_norm).
+              prm[c] = (T(1) - momentum) * prm[c] + momentum * pm[l];
+              prv[c] = (T(1) - momentum) * prv[c] + momentum * static_cast<T>(var * count / (count - 1));
+            }
+          }
+        } else {
+          for (Index l = 0; l < b; ++l) {
+            pm[l] = prm[cb * b + l];
+            pi[l] = T(1) / std::sqrt(prv[cb * b + l] + eps);
+          }
+        }
+        T m[batch_norm_max_lanes], scale[batch_norm_max_lanes], shift[batch_norm_max_lanes];
+        for (Index l = 0; l < b; ++l) {
+          m[l] = pm[l];
+          scale[l] = (pw ? pw[cb * b + l] : T(1)) * pi[l];
+          shift[l] = pb ? pb[cb * b + l] : T(0);
+        }
+        for (Index i = 0; i < N; ++i) {
+          const T* r = px + (i * CB + cb) * plane;
+          T* out = pooled ? scratch.data() : py + (i * CB + cb) * plane;
+          // (x - mean) first, as the NCHW kernel: no cancellation when |mean| >> std.
+          for (Index k = 0; k < S; ++k)
+            for (Index l = 0; l < b; ++l) {
+              const T v = (r[k * b + l] - m[l]) * scale[l] + shift[l];
+              out[k * b + l] = relu ? std::max(v, T(0)) : v;
+            }
+          if constexpr (pooled)
+            max_pool_blocked_plane<L>(out, py + (i * CB + cb) * out_plane, parg + (i * CB + cb) * out_plane, pool, b);
+        }
+      }
+    });
+  });
+
+  const BatchNormInputs<T> inputs(x, weight, bias);
+  Tensor<T> xv = x.value();
+  Tensor<T> wv = weight.defined() ? weight.value() : Tensor<T>();
+  return make_op<T>(name, std::move(y), inputs.vars, [=](Node<T>& self) {
+    const auto gx = self.grad_target(0);
+    const auto [pdw, pdb] = inputs.grads(self);
+    if (!gx && !pdw && !pdb) return;
+    const T* xd = xv.data();
+    const T* gd = self.grad.data();
+    const T* yd = self.value.data();
+    const std::int32_t* ad = pooled ? arg.data() : nullptr;
+    const T* wd = wv.defined() ? wv.data() : nullptr;
+    const double inv_n = 1.0 / double(N * S);
+    with_lanes(B, [&](auto lanes) {
+      constexpr Index L = decltype(lanes)::value;
+      const Index b = L > 0 ? L : B;
+      parallel_for(0, CB, 1, [&](Index b0, Index b1) {
+        for (Index cb = b0; cb < b1; ++cb) {
+          T m[batch_norm_max_lanes], k1[batch_norm_max_lanes], mean_dy[batch_norm_max_lanes], proj[batch_norm_max_lanes];
+          for (Index l = 0; l < b; ++l) m[l] = mean.data()[cb * b + l];
+          // Per channel: sum(dy) and sum(dy (x - mean)), over the pooled positions when pooled; dy through the
+          // ReLU is zero where the output was clamped.
+          double s1[batch_norm_max_lanes] = {}, s2[batch_norm_max_lanes] = {};
+          for (Index i = 0; i < N; ++i) {
+            const Index p = i * CB + cb;
+            const T *xr = xd + p * plane, *gr = gd + p * out_plane, *yr = yd + p * out_plane;
+            const std::int32_t* ar = pooled ? ad + p * out_plane : nullptr;
+            T a[batch_norm_max_lanes] = {}, q[batch_norm_max_lanes] = {};
+            for (Index k = 0; k < rows; ++k)
+              for (Index l = 0; l < b; ++l) {
+                const Index j = k * b + l;
+                const T g = relu ? (yr[j] > T(0) ? gr[j] : T(0)) : gr[j];
+                const T xk = pooled ? xr[Index(ar[j]) * b + l] : xr[j];
+                a[l] += g;
+                q[l] += g * (xk - m[l]);
+              }
+            for (Index l = 0; l < b; ++l) s1[l] += a[l], s2[l] += q[l];
+          }
+          for (Index l = 0; l < b; ++l) {
+            const Index c = cb * b + l;
+            const double pi = double(invstd.data()[c]);
+            if (pdb) pdb[c] += static_cast<T>(s1[l]);
+            if (pdw) pdw[c] += static_cast<T>(s2[l] * pi);  // sum(dy xhat)
+            k1[l] = (wd ? wd[c] : T(1)) * static_cast<T>(pi);
+            mean_dy[l] = batch_stats ? static_cast<T>(s1[l] * inv_n) : T(0);
+            proj[l] = batch_stats ? static_cast<T>(s2[l] * inv_n * pi * pi) : T(0);
+          }
+          if (!gx) continue;
+          // dx = gamma invstd (dy - mean(dy) - xhat mean(dy xhat)) with batch statistics, gamma invstd dy
+          // with running ones (see batch_norm).
+          for (Index i = 0; i < N; ++i) {
+            const Index p = i * CB + cb;
+            const T *xr = xd + p * plane, *gr = gd + p * out_plane, *yr = yd + p * out_plane;
+            T* d = gx.data + p * plane;
+            if constexpr (pooled) {
+              // The dense part, then dy added at each window's maximum (several windows may share one).
+              if (batch_stats) {
+                for (Index k = 0; k < S; ++k)
+                  for (Index l = 0; l < b; ++l) {
+                    const Index j = k * b + l;
+                    const T v = -k1[l] * (mean_dy[l] + (xr[j] - m[l]) * proj[l]);
+                    d[j] = gx.assign ? v : d[j] + v;
+                  }
+              } else if (gx.assign) {
+                std::fill(d, d + plane, T(0));
+              }
+              const std::int32_t* ar = ad + p * out_plane;
+              for (Index k = 0; k < rows; ++k)
+                for (Index l = 0; l < b; ++l) {
+                  const Index j = k * b + l;
+                  d[Index(ar[j]) * b + l] += k1[l] * (yr[j] > T(0) ? gr[j] : T(0));
+                }
+            } else {
+              for (Index k = 0; k < S; ++k)
+                for (Index l = 0; l < b; ++l) {
+                  const Index j = k * b + l;
+                  const T g = relu ? (yr[j] > T(0) ? gr[j] : T(0)) : gr[j];
+                  const T v = batch_stats ? k1[l] * (g - mean_dy[l] - (xr[j] - m[l]) * proj[l]) : k1[l] * g;
+                  d[j] = gx.assign ? v : d[j] + v;
+                }
+            }
+          }
+        }
+      });
+    });
+  });
+}
+
+}  // namespace simile::detail

@@ -1,0 +1,305 @@
+// Channel-blocked activations (ops/blocked.hpp): the layout conversions, the blocked batch-norm kernel
+// against the NCHW one, conv2d_blocked against conv2d, and SmallConvNet's blocked path against its NCHW one.
+#include <cmath>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "simile/core/parallel.hpp"
+#include "simile/encoders.hpp"
+#include "simile/ops.hpp"
+#include "support/testing.hpp"
+
+namespace simile {
+namespace {
+using testing::grad_ok;
+using testing::random_param;
+using testing::random_tensor;
+using testing::tensors_near;
+using testing::throws_with;
+using V = std::vector<Var<double>>;
+
+TEST(Blocked, LayoutByHand) {
+  // x [1, 4, 1, 2] in block 2: blocked[0, cb, 0, w, l] = x[0, 2 cb + l, 0, w].
+  Var<double> x(Tensor<double>::from({0, 1, 10, 11, 20, 21, 30, 31}, {1, 4, 1, 2}), true);
+  Var<double> b = to_blocked(x, 2);
+  EXPECT_EQ(b.shape(), (Shape{1, 2, 1, 2, 2}));
+  EXPECT_TRUE(tensors_near(b.value(), Tensor<double>::from({0, 10, 1, 11, 20, 30, 21, 31}, {1, 2, 1, 2, 2}), 0, 0));
+  Var<double> back = from_blocked(b);
+  EXPECT_TRUE(tensors_near(back.value(), x.value(), 0, 0));
+  // Backward is the inverse permutation: d(sum(w * back))/dx = w.
+  Tensor<double> w = random_tensor<double>(x.shape(), 1);
+  sum(mul(back, Var<double>(w))).backward();
+  EXPECT_TRUE(tensors_near(x.grad(), w, 0, 0));
+}
+
+TEST(Blocked, ConversionsGradcheck) {
+  Var<double> x = random_param({2, 6, 3, 2}, 2);
+  EXPECT_TRUE(grad_ok([](const V& v) { return mul(from_blocked(to_blocked(v[0], 3)), v[0]); }, {x}));
+  Var<double> xb = random_param({2, 2, 3, 2, 4}, 3);
+  EXPECT_TRUE(grad_ok([](const V& v) { return to_blocked(mul(from_blocked(v[0]), from_blocked(v[0])), 4); }, {xb}));
+}
+
+TEST(Blocked, ConversionErrors) {
+  Var<double> x(random_tensor<double>({2, 6, 3, 3}, 4));
+  EXPECT_TRUE(throws_with<ShapeError>([&] { to_blocked(x, 4); }, {"to_blocked", "[2, 6, 3, 3]", "block 4"}));
+  EXPECT_TRUE(throws_with<ValueError>([&] { to_blocked(x, 0); }, {"to_blocked", "block 0"}));
+  EXPECT_TRUE(throws_with<ShapeError>([&] { to_blocked(Var<double>(random_tensor<double>({6, 3}, 5)), 3); },
+                                      {"to_blocked", "[6, 3]"}));
+  EXPECT_TRUE(throws_with<ShapeError>([&] { from_blocked(x); }, {"from_blocked", "[2, 6, 3, 3]"}));
+  EXPECT_TRUE(throws_with<ShapeError>([&] { from_blocked(Var<double>(Tensor<double>::zeros({1, 1, 1, 1, 0}))); },
+                                      {"from_blocked"}));
+}
+
+enum class Stage { bn, bn_relu, bn_relu_pool2, bn_relu_pool3 };
+
+/// The op of `stage` on x (NCHW or blocked), with its own running buffers.
+Var<double> stage_op(Stage stage, const Var<double>& x, const Var<double>& w, const Var<double>& b,
+                     const Tensor<double>& rm, const Tensor<double>& rv, const BatchNormOptions& opt) {
+  switch (stage) {
+    case Stage::bn: return batch_norm(x, w, b, rm, rv, opt);
+    case Stage::bn_relu: return batch_norm_relu(x, w, b, rm, rv, opt);
+    case Stage::bn_relu_pool2: return batch_norm_relu_max_pool2d(x, w, b, rm, rv, opt, 2);
+    default: return batch_norm_relu_max_pool2d(x, w, b, rm, rv, opt, 3, 2, 1);
+  }
+}
+
+// Every epilogue, training and eval, affine or not, blocks with a compile-time lane count (16, 8) and
+// without (4): the blocked kernel's output, gradients and running statistics equal the NCHW kernel's.
+TEST(Blocked, BatchNormMatchesTheNchwKernel) {
+  for (Index block : {16, 8, 4})
+    for (Stage stage : {Stage::bn, Stage::bn_relu, Stage::bn_relu_pool2, Stage::bn_relu_pool3})
+      for (bool training : {true, false})
+        for (bool affine : {true, false}) {
+          SCOPED_TRACE("block " + std::to_string(block) + " stage " + std::to_string(int(stage)) + " training " +
+                       std::to_string(training) + " affine " + std::to_string(affine));
+          const Index C = 2 * block;
+          const Tensor<double> x0 = random_tensor<double>({3, C, 5, 6}, 10 + block, -2, 3);
+          Tensor<double> rm[2], rv[2];
+          Var<double> x[2], w[2], b[2], y[2];
+          for (int k = 0; k < 2; ++k) {
+            rm[k] = random_tensor<double>({C}, 7, -0.5, 0.5);
+            rv[k] = random_tensor<double>({C}, 8, 0.5, 2);
+            x[k] = Var<double>(x0.clone(), true);
+            w[k] = affine ? Var<double>(random_tensor<double>({C}, 9, 0.5, 1.5), true) : Var<double>();
+            b[k] = affine ? Var<double>(random_tensor<double>({C}, 11), true) : Var<double>();
+          }
+          const BatchNormOptions opt{.training = training};
+          y[0] = stage_op(stage, x[0], w[0], b[0], rm[0], rv[0], opt);
+          y[1] = from_blocked(stage_op(stage, to_blocked(x[1], block), w[1], b[1], rm[1], rv[1], opt));
+          ASSERT_TRUE(tensors_near(y[1].value(), y[0].value(), 1e-12, 1e-12));
+          EXPECT_TRUE(tensors_near(rm[1], rm[0], 1e-14, 1e-13));
+          EXPECT_TRUE(tensors_near(rv[1], rv[0], 1e-14, 1e-13));
+          const Tensor<double> weights = random_tensor<double>(y[0].shape(), 12);
+          for (int k = 0; k < 2; ++k) sum(mul(y[k], Var<double>(weights))).backward();
+          EXPECT_TRUE(tensors_near(x[1].grad(), x[0].grad(), 1e-12, 1e-10));
+          if (affine) {
+            EXPECT_TRUE(tensors_near(w[1].grad(), w[0].grad(), 1e-12, 1e-10));
+            EXPECT_TRUE(tensors_near(b[1].grad(), b[0].grad(), 1e-12, 1e-10));
+          }
+        }
+}
+
+TEST(Blocked, BatchNormGradcheck) {
+  // Away from the ReLU's kink and the pool's ties: a shift keeps the outputs positive.
+  Var<double> x = random_param({3, 2, 4, 4, 4}, 20, -1, 1);
+  Var<double> w = random_param({8}, 21, 0.5, 1.5), b = random_param({8}, 22, 3, 4);
+  const BatchNormOptions opt;
+  EXPECT_TRUE(grad_ok([&](const V& v) { return batch_norm(v[0], v[1], v[2], Tensor<double>(), Tensor<double>(), opt); },
+                      {x, w, b}));
+  EXPECT_TRUE(grad_ok(
+      [&](const V& v) { return batch_norm_relu_max_pool2d(v[0], v[1], v[2], Tensor<double>(), Tensor<double>(), opt, 2); },
+      {x, w, b}));
+}
+
+TEST(Blocked, BatchNormHoldsAtLargeOffsetsAndIsThreadCountFree) {
+  // A mean 1e4 times the spread: one-pass statistics about each plane's own mean lose nothing.
+  Tensor<float> x0 = random_tensor<float>({4, 2, 6, 6, 16}, 30, 1e4f - 1, 1e4f + 1);
+  Tensor<float> y[2];
+  for (int threads : {1, 2}) {
+    ThreadScope scope(threads);
+    Var<float> x(x0.clone(), true);
+    Var<float> out = batch_norm_relu_max_pool2d(x, Var<float>(), Var<float>(), Tensor<float>(), Tensor<float>(), {}, 2);
+    y[threads - 1] = out.value();
+    sum(out).backward();
+  }
+  EXPECT_EQ(std::memcmp(y[0].data(), y[1].data(), sizeof(float) * std::size_t(y[0].numel())), 0);
+  // Against double on the same inputs: within what float's rounding of the mean costs (half an ulp of 1e4,
+  // 4.9e-4, over the standard deviation 0.58: 8.5e-4), plus the rest's rounding.
+  Var<double> xd(Tensor<double>::empty(x0.shape()));
+  for (Index i = 0; i < x0.numel(); ++i) xd.value().data()[i] = x0.data()[i];
+  Var<double> yd = batch_norm_relu_max_pool2d(xd, Var<double>(), Var<double>(), Tensor<double>(), Tensor<double>(), {}, 2);
+  for (Index i = 0; i < yd.numel(); ++i) EXPECT_NEAR(y[0].data()[i], yd.value().data()[i], 1.2e-3) << i;
+}
+
+TEST(Blocked, BatchNormErrors) {
+  Var<double> x(random_tensor<double>({2, 2, 3, 3, 4}, 40));
+  Tensor<double> none;
+  EXPECT_TRUE(throws_with<ShapeError>(
+      [&] { batch_norm(x, Var<double>(Tensor<double>::ones({2})), Var<double>(), none, none); },
+      {"batch_norm", "weight of shape [2]", "8 channels", "[2, 2, 3, 3, 4]"}));
+  EXPECT_TRUE(throws_with<ShapeError>(
+      [&] { batch_norm(Var<double>(Tensor<double>::zeros({2, 1, 2, 2, 65})), Var<double>(), Var<double>(), none, none); },
+      {"batch_norm", "B in [1, 64]"}));
+  EXPECT_TRUE(throws_with<ValueError>(
+      [&] { batch_norm(Var<double>(Tensor<double>::zeros({1, 1, 1, 1, 4})), Var<double>(), Var<double>(), none, none); },
+      {"batch_norm", "more than 1 value per channel"}));
+  EXPECT_TRUE(throws_with<ShapeError>(
+      [&] { batch_norm_relu_max_pool2d(x, Var<double>(), Var<double>(), none, none, {}, 4); },
+      {"batch_norm_relu_max_pool2d", "smaller than the kernel"}));
+}
+
+/// Skips a test where the oneDNN float path has no blocked layout (no oneDNN, or plain layouts).
+#define SKIP_WITHOUT_BLOCKED_LAYOUT()                                                       \
+  if (channel_block<float>() == 0) GTEST_SKIP() << "no channel-blocked layout on this build/CPU"
+
+TEST(Blocked, ChannelBlock) {
+  EXPECT_EQ(channel_block<double>(), 0);
+  const Index b = channel_block<float>();
+  EXPECT_TRUE(b == 0 || b == 8 || b == 16) << b;
+  RecordProperty("channel_block", static_cast<int>(b));
+  if (!onednn_available()) EXPECT_EQ(b, 0);
+}
+
+TEST(Blocked, ConvMatchesConv2d) {
+  SKIP_WITHOUT_BLOCKED_LAYOUT();
+  const Index B = channel_block<float>();
+  struct Case {
+    Index c, o, hw, stride, padding;
+    bool bias, blocked_input;
+  };
+  for (const Case& k : {Case{1, 2 * B, 9, 1, 1, false, false}, Case{B, 2 * B, 7, 1, 1, true, true},
+                        Case{2 * B, B, 8, 2, 0, false, true}, Case{3, B, 6, 2, 1, true, false}}) {
+    SCOPED_TRACE("c " + std::to_string(k.c) + " o " + std::to_string(k.o) + " stride " + std::to_string(k.stride));
+    const Tensor<float> x0 = random_tensor<float>({3, k.c, k.hw, k.hw}, 50);
+    const Tensor<float> w0 = random_tensor<float>({k.o, k.c, 3, 3}, 51);
+    const Tensor<float> b0 = random_tensor<float>({k.o}, 52);
+    Var<float> x[2], w[2], b[2];
+    for (int i = 0; i < 2; ++i) {
+      x[i] = Var<float>(x0.clone(), true);
+      w[i] = Var<float>(w0.clone(), true);
+      b[i] = k.bias ? Var<float>(b0.clone(), true) : Var<float>();
+    }
+    const Conv2dOptions opt(k.stride, k.padding);
+    Var<float> y0 = conv2d(x[0], w[0], b[0], opt);
+    Var<float> y1 = conv2d_blocked(k.blocked_input ? to_blocked(x[1], B) : x[1], w[1], b[1], opt);
+    ASSERT_EQ(y1.shape(), (Shape{3, k.o / B, y0.dim(2), y0.dim(3), B}));
+    ASSERT_TRUE(tensors_near(from_blocked(y1).value(), y0.value(), 1e-5, 1e-5));
+    const Tensor<float> weights = random_tensor<float>(y0.shape(), 53);
+    sum(mul(y0, Var<float>(weights))).backward();
+    sum(mul(from_blocked(y1), Var<float>(weights))).backward();
+    EXPECT_TRUE(tensors_near(x[1].grad(), x[0].grad(), 1e-4, 1e-4));
+    EXPECT_TRUE(tensors_near(w[1].grad(), w[0].grad(), 1e-3, 1e-4));
+    if (k.bias) EXPECT_TRUE(tensors_near(b[1].grad(), b[0].grad(), 1e-3, 1e-4));
+  }
+}
+
+TEST(Blocked, ConvErrors) {
+  EXPECT_TRUE(throws_with<ValueError>(
+      [] { conv2d_blocked(Var<double>(Tensor<double>::zeros({1, 1, 4, 4})), Var<double>(Tensor<double>::zeros({16, 1, 3, 3})), Var<double>()); },
+      {"conv2d_blocked", "oneDNN"}));
+  SKIP_WITHOUT_BLOCKED_LAYOUT();
+  const Index B = channel_block<float>();
+  Var<float> x(Tensor<float>::zeros({2, 1, 6, 6}));
+  EXPECT_TRUE(throws_with<ValueError>(
+      [&] { conv2d_blocked(x, Var<float>(Tensor<float>::zeros({B, 1, 3, 3})), Var<float>(), Conv2dOptions{}.use_backend(ConvBackend::eigen)); },
+      {"conv2d_blocked", "eigen"}));
+  EXPECT_TRUE(throws_with<ShapeError>(
+      [&] { conv2d_blocked(x, Var<float>(Tensor<float>::zeros({B + 1, 1, 3, 3})), Var<float>()); },
+      {"conv2d_blocked", "C_out " + std::to_string(B + 1), "multiple"}));
+  Var<float> wrong_block(Tensor<float>::zeros({2, 1, 6, 6, B / 2}));
+  EXPECT_TRUE(throws_with<ShapeError>(
+      [&] { conv2d_blocked(wrong_block, Var<float>(Tensor<float>::zeros({B, B / 2, 3, 3})), Var<float>()); },
+      {"conv2d_blocked", "channel block " + std::to_string(B / 2)}));
+  EXPECT_TRUE(throws_with<ShapeError>(
+      [&] { conv2d_blocked(x, Var<float>(Tensor<float>::zeros({B, 2, 3, 3})), Var<float>()); },
+      {"conv2d", "channels"}));
+}
+
+TEST(Blocked, SmallConvNetBlockedEqualsNchw) {
+  SKIP_WITHOUT_BLOCKED_LAYOUT();
+  const Index B = channel_block<float>();
+  encoders::SmallConvNetOptions opt;
+  opt.widths = {B, 2 * B, 2 * B};
+  opt.readout_grid = 2;
+  Rng rng0(3), rng1(3);  // the same weights in both
+  encoders::SmallConvNet<float> blocked_net(opt, rng0);
+  opt.blocked = false;
+  encoders::SmallConvNet<float> nchw_net(opt, rng1);
+  ASSERT_TRUE(blocked_net.runs_blocked());
+  ASSERT_FALSE(nchw_net.runs_blocked());
+  const Tensor<float> x = random_tensor<float>({6, 1, 12, 12}, 60, 0, 1);
+  for (bool training : {true, false}) {
+    SCOPED_TRACE(training ? "training" : "eval");
+    blocked_net.train(training);
+    nchw_net.train(training);
+    Var<float> h[2] = {blocked_net.forward(Var<float>(x)), nchw_net.forward(Var<float>(x))};
+    ASSERT_TRUE(tensors_near(h[0].value(), h[1].value(), 1e-4, 1e-4));
+    const Tensor<float> weights = random_tensor<float>(h[0].shape(), 61);
+    for (auto& hk : h) sum(mul(hk, Var<float>(weights))).backward();
+    const auto p0 = blocked_net.named_parameters(), p1 = nchw_net.named_parameters();
+    ASSERT_EQ(p0.size(), p1.size());
+    for (std::size_t i = 0; i < p0.size(); ++i) {
+      SCOPED_TRACE(p0[i].first);
+      EXPECT_TRUE(tensors_near(p0[i].second.grad(), p1[i].second.grad(), 2e-3, 2e-3));
+    }
+    const auto b0 = blocked_net.named_buffers(), b1 = nchw_net.named_buffers();
+    for (std::size_t i = 0; i < b0.size(); ++i) EXPECT_TRUE(tensors_near(b0[i].second, b1[i].second, 1e-5, 1e-5));
+    blocked_net.zero_grad();
+    nchw_net.zero_grad();
+  }
+}
+
+TEST(Blocked, ResNet18BlockedEqualsNchw) {
+  SKIP_WITHOUT_BLOCKED_LAYOUT();
+  for (auto stem : {encoders::ResNetStem::small_image, encoders::ResNetStem::imagenet}) {
+    SCOPED_TRACE(stem == encoders::ResNetStem::imagenet ? "imagenet stem" : "small-image stem");
+    encoders::ResNet18Options opt{.in_channels = 1, .stem = stem};
+    Rng rng0(5), rng1(5);
+    encoders::ResNet18<float> blocked_net(opt, rng0);
+    opt.blocked = false;
+    encoders::ResNet18<float> nchw_net(opt, rng1);
+    ASSERT_TRUE(blocked_net.runs_blocked());
+    const Tensor<float> x = random_tensor<float>({8, 1, 16, 16}, 62, 0, 1);
+    // Eval mode (running statistics: every layer affine) agrees to float rounding, values and gradients.
+    // Training mode normalizes 17 times by statistics of as few as 32 values per channel, which magnifies
+    // the two kernels' different rounding (their sums run in different orders) in the gradients, so those
+    // compare loosely there; the blocked kernel's exact agreement is BatchNormMatchesTheNchwKernel's, in
+    // double.
+    for (bool training : {false, true}) {
+      SCOPED_TRACE(training ? "training" : "eval");
+      const double tol = training ? 2e-2 : 1e-4;
+      blocked_net.train(training);
+      nchw_net.train(training);
+      Var<float> h[2] = {blocked_net.forward(Var<float>(x)), nchw_net.forward(Var<float>(x))};
+      ASSERT_TRUE(tensors_near(h[0].value(), h[1].value(), 1e-4, training ? 1e-3 : 1e-5));
+      const Tensor<float> weights = random_tensor<float>(h[0].shape(), 63);
+      for (auto& hk : h) sum(mul(hk, Var<float>(weights))).backward();
+      const auto p0 = blocked_net.named_parameters(), p1 = nchw_net.named_parameters();
+      for (std::size_t i = 0; i < p0.size(); ++i) {
+        SCOPED_TRACE(p0[i].first);
+        EXPECT_TRUE(tensors_near(p0[i].second.grad(), p1[i].second.grad(), tol, tol));
+      }
+      blocked_net.zero_grad();
+      nchw_net.zero_grad();
+    }
+  }
+}
+
+TEST(Blocked, SmallConvNetFallsBackToNchw) {
+  encoders::SmallConvNetOptions opt;
+  opt.widths = {12, 24, 24};  // not a multiple of 8 or 16
+  Rng rng(4);
+  EXPECT_FALSE(encoders::SmallConvNet<float>(opt, rng).runs_blocked());
+  EXPECT_FALSE(encoders::SmallConvNet<double>(encoders::SmallConvNetOptions{}, rng).runs_blocked());
+  encoders::SmallConvNet<float> net(encoders::SmallConvNetOptions{}, rng);
+  EXPECT_EQ(net.runs_blocked(), channel_block<float>() > 0);
+  set_conv_backend(ConvBackend::eigen);
+  EXPECT_FALSE(net.runs_blocked());
+  EXPECT_EQ(net.forward(Var<float>(Tensor<float>::zeros({2, 1, 8, 8}))).shape(), (Shape{2, 128}));
+  set_conv_backend(ConvBackend::automatic);
+}
+
+}  // namespace
+}  // namespace simile

@@ -36,10 +36,12 @@ struct Setup {
   std::vector<std::int64_t> labels;
 };
 
-Setup make_setup(Index batch) {
+Setup make_setup(Index batch, bool blocked = true) {
   Setup s;
   Rng rng(0);
-  s.encoder = std::make_shared<encoders::SmallConvNet<float>>(encoders::SmallConvNetOptions{}, rng);
+  encoders::SmallConvNetOptions options;
+  options.blocked = blocked;
+  s.encoder = std::make_shared<encoders::SmallConvNet<float>>(options, rng);
   s.classifier = std::make_shared<nn::Linear<float>>(
       nn::LinearOptions{.in_features = s.encoder->output_dim(), .out_features = 10, .bias = true}, rng);
   std::vector<Var<float>> params = s.encoder->parameters();
@@ -64,10 +66,10 @@ float train_step(Setup& s) {
   return l.item();
 }
 
-void BM_TrainStep(benchmark::State& state) {
-  const Index batch = state.range(0);
-  ThreadScope scope(static_cast<int>(state.range(1)));
-  Setup s = make_setup(batch);
+/// Times train_step at `batch`, `threads`, with the encoder's activations channel-blocked or NCHW.
+void time_steps(benchmark::State& state, Index batch, int threads, bool blocked) {
+  ThreadScope scope(threads);
+  Setup s = make_setup(batch, blocked);
   // Untimed warm-up: oneDNN primitives, the caching allocator's blocks and the optimizer's moments are
   // created in the first step.
   train_step(s);
@@ -75,10 +77,69 @@ void BM_TrainStep(benchmark::State& state) {
   for (auto _ : state) loss = train_step(s);
   state.counters["samples"] = benchmark::Counter(static_cast<double>(batch), benchmark::Counter::kIsIterationInvariantRate);
   state.counters["loss"] = loss;
+  state.SetLabel(s.encoder->runs_blocked() ? "blocked" : "nchw");
+}
+
+void BM_TrainStep(benchmark::State& state) {
+  time_steps(state, state.range(0), static_cast<int>(state.range(1)), true);
 }
 BENCHMARK(BM_TrainStep)
     ->ArgNames({"batch", "threads"})
     ->ArgsProduct({{256}, {1, 2}})
+    ->Unit(benchmark::kMillisecond)
+    ->MeasureProcessCPUTime()
+    ->UseRealTime();
+
+/// BM_TrainStep with SmallConvNetOptions::blocked off (0) and on (1), at batch 512 (the two views of a
+/// SimCLR batch of 256): what keeping the activations channel-blocked is worth, in one run. The label
+/// says which layout ran (NCHW where the CPU or build has no blocked layout).
+void BM_TrainStepLayout(benchmark::State& state) {
+  time_steps(state, state.range(0), static_cast<int>(state.range(1)), state.range(2) != 0);
+}
+BENCHMARK(BM_TrainStepLayout)
+    ->ArgNames({"batch", "threads", "blocked"})
+    ->ArgsProduct({{512}, {1, 2}, {0, 1}})
+    ->Unit(benchmark::kMillisecond)
+    ->MeasureProcessCPUTime()
+    ->UseRealTime();
+
+/// The same supervised step with ResNet-18 (small-image stem, one input channel) as the encoder, at batch
+/// 32 of 28x28 images, its activations NCHW (0) or channel-blocked (1): what the blocked layout is worth
+/// for an encoder dominated by convolutions and residual additions.
+void BM_ResNetStepLayout(benchmark::State& state) {
+  const Index batch = state.range(0);
+  ThreadScope scope(static_cast<int>(state.range(1)));
+  Rng rng(0);
+  encoders::ResNet18Options options;
+  options.in_channels = 1;
+  options.blocked = state.range(2) != 0;
+  auto encoder = std::make_shared<encoders::ResNet18<float>>(options, rng);
+  nn::Linear<float> classifier(nn::LinearOptions{.in_features = 512, .out_features = 10, .bias = true}, rng);
+  std::vector<Var<float>> params = encoder->parameters();
+  for (const Var<float>& p : classifier.parameters()) params.push_back(p);
+  optim::Adam<float> optimizer(params, optim::AdamOptions{});
+  Tensor<float> x = Tensor<float>::empty({batch, 1, 28, 28});
+  Rng data(42);
+  for (float& v : x.span()) v = static_cast<float>(data.uniform(0.0, 1.0));
+  std::vector<std::int64_t> labels(static_cast<std::size_t>(batch));
+  for (auto& l : labels) l = static_cast<std::int64_t>(data.below(10));
+  auto step = [&] {
+    optimizer.zero_grad();
+    Var<float> l = cross_entropy(classifier.forward(encoder->forward(Var<float>(x))), labels);
+    l.backward();
+    optimizer.step();
+    return l.item();
+  };
+  step();  // warm-up
+  float loss = 0;
+  for (auto _ : state) loss = step();
+  state.counters["samples"] = benchmark::Counter(static_cast<double>(batch), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["loss"] = loss;
+  state.SetLabel(encoder->runs_blocked() ? "blocked" : "nchw");
+}
+BENCHMARK(BM_ResNetStepLayout)
+    ->ArgNames({"batch", "threads", "blocked"})
+    ->ArgsProduct({{32}, {2}, {0, 1}})
     ->Unit(benchmark::kMillisecond)
     ->MeasureProcessCPUTime()
     ->UseRealTime();

@@ -18,6 +18,7 @@
 #include "simile/nn/module.hpp"
 #include "simile/nn/sequential.hpp"
 #include "simile/ops/binary.hpp"
+#include "simile/ops/blocked.hpp"
 #include "simile/ops/pool.hpp"
 #include "simile/ops/unary.hpp"
 
@@ -56,7 +57,8 @@ std::shared_ptr<nn::BatchNorm2d<T>> resnet_bn(Index channels) {
 /// torchvision's `BasicBlock`: two 3x3 convolutions with a residual connection,
 ///   y = relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)),
 /// shortcut(x) = x, or `downsample` = Sequential(conv 1x1 stride s, BatchNorm2d) when the stride is not 1 or
-/// the channel count changes. x [N, C_in, H, W] -> y [N, C_out, ceil(H / s), ceil(W / s)].
+/// the channel count changes. x [N, C_in, H, W] -> y [N, C_out, ceil(H / s), ceil(W / s)]; a channel-blocked
+/// x (`ops/blocked.hpp`) gives a blocked y (every op of the block takes that layout).
 /// Names: `conv1.weight` [C_out, C_in, 3, 3], `bn1.*`, `conv2.weight` [C_out, C_out, 3, 3], `bn2.*`, and
 /// `downsample.0.weight` [C_out, C_in, 1, 1], `downsample.1.*` when present.
 template <Real T>
@@ -81,8 +83,9 @@ class BasicBlock : public nn::Cloneable<BasicBlock<T>, T> {
   }
 
   Var<T> forward(const Var<T>& x) override {
-    check<ShapeError>(x.shape().rank() == 4 && x.dim(1) == options_.in_channels, "BasicBlock: input of shape ",
-                      x.shape(), " is not [N, ", options_.in_channels, ", H, W]");
+    const Shape s = simile::detail::unblocked_shape(x.shape());
+    check<ShapeError>(s.rank() == 4 && s[1] == options_.in_channels, "BasicBlock: input of shape ", x.shape(),
+                      " is not [N, ", options_.in_channels, ", H, W] nor its blocked form");
     Var<T> y = this->get(bn1_).forward_relu(this->get(conv1_).forward(x));
     y = this->get(bn2_).forward(this->get(conv2_).forward(y));
     return relu(add(y, downsample_ ? this->get(*downsample_).forward(x) : x));
@@ -109,6 +112,10 @@ enum class ResNetStem {
 struct ResNet18Options {
   Index in_channels = 3;                   ///< image channels (> 0)
   ResNetStem stem = ResNetStem::small_image;  ///< the first layers: small images or ImageNet's
+  /// Keep the activations channel-blocked (`ops/blocked.hpp`) from conv1 to the pool where that can run
+  /// (see `ResNet18::runs_blocked`); the same function, values equal to the NCHW path's up to float
+  /// rounding. false: NCHW throughout.
+  bool blocked = true;
 };
 
 /// ResNet-18 encoder: stem (conv1, bn1, relu [, maxpool]), then layer1..layer4, each two `BasicBlock`s with
@@ -152,12 +159,20 @@ class ResNet18 : public nn::Cloneable<ResNet18<T>, T> {
   Var<T> forward(const Var<T>& x) override {
     check<ShapeError>(x.shape().rank() == 4 && x.dim(1) == options_.in_channels, "ResNet18: input of shape ",
                       x.shape(), " is not [N, ", options_.in_channels, ", H, W]");
-    Var<T> y = this->get(conv1_).forward(x);
+    const bool blocked = runs_blocked();
+    Var<T> y = blocked ? this->get(conv1_).forward_blocked(x) : this->get(conv1_).forward(x);
     // The ImageNet stem's bn -> relu -> 3x3/2 max pool through one fused op.
     y = options_.stem == ResNetStem::imagenet ? this->get(bn1_).forward_relu_max_pool(y, 3, Index(2), 1)
                                               : this->get(bn1_).forward_relu(y);
     for (const auto& layer : layers_) y = this->get(layer).forward(y);
-    return global_avg_pool2d(y);
+    return global_avg_pool2d(blocked ? from_blocked(y) : y);
+  }
+
+  /// True when `forward` keeps the activations channel-blocked: `options().blocked`, T float, the
+  /// process-wide convolution backend resolving to oneDNN, a channel block on this CPU
+  /// (`blocked_layout_available`), and no synchronized batch norm.
+  bool runs_blocked() const {
+    return options_.blocked && blocked_layout_available<T>({64, 128, 256, 512}) && !nn::has_synchronized_batch_norm(*this);
   }
 
   /// Size of the representation h: 512.

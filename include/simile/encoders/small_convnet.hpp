@@ -12,6 +12,7 @@
 #include "simile/nn/batch_norm.hpp"
 #include "simile/nn/conv2d.hpp"
 #include "simile/nn/module.hpp"
+#include "simile/ops/blocked.hpp"
 #include "simile/ops/pool.hpp"
 #include "simile/ops/shape.hpp"
 
@@ -25,6 +26,11 @@ struct SmallConvNetOptions {
   /// (`adaptive_avg_pool2d`), flattened channel-major. 1 (the default) is the global average, h of
   /// widths[2]; 2 keeps a coarse spatial layout (quadrants of the 7x7 map), h of 4 widths[2]. In [1, 7].
   Index readout_grid = 1;
+  /// Keep the activations channel-blocked (`ops/blocked.hpp`) from conv1 to the readout where that can run
+  /// (see `SmallConvNet::runs_blocked`): two layout conversions a step instead of four around each
+  /// convolution, and the batch-norm passes vectorized across channels. The same function; the values
+  /// differ from the NCHW path's by float rounding only. false: NCHW throughout.
+  bool blocked = true;
 };
 
 /// Three blocks conv 3x3 (padding 1, no bias) -> BatchNorm2d -> ReLU, the first two followed by a 2x2 max pool,
@@ -70,14 +76,24 @@ class SmallConvNet : public nn::Cloneable<SmallConvNet<T>, T> {
     check<ShapeError>(s.rank() == 4 && s[1] == options_.in_channels && s[2] >= 4 && s[3] >= 4,
                       "SmallConvNet: input of shape ", s, " is not [N, ", options_.in_channels,
                       ", H, W] with H, W >= 4");
+    const bool blocked = runs_blocked();
     Var<T> y = x;
     for (int i = 0; i < 3; ++i) {
-      y = this->get(conv_[i]).forward(y);
+      y = blocked ? this->get(conv_[i]).forward_blocked(y) : this->get(conv_[i]).forward(y);
       // bn -> relu -> 2x2 max pool through one fused op: the full-size activation never goes to memory.
       y = i < 2 ? this->get(bn_[i]).forward_relu_max_pool(y, 2) : this->get(bn_[i]).forward_relu(y);
     }
+    if (blocked) y = from_blocked(y);
     const Index g = options_.readout_grid;
     return g == 1 ? global_avg_pool2d(y) : flatten(adaptive_avg_pool2d(y, g, g));
+  }
+
+  /// True when `forward` keeps the activations channel-blocked: `options().blocked`, T float, the
+  /// process-wide convolution backend resolving to oneDNN, a channel block on this CPU that divides every
+  /// width (`blocked_layout_available`), and no synchronized batch norm.
+  bool runs_blocked() const {
+    const auto& w = options_.widths;
+    return options_.blocked && blocked_layout_available<T>({w[0], w[1], w[2]}) && !nn::has_synchronized_batch_norm(*this);
   }
 
   /// Size of the representation h: widths[2] readout_grid^2 (128 by default).

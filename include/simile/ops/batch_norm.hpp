@@ -245,7 +245,10 @@ Var<T> batch_norm_impl(const char* name, const Var<T>& x, const Var<T>& weight, 
                     [L, xv, wv, mean, invstd, inputs, batch_stats, pool, arg, comm](Node<T>& self) {
     // dx is written whole, so it may be assigned; dgamma and dbeta are small and accumulate.
     const auto gx = self.grad_target(0);
-    const auto [pdw, pdb] = inputs.grads(self);
+    // (not a structured binding: clang 15 cannot capture those in the lambdas below)
+    const std::pair<T*, T*> param_grads = inputs.grads(self);
+    T* const pdw = param_grads.first;
+    T* const pdb = param_grads.second;
     if (!gx && !pdw && !pdb) return;
     const T* px = xv.data();
     const T* pg = self.grad.data();

@@ -184,7 +184,10 @@ Var<T> batch_norm_blocked(const char* name, const Var<T>& x, const Var<T>& weigh
   Tensor<T> wv = weight.defined() ? weight.value() : Tensor<T>();
   return make_op<T>(name, std::move(y), inputs.vars, [=](Node<T>& self) {
     const auto gx = self.grad_target(0);
-    const auto [pdw, pdb] = inputs.grads(self);
+    // (not a structured binding: clang 15 cannot capture those in the lambdas below)
+    const std::pair<T*, T*> param_grads = inputs.grads(self);
+    T* const pdw = param_grads.first;
+    T* const pdb = param_grads.second;
     if (!gx && !pdw && !pdb) return;
     const T* xd = xv.data();
     const T* gd = self.grad.data();

@@ -49,7 +49,7 @@ struct Layer {
     bias.zero_grad();
     Var<float> y;
     if (mode >= 2)
-      y = batch_norm_relu_max_pool2d(in, weight, bias, running_mean, running_var, {}, 2);
+      y = batch_norm_relu_max_pool2d(in, weight, bias, running_mean, running_var, {.blocked = mode == 3}, 2);
     else
       y = max_pool2d(mode == 1 ? batch_norm_relu(x, weight, bias, running_mean, running_var)
                                : relu(batch_norm(x, weight, bias, running_mean, running_var)),

@@ -85,9 +85,9 @@ TEST(Blocked, BatchNormMatchesTheNchwKernel) {
             w[k] = affine ? Var<double>(random_tensor<double>({C}, 9, 0.5, 1.5), true) : Var<double>();
             b[k] = affine ? Var<double>(random_tensor<double>({C}, 11), true) : Var<double>();
           }
-          const BatchNormOptions opt{.training = training};
+          const BatchNormOptions opt{.training = training}, blocked{.training = training, .blocked = true};
           y[0] = stage_op(stage, x[0], w[0], b[0], rm[0], rv[0], opt);
-          y[1] = from_blocked(stage_op(stage, to_blocked(x[1], block), w[1], b[1], rm[1], rv[1], opt));
+          y[1] = from_blocked(stage_op(stage, to_blocked(x[1], block), w[1], b[1], rm[1], rv[1], blocked));
           ASSERT_TRUE(tensors_near(y[1].value(), y[0].value(), 1e-12, 1e-12));
           EXPECT_TRUE(tensors_near(rm[1], rm[0], 1e-14, 1e-13));
           EXPECT_TRUE(tensors_near(rv[1], rv[0], 1e-14, 1e-13));
@@ -105,7 +105,7 @@ TEST(Blocked, BatchNormGradcheck) {
   // Away from the ReLU's kink and the pool's ties: a shift keeps the outputs positive.
   Var<double> x = random_param({3, 2, 4, 4, 4}, 20, -1, 1);
   Var<double> w = random_param({8}, 21, 0.5, 1.5), b = random_param({8}, 22, 3, 4);
-  const BatchNormOptions opt;
+  const BatchNormOptions opt{.blocked = true};
   EXPECT_TRUE(grad_ok([&](const V& v) { return batch_norm(v[0], v[1], v[2], Tensor<double>(), Tensor<double>(), opt); },
                       {x, w, b}));
   EXPECT_TRUE(grad_ok(
@@ -120,7 +120,8 @@ TEST(Blocked, BatchNormHoldsAtLargeOffsetsAndIsThreadCountFree) {
   for (int threads : {1, 2}) {
     ThreadScope scope(threads);
     Var<float> x(x0.clone(), true);
-    Var<float> out = batch_norm_relu_max_pool2d(x, Var<float>(), Var<float>(), Tensor<float>(), Tensor<float>(), {}, 2);
+    Var<float> out =
+        batch_norm_relu_max_pool2d(x, Var<float>(), Var<float>(), Tensor<float>(), Tensor<float>(), {.blocked = true}, 2);
     y[threads - 1] = out.value();
     sum(out).backward();
   }
@@ -129,25 +130,39 @@ TEST(Blocked, BatchNormHoldsAtLargeOffsetsAndIsThreadCountFree) {
   // 4.9e-4, over the standard deviation 0.58: 8.5e-4), plus the rest's rounding.
   Var<double> xd(Tensor<double>::empty(x0.shape()));
   for (Index i = 0; i < x0.numel(); ++i) xd.value().data()[i] = x0.data()[i];
-  Var<double> yd = batch_norm_relu_max_pool2d(xd, Var<double>(), Var<double>(), Tensor<double>(), Tensor<double>(), {}, 2);
+  Var<double> yd =
+      batch_norm_relu_max_pool2d(xd, Var<double>(), Var<double>(), Tensor<double>(), Tensor<double>(), {.blocked = true}, 2);
   for (Index i = 0; i < yd.numel(); ++i) EXPECT_NEAR(y[0].data()[i], yd.value().data()[i], 1.2e-3) << i;
+}
+
+// The layout is said (BatchNormOptions::blocked), not guessed from the rank: without the option a rank-5 x
+// is a volume [N, C, D, H, W], normalized per C over N D H W values, as batch_norm always did.
+TEST(Blocked, BatchNormOfAVolumeIsNotTakenForBlocked) {
+  Var<double> x = random_param({2, 3, 2, 3, 4}, 42);
+  Var<double> y = batch_norm(x, Var<double>(), Var<double>(), Tensor<double>(), Tensor<double>());
+  Var<double> flat = batch_norm(reshape(x, {2, 3, 24}), Var<double>(), Var<double>(), Tensor<double>(), Tensor<double>());
+  EXPECT_EQ(y.shape(), (Shape{2, 3, 2, 3, 4}));
+  EXPECT_TRUE(tensors_near(reshape(y, {2, 3, 24}).value(), flat.value(), 1e-14, 1e-14));
 }
 
 TEST(Blocked, BatchNormErrors) {
   Var<double> x(random_tensor<double>({2, 2, 3, 3, 4}, 40));
   Tensor<double> none;
+  const BatchNormOptions blocked{.blocked = true};
   EXPECT_TRUE(throws_with<ShapeError>(
-      [&] { batch_norm(x, Var<double>(Tensor<double>::ones({2})), Var<double>(), none, none); },
+      [&] { batch_norm(x, Var<double>(Tensor<double>::ones({2})), Var<double>(), none, none, blocked); },
       {"batch_norm", "weight of shape [2]", "8 channels", "[2, 2, 3, 3, 4]"}));
   EXPECT_TRUE(throws_with<ShapeError>(
-      [&] { batch_norm(Var<double>(Tensor<double>::zeros({2, 1, 2, 2, 65})), Var<double>(), Var<double>(), none, none); },
+      [&] { batch_norm(Var<double>(Tensor<double>::zeros({2, 1, 2, 2, 65})), Var<double>(), Var<double>(), none, none, blocked); },
       {"batch_norm", "B in [1, 64]"}));
   EXPECT_TRUE(throws_with<ValueError>(
-      [&] { batch_norm(Var<double>(Tensor<double>::zeros({1, 1, 1, 1, 4})), Var<double>(), Var<double>(), none, none); },
+      [&] { batch_norm(Var<double>(Tensor<double>::zeros({1, 1, 1, 1, 4})), Var<double>(), Var<double>(), none, none, blocked); },
       {"batch_norm", "more than 1 value per channel"}));
   EXPECT_TRUE(throws_with<ShapeError>(
-      [&] { batch_norm_relu_max_pool2d(x, Var<double>(), Var<double>(), none, none, {}, 4); },
+      [&] { batch_norm_relu_max_pool2d(x, Var<double>(), Var<double>(), none, none, blocked, 4); },
       {"batch_norm_relu_max_pool2d", "smaller than the kernel"}));
+  EXPECT_TRUE(throws_with<ShapeError>([&] { batch_norm(Var<double>(random_tensor<double>({2, 8, 3, 3}, 41)), Var<double>(), Var<double>(), none, none, blocked); },
+                                      {"batch_norm", "expected blocked x", "[2, 8, 3, 3]"}));
 }
 
 /// Skips a test where the oneDNN float path has no blocked layout (no oneDNN, or plain layouts).

@@ -98,7 +98,8 @@ class BatchNormBase : public nn::Cloneable<Derived, T> {
     Tensor<T> mean = tracked ? this->get(running_mean_) : Tensor<T>();
     Tensor<T> var = tracked ? this->get(running_var_) : Tensor<T>();
     simile::BatchNormOptions op{.training = this->is_training(), .momentum = options_.momentum, .eps = options_.eps,
-                                .comm = sync_.get()};
+                                .comm = sync_.get(),
+                                .blocked = s.rank() == 5};  // only BatchNorm2d takes rank 5: its blocked form
     Var<T> y;
     switch (epilogue) {
       case BatchNormEpilogue::none: y = batch_norm(x, w, b, mean, var, op); break;

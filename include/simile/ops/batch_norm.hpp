@@ -13,9 +13,11 @@
 /// in cache between the passes and no result depends on the thread count. Sums run in T along a
 /// contiguous row of S values (in 16 lanes, so they vectorize) and in double across rows.
 ///
-/// Blocked: each op also takes a channel-blocked x [N, C / B, H, W, B] (`ops/blocked.hpp`, the layout of
-/// `conv2d_blocked`), normalizes the same C channels and writes its output in that layout (the kernel in
-/// `ops/detail/batch_norm_blocked.hpp`; not synchronized: a communicator of several ranks is refused).
+/// Blocked: with `BatchNormOptions::blocked` each op takes a channel-blocked x [N, C / B, H, W, B]
+/// (`ops/blocked.hpp`, the layout of `conv2d_blocked`), normalizes the same C channels and writes its
+/// output in that layout (the kernel in `ops/detail/batch_norm_blocked.hpp`; not synchronized: a
+/// communicator of several ranks is refused). The layout is said, not guessed from the rank: a rank-5 x
+/// is otherwise a volume [N, C, D, H, W].
 ///
 /// The trainable weight (gamma) and bias (beta) are Vars; the running statistics are plain buffers,
 /// updated in place, never part of the graph.
@@ -82,7 +84,7 @@ Var<T> batch_norm_impl(const char* name, const Var<T>& x, const Var<T>& weight, 
   constexpr bool relu = E != BatchNormEpilogue::none;
   constexpr bool pooled = E == BatchNormEpilogue::relu_max_pool;
   const Shape& xs = x.shape();
-  if (xs.rank() == 5) return batch_norm_blocked<T, E>(name, x, weight, bias, running_mean, running_var, opt, pool);
+  if (opt.blocked) return batch_norm_blocked<T, E>(name, x, weight, bias, running_mean, running_var, opt, pool);
   check<ShapeError>(xs.rank() >= 2, name, ": expected x of shape [N, C] or [N, C, H, W], got ", xs);
   BatchNormLayout L;
   L.n = xs[0];
@@ -394,7 +396,7 @@ Var<T> batch_norm_relu_max_pool2d(const Var<T>& x, const Var<T>& weight, const V
                                   Index padding = 0) {
   const char* name = "batch_norm_relu_max_pool2d";
   const detail::Pool2dGeometry g =
-      detail::pool2d_geometry(name, detail::unblocked_shape(x.shape()), kernel, stride, padding);
+      detail::pool2d_geometry(name, opt.blocked ? detail::unblocked_shape(x.shape()) : x.shape(), kernel, stride, padding);
   return detail::batch_norm_impl<T, detail::BatchNormEpilogue::relu_max_pool>(name, x, weight, bias, running_mean,
                                                                             running_var, opt, g);
 }

@@ -21,6 +21,10 @@ struct BatchNormOptions {
   /// run over the batches of all ranks (collectives on every call; every rank must call). Must outlive
   /// the op's graph. Null or one rank: this process's batch only.
   Communicator* comm = nullptr;
+  /// x is channel-blocked, [N, C / B, H, W, B] (`ops/blocked.hpp`, the layout of `conv2d_blocked`): the
+  /// op normalizes its C channels and writes its output in that layout. Not with a communicator of
+  /// several ranks. Without it a rank-5 x is an ordinary [N, C, D, H, W] volume.
+  bool blocked = false;
 };
 
 namespace detail {

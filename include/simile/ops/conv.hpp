@@ -257,9 +257,9 @@ Var<T> conv2d_blocked(const Var<T>& x, const Var<T>& weight, const Var<T>& bias,
   const Shape plain = detail::unblocked_shape(xs);
   const Shape* bias_shape = bias.defined() ? &bias.shape() : nullptr;
   const detail::ConvGeometry g = detail::conv_geometry(plain, weight.shape(), bias_shape, options);
-  check(detail::resolve_conv_backend<T>(options.backend) == ConvBackend::onednn,
-        "conv2d_blocked: blocked activations need the oneDNN backend in float (", to_string(ConvBackend::onednn),
-        "), this call resolves to ", to_string(detail::resolve_conv_backend<T>(options.backend)));
+  const ConvBackend backend = detail::resolve_conv_backend<T>(options.backend);
+  check(backend == ConvBackend::onednn, "conv2d_blocked: blocked activations need the oneDNN backend in float (",
+        to_string(ConvBackend::onednn), "), this call resolves to ", to_string(backend));
 #if defined(SIMILE_WITH_ONEDNN)
   if constexpr (std::is_same_v<T, float>) {
     const Index b = detail::conv_onednn::activation_block();
@@ -267,8 +267,9 @@ Var<T> conv2d_blocked(const Var<T>& x, const Var<T>& weight, const Var<T>& bias,
           "): no channel block");
     check<ShapeError>(!blocked_x || xs[4] == b, "conv2d_blocked: input x ", xs, " has channel block ", xs[4],
                       ", expected ", b);
-    check<ShapeError>(g.o % b == 0 && g.n > 0, "conv2d_blocked: C_out ", g.o, " of weight ", weight.shape(),
-                      " is not a multiple of the channel block ", b, ", or the batch is empty (x ", xs, ")");
+    check<ShapeError>(g.o % b == 0, "conv2d_blocked: C_out ", g.o, " of weight ", weight.shape(),
+                      " is not a multiple of the channel block ", b);
+    check<ShapeError>(g.n > 0, "conv2d_blocked: empty batch (x ", xs, "), which oneDNN refuses");
     return detail::conv2d_onednn(x, weight, bias, g, options, {blocked_x ? b : 0, b});
   }
 #endif

@@ -1,8 +1,8 @@
 #pragma once
 /// \file
 /// The batch-norm kernel for channel-blocked activations (`ops/blocked.hpp`): x [N, C / B, H, W, B],
-/// channel c = cb B + l. `batch_norm`, `batch_norm_relu` and `batch_norm_relu_max_pool2d` run it when x
-/// has rank 5; the output keeps the layout. Same statistics, running-buffer updates, gradients and tie
+/// channel c = cb B + l. `batch_norm`, `batch_norm_relu` and `batch_norm_relu_max_pool2d` run it with
+/// `BatchNormOptions::blocked`; the output keeps the layout. Same statistics, running-buffer updates, gradients and tie
 /// rule as the NCHW kernel (`ops/batch_norm.hpp`); its sums run in another order, so the two agree to
 /// rounding, not to the bit.
 ///

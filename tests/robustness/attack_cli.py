@@ -65,12 +65,14 @@ class Case:
 
 def run_case(simile, case):
     def limits():
-        if case.fsize is not None:
-            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
-            resource.setrlimit(resource.RLIMIT_FSIZE, (case.fsize, case.fsize))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, (case.fsize, case.fsize))
 
+    # A preexec_fn only where a case needs one: with it Python must fork() its whole process (page tables
+    # and all) before the exec; without, it takes vfork(), and the suite runs in 38 s instead of 65.
     try:
-        p = subprocess.run([simile] + case.args, capture_output=True, timeout=TIMEOUT, preexec_fn=limits,
+        p = subprocess.run([simile] + case.args, capture_output=True, timeout=TIMEOUT,
+                           preexec_fn=limits if case.fsize is not None else None,
                            stdin=subprocess.DEVNULL, cwd=case.cwd)
     except subprocess.TimeoutExpired:
         return "hang", f"no exit within {TIMEOUT}s"

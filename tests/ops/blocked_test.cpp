@@ -52,7 +52,9 @@ TEST(Blocked, ConversionErrors) {
                                       {"from_blocked"}));
 }
 
-enum class Stage { bn, bn_relu, bn_relu_pool2, bn_relu_pool3 };
+// bn_relu_pool2 on a plane of odd height (the last row in no window), bn_relu_pool2_tiled on one the 2x2
+// windows tile (the kernel's one-pass backward), bn_relu_pool3 with overlapping windows and padding.
+enum class Stage { bn, bn_relu, bn_relu_pool2, bn_relu_pool2_tiled, bn_relu_pool3 };
 
 /// The op of `stage` on x (NCHW or blocked), with its own running buffers.
 Var<double> stage_op(Stage stage, const Var<double>& x, const Var<double>& w, const Var<double>& b,
@@ -60,7 +62,8 @@ Var<double> stage_op(Stage stage, const Var<double>& x, const Var<double>& w, co
   switch (stage) {
     case Stage::bn: return batch_norm(x, w, b, rm, rv, opt);
     case Stage::bn_relu: return batch_norm_relu(x, w, b, rm, rv, opt);
-    case Stage::bn_relu_pool2: return batch_norm_relu_max_pool2d(x, w, b, rm, rv, opt, 2);
+    case Stage::bn_relu_pool2:
+    case Stage::bn_relu_pool2_tiled: return batch_norm_relu_max_pool2d(x, w, b, rm, rv, opt, 2);
     default: return batch_norm_relu_max_pool2d(x, w, b, rm, rv, opt, 3, 2, 1);
   }
 }
@@ -69,13 +72,15 @@ Var<double> stage_op(Stage stage, const Var<double>& x, const Var<double>& w, co
 // without (4): the blocked kernel's output, gradients and running statistics equal the NCHW kernel's.
 TEST(Blocked, BatchNormMatchesTheNchwKernel) {
   for (Index block : {16, 8, 4})
-    for (Stage stage : {Stage::bn, Stage::bn_relu, Stage::bn_relu_pool2, Stage::bn_relu_pool3})
+    for (Stage stage :
+         {Stage::bn, Stage::bn_relu, Stage::bn_relu_pool2, Stage::bn_relu_pool2_tiled, Stage::bn_relu_pool3})
       for (bool training : {true, false})
         for (bool affine : {true, false}) {
           SCOPED_TRACE("block " + std::to_string(block) + " stage " + std::to_string(int(stage)) + " training " +
                        std::to_string(training) + " affine " + std::to_string(affine));
           const Index C = 2 * block;
-          const Tensor<double> x0 = random_tensor<double>({3, C, 5, 6}, 10 + block, -2, 3);
+          const Index H = stage == Stage::bn_relu_pool2_tiled ? 4 : 5;
+          const Tensor<double> x0 = random_tensor<double>({3, C, H, 6}, 10 + block, -2, 3);
           Tensor<double> rm[2], rv[2];
           Var<double> x[2], w[2], b[2], y[2];
           for (int k = 0; k < 2; ++k) {
@@ -174,7 +179,9 @@ TEST(Blocked, ChannelBlock) {
   const Index b = channel_block<float>();
   EXPECT_TRUE(b == 0 || b == 8 || b == 16) << b;
   RecordProperty("channel_block", static_cast<int>(b));
-  if (!onednn_available()) EXPECT_EQ(b, 0);
+  if (!onednn_available()) {
+    EXPECT_EQ(b, 0);
+  }
 }
 
 TEST(Blocked, ConvMatchesConv2d) {
@@ -206,7 +213,9 @@ TEST(Blocked, ConvMatchesConv2d) {
     sum(mul(from_blocked(y1), Var<float>(weights))).backward();
     EXPECT_TRUE(tensors_near(x[1].grad(), x[0].grad(), 1e-4, 1e-4));
     EXPECT_TRUE(tensors_near(w[1].grad(), w[0].grad(), 1e-3, 1e-4));
-    if (k.bias) EXPECT_TRUE(tensors_near(b[1].grad(), b[0].grad(), 1e-3, 1e-4));
+    if (k.bias) {
+      EXPECT_TRUE(tensors_near(b[1].grad(), b[0].grad(), 1e-3, 1e-4));
+    }
   }
 }
 

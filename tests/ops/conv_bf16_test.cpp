@@ -126,7 +126,9 @@ TEST(Conv2dBf16, ExactOnBf16Numbers) {
     EXPECT_TRUE(same_bits(got.y, exact.y.to<float>()));
     EXPECT_TRUE(same_bits(got.gx, exact.gx.to<float>()));
     EXPECT_TRUE(same_bits(got.gw, exact.gw.to<float>()));
-    if (k.bias) EXPECT_TRUE(same_bits(got.gb, exact.gb.to<float>()));
+    if (k.bias) {
+      EXPECT_TRUE(same_bits(got.gb, exact.gb.to<float>()));
+    }
   }
 }
 
@@ -149,7 +151,9 @@ TEST(Conv2dBf16, WithinTheRoundingBoundOfBf16Operands) {
       EXPECT_TRUE(within_bf16(got.y, exact.y, bound.y));
       EXPECT_TRUE(within_bf16(got.gx, exact.gx, bound.gx));
       EXPECT_TRUE(within_bf16(got.gw, exact.gw, bound.gw));
-      if (k.bias) EXPECT_TRUE(within_bf16(got.gb, exact.gb, bound.gb));
+      if (k.bias) {
+        EXPECT_TRUE(within_bf16(got.gb, exact.gb, bound.gb));
+      }
       Pass<float> f32 = run<float>(k, in.x, in.w, in.b, in.dy, k.options(Precision::f32));
       if (runs_bf16(k, in)) {
         EXPECT_GT(largest_relative_gap(got.y, f32.y), 1e-4);
@@ -197,9 +201,10 @@ TEST(Conv2dBf16, ProcessWideSettingAndItsScope) {
     EXPECT_FALSE(bf16_unavailable_reason().empty());
     EXPECT_TRUE(throws_with<ValueError>([] { set_compute_precision(Precision::bf16); },
                                         {"set_compute_precision", "bfloat16"}));
-    if (onednn_available())
+    if (onednn_available()) {
       EXPECT_TRUE(throws_with<ValueError>(
           [&] { run<float>(k, in.x, in.w, in.b, in.dy, k.options(Precision::bf16)); }, {"conv2d", "bfloat16"}));
+    }
     EXPECT_EQ(compute_precision(), Precision::f32);
     return;
   }

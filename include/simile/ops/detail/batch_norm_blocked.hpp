@@ -13,7 +13,10 @@
 /// differences from the plane's first value, so the terms stay small when |mean| >> std) and its sum of
 /// squares about that mean (in T), and the planes are combined in double by Chan, Golub and LeVeque's
 /// pairwise update, so nothing cancels. A second pass normalizes, applies the ReLU and pools from a
-/// scratch plane in cache. Backward: one pass for the per-channel sums, one for dx.
+/// scratch plane in cache, keeping x at each window's maximum. Backward: one pass for the per-channel sums
+/// (over the pooled positions, reading those kept values in order), one for dx: where the windows tile the
+/// plane (the encoders' 2x2, stride 2), each position takes its window's dy when it was the maximum, in the
+/// same pass as the dense part; otherwise dy is scattered to the maxima after it.
 /// Synchronized batch norm (a communicator of more than one rank) is not supported in this layout.
 
 #include <algorithm>
@@ -44,10 +47,12 @@ void with_lanes(Index b, F&& f) {
 }
 
 /// Max pooling of one blocked plane xp [H, W, B] into yp [OH, OW, B], the window's position
-/// (h W + w) per lane into ap: the first maximum in row-major order, NaN wins (as `max_pool2d`).
+/// (h W + w) per lane into ap: the first maximum in row-major order, NaN wins (as `max_pool2d`); and into
+/// sp, per lane, the value of `source` (a plane of the same layout as xp) at that position.
 /// L: the block when known at compile time, else 0 and `b` gives it.
 template <Index L, Real T>
-void max_pool_blocked_plane(const T* xp, T* yp, std::int32_t* ap, const Pool2dGeometry& g, Index b) {
+void max_pool_blocked_plane(const T* xp, const T* source, T* yp, std::int32_t* ap, T* sp, const Pool2dGeometry& g,
+                            Index b) {
   if constexpr (L > 0) b = L;
   for (Index i = 0; i < g.oh; ++i) {
     Index h0, h1;
@@ -72,8 +77,10 @@ void max_pool_blocked_plane(const T* xp, T* yp, std::int32_t* ap, const Pool2dGe
             at[l] = take ? static_cast<std::int32_t>(pos) : at[l];
           }
         }
-      std::copy(v, v + b, yp + (i * g.ow + j) * b);
-      std::copy(at, at + b, ap + (i * g.ow + j) * b);
+      const Index o = (i * g.ow + j) * b;
+      std::copy(v, v + b, yp + o);
+      std::copy(at, at + b, ap + o);
+      for (Index l = 0; l < b; ++l) sp[o + l] = source[Index(at[l]) * b + l];  // from a plane in cache
     }
   }
 }
@@ -103,9 +110,13 @@ Var<T> batch_norm_blocked(const char* name, const Var<T>& x, const Var<T>& weigh
   T* prv = tracked ? running_var.data() : nullptr;
   Tensor<T> y = pooled ? Tensor<T>::empty({N, CB, pool.oh, pool.ow, B}) : Tensor<T>::empty(xs);
   Tensor<std::int32_t> arg = pooled ? Tensor<std::int32_t>::empty(y.shape()) : Tensor<std::int32_t>();
+  // Pooled: x at each window's maximum, for the backward pass's sums (read there in order, not gathered from
+  // x, a plane out of cache by then).
+  Tensor<T> x_at_max = pooled ? Tensor<T>::empty(y.shape()) : Tensor<T>();
   Tensor<T> mean = Tensor<T>::empty({C}), invstd = Tensor<T>::empty({C});
   T* py = y.data();
   std::int32_t* parg = pooled ? arg.data() : nullptr;
+  T* pxm = pooled ? x_at_max.data() : nullptr;
 
   with_lanes(B, [&](auto lanes) {
     constexpr Index L = decltype(lanes)::value;
@@ -172,8 +183,10 @@ Var<T> batch_norm_blocked(const char* name, const Var<T>& x, const Var<T>& weigh
               const T v = (r[k * b + l] - m[l]) * scale[l] + shift[l];
               out[k * b + l] = relu ? std::max(v, T(0)) : v;
             }
-          if constexpr (pooled)
-            max_pool_blocked_plane<L>(out, py + (i * CB + cb) * out_plane, parg + (i * CB + cb) * out_plane, pool, b);
+          if constexpr (pooled) {
+            const Index o = (i * CB + cb) * out_plane;
+            max_pool_blocked_plane<L>(out, r, py + o, parg + o, pxm + o, pool, b);
+          }
         }
       }
     });
@@ -193,14 +206,19 @@ Var<T> batch_norm_blocked(const char* name, const Var<T>& x, const Var<T>& weigh
     const T* gd = self.grad.data();
     const T* yd = self.value.data();
     const std::int32_t* ad = pooled ? arg.data() : nullptr;
+    const T* xmd = pooled ? x_at_max.data() : nullptr;
     const T* wd = wv.defined() ? wv.data() : nullptr;
     const double inv_n = 1.0 / double(N * S);
+    // Windows that tile the plane exactly (stride = kernel, no padding, no remainder), as the encoders' 2x2.
+    const bool tiled = pooled && pool.stride == pool.kernel && pool.padding == 0 && pool.oh * pool.kernel == pool.h &&
+                       pool.ow * pool.kernel == pool.w;
     with_lanes(B, [&](auto lanes) {
       constexpr Index L = decltype(lanes)::value;
       const Index b = L > 0 ? L : B;
       parallel_for(0, CB, 1, [&](Index b0, Index b1) {
         for (Index cb = b0; cb < b1; ++cb) {
-          T m[batch_norm_max_lanes], k1[batch_norm_max_lanes], mean_dy[batch_norm_max_lanes], proj[batch_norm_max_lanes];
+          T m[batch_norm_max_lanes], k1[batch_norm_max_lanes], mean_dy[batch_norm_max_lanes],
+              proj[batch_norm_max_lanes];
           for (Index l = 0; l < b; ++l) m[l] = mean.data()[cb * b + l];
           // Per channel: sum(dy) and sum(dy (x - mean)), over the pooled positions when pooled; dy through the
           // ReLU is zero where the output was clamped.
@@ -208,13 +226,13 @@ Var<T> batch_norm_blocked(const char* name, const Var<T>& x, const Var<T>& weigh
           for (Index i = 0; i < N; ++i) {
             const Index p = i * CB + cb;
             const T *xr = xd + p * plane, *gr = gd + p * out_plane, *yr = yd + p * out_plane;
-            const std::int32_t* ar = pooled ? ad + p * out_plane : nullptr;
+            const T* xk_row = pooled ? xmd + p * out_plane : xr;  // x where each output was read
             T a[batch_norm_max_lanes] = {}, q[batch_norm_max_lanes] = {};
             for (Index k = 0; k < rows; ++k)
               for (Index l = 0; l < b; ++l) {
                 const Index j = k * b + l;
                 const T g = relu ? (yr[j] > T(0) ? gr[j] : T(0)) : gr[j];
-                const T xk = pooled ? xr[Index(ar[j]) * b + l] : xr[j];
+                const T xk = xk_row[j];
                 a[l] += g;
                 q[l] += g * (xk - m[l]);
               }
@@ -237,6 +255,23 @@ Var<T> batch_norm_blocked(const char* name, const Var<T>& x, const Var<T>& weigh
             const T *xr = xd + p * plane, *gr = gd + p * out_plane, *yr = yd + p * out_plane;
             T* d = gx.data + p * plane;
             if constexpr (pooled) {
+              const std::int32_t* ar = ad + p * out_plane;
+              if (tiled) {
+                // Windows that tile the plane: each position is in one window, and takes its dy when it
+                // was that window's maximum; one pass, no scatter.
+                for (Index r = 0; r < pool.h; ++r)
+                  for (Index c = 0; c < pool.w; ++c) {
+                    const Index pos = r * pool.w + c, o = ((r / pool.kernel) * pool.ow + c / pool.kernel) * b;
+#pragma omp simd
+                    for (Index l = 0; l < b; ++l) {
+                      const Index j = pos * b + l;
+                      const T g = yr[o + l] > T(0) && ar[o + l] == pos ? gr[o + l] : T(0);
+                      const T v = batch_stats ? k1[l] * (g - mean_dy[l] - (xr[j] - m[l]) * proj[l]) : k1[l] * g;
+                      d[j] = gx.assign ? v : d[j] + v;
+                    }
+                  }
+                continue;
+              }
               // The dense part, then dy added at each window's maximum (several windows may share one).
               if (batch_stats) {
                 for (Index k = 0; k < S; ++k)
@@ -248,7 +283,6 @@ Var<T> batch_norm_blocked(const char* name, const Var<T>& x, const Var<T>& weigh
               } else if (gx.assign) {
                 std::fill(d, d + plane, T(0));
               }
-              const std::int32_t* ar = ad + p * out_plane;
               for (Index k = 0; k < rows; ++k)
                 for (Index l = 0; l < b; ++l) {
                   const Index j = k * b + l;

@@ -1,5 +1,6 @@
-// Channel-blocked activations (ops/blocked.hpp): the layout conversions, the blocked batch-norm kernel
-// against the NCHW one, conv2d_blocked against conv2d, and SmallConvNet's blocked path against its NCHW one.
+// Channel-blocked activations (ops/blocked.hpp): the layout conversions, the blocked adaptive pool and
+// batch-norm kernel against the NCHW ones, conv2d_blocked against conv2d, and SmallConvNet's and ResNet-18's
+// blocked paths against their NCHW ones.
 #include <cmath>
 #include <cstring>
 #include <optional>
@@ -50,6 +51,58 @@ TEST(Blocked, ConversionErrors) {
   EXPECT_TRUE(throws_with<ShapeError>([&] { from_blocked(x); }, {"from_blocked", "[2, 6, 3, 3]"}));
   EXPECT_TRUE(throws_with<ShapeError>([&] { from_blocked(Var<double>(Tensor<double>::zeros({1, 1, 1, 1, 0}))); },
                                       {"from_blocked"}));
+}
+
+TEST(Blocked, AdaptiveAvgPoolByHand) {
+  // One 3x3 plane of two lanes (lane 1 ten times lane 0) onto 2x2 cells that overlap in the middle row and
+  // column: cell (0, 0) holds positions 0, 1, 3, 4, cell (0, 1) 1, 2, 4, 5, and so on.
+  std::vector<double> v;
+  for (int k = 0; k < 9; ++k) v.insert(v.end(), {double(k), 10.0 * k});
+  Var<double> x(Tensor<double>::from(v, {1, 1, 3, 3, 2}), true);
+  Var<double> y = adaptive_avg_pool2d_blocked(x, 2, 2);
+  EXPECT_EQ(y.shape(), (Shape{1, 1, 2, 2, 2}));
+  EXPECT_TRUE(tensors_near(y.value(), Tensor<double>::from({2, 20, 3, 30, 5, 50, 6, 60}, {1, 1, 2, 2, 2}), 0, 1e-15));
+  sum(y).backward();
+  // Each position gets 1/4 from every cell it is in: corners one cell, edges' middles two, the centre four.
+  const std::vector<double> times = {1, 2, 1, 2, 4, 2, 1, 2, 1};
+  std::vector<double> want;
+  for (double t : times) want.insert(want.end(), {t / 4, t / 4});
+  EXPECT_TRUE(tensors_near(x.grad(), Tensor<double>::from(want, {1, 1, 3, 3, 2}), 0, 1e-15));
+}
+
+// The blocked pool equals the NCHW one to the bit, values and gradients (an input used twice, so the
+// second backward adds to the first's gradient), for blocks with and without a vector's width, cells that
+// overlap, tile or are single positions.
+TEST(Blocked, AdaptiveAvgPoolEqualsTheNchwOpBitForBit) {
+  struct Case { Index h, w, oh, ow; };
+  for (Index block : {16, 8, 4, 3})
+    for (Case k : {Case{7, 7, 2, 2}, Case{7, 7, 1, 1}, Case{7, 7, 3, 3}, Case{5, 6, 3, 2}, Case{4, 4, 4, 4}}) {
+      SCOPED_TRACE("block " + std::to_string(block) + " " + std::to_string(k.h) + "x" + std::to_string(k.w) +
+                   " -> " + std::to_string(k.oh) + "x" + std::to_string(k.ow));
+      const Tensor<float> x0 = random_tensor<float>({3, 2 * block, k.h, k.w}, 30 + block, -2, 3);
+      Var<float> x[2] = {Var<float>(x0.clone(), true), Var<float>(x0.clone(), true)};
+      const Var<float> weights(random_tensor<float>({3, 2 * block, k.oh, k.ow}, 31));
+      const Var<float> xb = to_blocked(x[1], block);
+      Var<float> y[2] = {adaptive_avg_pool2d(x[0], k.oh, k.ow),
+                         from_blocked(adaptive_avg_pool2d_blocked(xb, k.oh, k.ow))};
+      ASSERT_TRUE(tensors_near(y[1].value(), y[0].value(), 0, 0));
+      add(sum(mul(y[0], weights)), sum(adaptive_avg_pool2d(x[0], k.oh, k.ow))).backward();
+      add(sum(mul(y[1], weights)), sum(from_blocked(adaptive_avg_pool2d_blocked(xb, k.oh, k.ow)))).backward();
+      EXPECT_TRUE(tensors_near(x[1].grad(), x[0].grad(), 0, 0));
+    }
+}
+
+TEST(Blocked, AdaptiveAvgPoolGradcheckAndErrors) {
+  Var<double> x = random_param({2, 2, 5, 6, 4}, 32);
+  EXPECT_TRUE(grad_ok([](const V& v) { return adaptive_avg_pool2d_blocked(v[0], 2, 3); }, {x}));
+  EXPECT_TRUE(grad_ok([](const V& v) { return adaptive_avg_pool2d_blocked(v[0], 1, 1); }, {x}));
+  const Var<double> nchw(Tensor<double>::zeros({2, 4, 3, 3})), empty(Tensor<double>::zeros({2, 1, 0, 3, 4}));
+  EXPECT_TRUE(throws_with<ShapeError>([&] { adaptive_avg_pool2d_blocked(nchw, 2, 2); },
+                                      {"adaptive_avg_pool2d_blocked", "[2, 4, 3, 3]"}));
+  EXPECT_TRUE(throws_with<ShapeError>([&] { adaptive_avg_pool2d_blocked(empty, 1, 1); },
+                                      {"adaptive_avg_pool2d_blocked", "empty plane"}));
+  EXPECT_TRUE(throws_with<ValueError>([&] { adaptive_avg_pool2d_blocked(x, 0, 2); },
+                                      {"adaptive_avg_pool2d_blocked", "0x2"}));
 }
 
 // bn_relu_pool2 on a plane of odd height (the last row in no window), bn_relu_pool2_tiled on one the 2x2

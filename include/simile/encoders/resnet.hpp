@@ -20,6 +20,7 @@
 #include "simile/ops/binary.hpp"
 #include "simile/ops/blocked.hpp"
 #include "simile/ops/pool.hpp"
+#include "simile/ops/shape.hpp"
 #include "simile/ops/unary.hpp"
 
 namespace simile::encoders {
@@ -165,7 +166,7 @@ class ResNet18 : public nn::Cloneable<ResNet18<T>, T> {
     y = options_.stem == ResNetStem::imagenet ? this->get(bn1_).forward_relu_max_pool(y, 3, Index(2), 1)
                                               : this->get(bn1_).forward_relu(y);
     for (const auto& layer : layers_) y = this->get(layer).forward(y);
-    return global_avg_pool2d(blocked ? from_blocked(y) : y);
+    return blocked ? flatten(from_blocked(adaptive_avg_pool2d_blocked(y, 1, 1))) : global_avg_pool2d(y);
   }
 
   /// True when `forward` keeps the activations channel-blocked: `options().blocked`, T float, the

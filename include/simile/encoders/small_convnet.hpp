@@ -83,8 +83,9 @@ class SmallConvNet : public nn::Cloneable<SmallConvNet<T>, T> {
       // bn -> relu -> 2x2 max pool through one fused op: the full-size activation never goes to memory.
       y = i < 2 ? this->get(bn_[i]).forward_relu_max_pool(y, 2) : this->get(bn_[i]).forward_relu(y);
     }
-    if (blocked) y = from_blocked(y);
     const Index g = options_.readout_grid;
+    // Blocked: pooled in that layout, and only the pooled [N, C / B, g, g, B] converted back.
+    if (blocked) return flatten(from_blocked(adaptive_avg_pool2d_blocked(y, g, g)));
     return g == 1 ? global_avg_pool2d(y) : flatten(adaptive_avg_pool2d(y, g, g));
   }
 

@@ -1,6 +1,7 @@
 #pragma once
 /// \file
-/// 2-D pooling over NCHW tensors: `max_pool2d`, `avg_pool2d`, `global_avg_pool2d` and `adaptive_avg_pool2d`,
+/// 2-D pooling over NCHW tensors: `max_pool2d`, `avg_pool2d`, `global_avg_pool2d` and `adaptive_avg_pool2d`
+/// (and `adaptive_avg_pool2d_blocked`, the last on channel-blocked tensors),
 /// with PyTorch's semantics (square windows, floor mode: a window that would hang over the padded edge is
 /// dropped, so a 7x7 plane under a 2x2 window gives 3x3).
 ///
@@ -282,6 +283,27 @@ inline void adaptive_cell(Index o, Index n, Index cells, Index& begin, Index& en
   begin = o * n / cells;
   end = ((o + 1) * n + cells - 1) / cells;
 }
+
+/// Calls f(o, h0, h1, w0, w1, 1 / |cell|) for each cell o = i out_w + j of an h x w plane cut into
+/// out_h x out_w adaptive cells (rows [h0, h1), columns [w0, w1)), in row-major order.
+template <Real T, class F>
+void for_each_adaptive_cell(Index h, Index w, Index out_h, Index out_w, F&& f) {
+  for (Index i = 0; i < out_h; ++i) {
+    Index h0, h1;
+    adaptive_cell(i, h, out_h, h0, h1);
+    for (Index j = 0; j < out_w; ++j) {
+      Index w0, w1;
+      adaptive_cell(j, w, out_w, w0, w1);
+      f(i * out_w + j, h0, h1, w0, w1, T(1) / T((h1 - h0) * (w1 - w0)));
+    }
+  }
+}
+
+/// The checks of the adaptive pools: a plane that is not empty, an output of at least 1x1.
+inline void check_adaptive_pool(const char* op, const Shape& s, Index out_h, Index out_w) {
+  check<ShapeError>(s[2] * s[3] > 0, op, ": empty plane in x of shape ", s);
+  check(out_h >= 1 && out_w >= 1, op, ": output size ", out_h, "x", out_w, " must be at least 1x1");
+}
 }  // namespace detail
 
 /// Average pooling of x [N, C, H, W] onto a grid of out_h x out_w cells, as PyTorch's adaptive_avg_pool2d,
@@ -296,22 +318,10 @@ template <Real T>
 Var<T> adaptive_avg_pool2d(const Var<T>& x, Index out_h, Index out_w) {
   const Shape& s = x.shape();
   check<ShapeError>(s.rank() == 4, "adaptive_avg_pool2d: expected x of shape [N, C, H, W], got ", s);
-  check<ShapeError>(s[2] * s[3] > 0, "adaptive_avg_pool2d: empty plane in x of shape ", s);
-  check(out_h >= 1 && out_w >= 1, "adaptive_avg_pool2d: output size ", out_h, "x", out_w, " must be at least 1x1");
+  detail::check_adaptive_pool("adaptive_avg_pool2d", s, out_h, out_w);
   const Index planes = s[0] * s[1], h = s[2], w = s[3], area = h * w, out = out_h * out_w;
   const Index grain = std::max<Index>(1, detail::elementwise_grain / area);
-  // Visits each cell of one plane with its bounds and 1 / |cell|.
-  auto cells = [=](auto&& f) {
-    for (Index i = 0; i < out_h; ++i) {
-      Index h0, h1;
-      detail::adaptive_cell(i, h, out_h, h0, h1);
-      for (Index j = 0; j < out_w; ++j) {
-        Index w0, w1;
-        detail::adaptive_cell(j, w, out_w, w0, w1);
-        f(i * out_w + j, h0, h1, w0, w1, T(1) / T((h1 - h0) * (w1 - w0)));
-      }
-    }
-  };
+  auto cells = [=](auto&& f) { detail::for_each_adaptive_cell<T>(h, w, out_h, out_w, f); };
   Tensor<T> y = Tensor<T>::empty({s[0], s[1], out_h, out_w});
   const T* px = x.value().data();
   T* py = y.data();
@@ -346,12 +356,72 @@ Var<T> adaptive_avg_pool2d(const Var<T>& x, Index out_h, Index out_w) {
   });
 }
 
+/// `adaptive_avg_pool2d` of channel-blocked x [N, C / B, H, W, B] (`ops/blocked.hpp`, channel c = cb B + l),
+/// blocked y [N, C / B, out_h, out_w, B]: the same cells, and the same values to the bit as
+/// `to_blocked(adaptive_avg_pool2d(from_blocked(x), out_h, out_w), B)` (each lane's cell sums in the same
+/// row-major order), without converting the full-size map: an encoder that keeps its activations blocked
+/// pools them this way and converts only the small result. Each inner loop runs over the B lanes of a
+/// position. Throws ShapeError for an x that is not rank 5 or has an empty plane, ValueError for out_h or
+/// out_w below 1.
+template <Real T>
+Var<T> adaptive_avg_pool2d_blocked(const Var<T>& x, Index out_h, Index out_w) {
+  const Shape& s = x.shape();
+  check<ShapeError>(s.rank() == 5 && s[4] >= 1,
+                    "adaptive_avg_pool2d_blocked: expected blocked x [N, C / B, H, W, B], got ", s);
+  detail::check_adaptive_pool("adaptive_avg_pool2d_blocked", s, out_h, out_w);
+  const Index planes = s[0] * s[1], h = s[2], w = s[3], b = s[4], plane = h * w * b, out_plane = out_h * out_w * b;
+  const Index grain = std::max<Index>(1, detail::elementwise_grain / plane);
+  auto cells = [=](auto&& f) { detail::for_each_adaptive_cell<T>(h, w, out_h, out_w, f); };
+  Tensor<T> y = Tensor<T>::empty({s[0], s[1], out_h, out_w, b});
+  const T* px = x.value().data();
+  T* py = y.data();
+  parallel_for(0, planes, grain, [&](Index p0, Index p1) {
+    for (Index p = p0; p < p1; ++p) {
+      const T* xp = px + p * plane;
+      T* yp = py + p * out_plane;
+      cells([&](Index o, Index h0, Index h1, Index w0, Index w1, T inv) {
+        T* acc = yp + o * b;
+        std::fill(acc, acc + b, T(0));
+        for (Index r = h0; r < h1; ++r)
+          for (Index c = w0; c < w1; ++c) {
+            const T* u = xp + (r * w + c) * b;
+            for (Index l = 0; l < b; ++l) acc[l] += u[l];
+          }
+        for (Index l = 0; l < b; ++l) acc[l] *= inv;
+      });
+    }
+  });
+  return make_op<T>("adaptive_avg_pool2d_blocked", std::move(y), {x}, [=](Node<T>& self) {
+    const auto gx = self.grad_target(0);
+    if (!gx) return;
+    const T* pg = self.grad.data();
+    parallel_for(0, planes, grain, [&](Index p0, Index p1) {
+      std::vector<T> v(static_cast<std::size_t>(b));
+      for (Index p = p0; p < p1; ++p) {
+        T* dp = gx.data + p * plane;
+        const T* gp = pg + p * out_plane;
+        // Cells may overlap: zero the plane (in cache) first when it is ours to write whole.
+        if (gx.assign) std::fill(dp, dp + plane, T(0));
+        cells([&](Index o, Index h0, Index h1, Index w0, Index w1, T inv) {
+          for (Index l = 0; l < b; ++l) v[l] = gp[o * b + l] * inv;  // rounded once, as the NCHW op's
+          for (Index r = h0; r < h1; ++r)
+            for (Index c = w0; c < w1; ++c) {
+              T* d = dp + (r * w + c) * b;
+              for (Index l = 0; l < b; ++l) d[l] += v[l];
+            }
+        });
+      }
+    });
+  });
+}
+
 /// The float and double specializations compiled into the library (see core/instantiate.hpp).
 #define SIMILE_TEMPLATES_OPS_POOL(P, T)                                                                       \
   P template Var<T> max_pool2d<T>(const Var<T>& x, Index kernel, std::optional<Index> stride, Index padding); \
   P template Var<T> avg_pool2d<T>(const Var<T>& x, Index kernel, std::optional<Index> stride, Index padding); \
   P template Var<T> global_avg_pool2d<T>(const Var<T>& x);                                                    \
-  P template Var<T> adaptive_avg_pool2d<T>(const Var<T>& x, Index out_h, Index out_w);
+  P template Var<T> adaptive_avg_pool2d<T>(const Var<T>& x, Index out_h, Index out_w);                        \
+  P template Var<T> adaptive_avg_pool2d_blocked<T>(const Var<T>& x, Index out_h, Index out_w);
 SIMILE_EXTERN_TEMPLATES(SIMILE_TEMPLATES_OPS_POOL)
 
 }  // namespace simile

@@ -25,7 +25,9 @@ machine compare the ratios. SmallConvNet is read by a global average on both sid
 network above; the tool's default 2x2 readout adds a 512-wide h). `--precision f32 bf16` (the default) times
 simile in float and with `--precision bf16` (bfloat16 convolutions; where the CPU lacks AVX512_BF16 simile
 warns and runs float, and the figure says so: `simile_bf16_ran`); PyTorch is timed in float32, the
-issue's baseline.
+issue's baseline. `--rounds R` repeats the whole comparison R times in turn and prints each round and the
+median of every figure (a ratio's median over the rounds' own ratios): on a machine whose speed swings by a
+quarter from one minute to the next, one round's ratio can be off by 0.3.
 """
 import argparse
 import json
@@ -77,12 +79,31 @@ def main():
                     help="simile's precisions to time (PyTorch runs float32)")
     ap.add_argument("--encoder", choices=sorted(ENCODERS), default="smallconv",
                     help="SmallConvNet, or ResNet-18 with the small-image stem (h of 512; the projector 512-128-64)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="time every side this many times in turn and report each round and the medians")
     a = ap.parse_args()
+    if a.rounds < 1:
+        ap.error(f"--rounds must be at least 1, got {a.rounds}")
     torch_env.arrange("simclr_torch.py", a.allocator, blas="system")  # its GEMMs are oneDNN's convolutions
     torch.set_num_threads(a.threads)
-    allocator = torch_env.allocator()
     result = {"encoder": a.encoder, "threads": a.threads, "batch": a.batch, "torch": torch.__version__,
-              "torch_allocator": allocator}
+              "torch_allocator": torch_env.allocator()}
+    rounds = [one_round(a) for _ in range(a.rounds)]
+    if a.rounds == 1:
+        result.update(rounds[0])
+    else:
+        # Each figure's median over the rounds; a ratio's median is over the rounds' ratios (each from one
+        # round, minutes apart at most), not the ratio of the medians.
+        for key, value in rounds[0].items():
+            result[key] = (round(statistics.median(r[key] for r in rounds), 2) if isinstance(value, (int, float))
+                           else value)
+        result["rounds"] = rounds
+    print(json.dumps(result))
+
+
+def one_round(a):
+    """PyTorch in NCHW and channels-last, then simile at each --precision: times and ratios."""
+    result = {}
     for name, cl in (("torch_nchw", False), ("torch_channels_last", True)):
         t = time_torch(a.batch, cl, 3, a.repeats, a.encoder)
         result[name + "_ms"] = round(t * 1e3, 1)
@@ -105,7 +126,7 @@ def main():
         result[key + "_samples_per_second"] = round(rate, 1)
         result[key + "_vs_torch_nchw"] = round(rate / result["torch_nchw_samples_per_second"], 2)
         result[key + "_vs_torch_channels_last"] = round(rate / result["torch_channels_last_samples_per_second"], 2)
-    print(json.dumps(result))
+    return result
 
 
 if __name__ == "__main__":

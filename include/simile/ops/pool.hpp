@@ -299,80 +299,22 @@ void for_each_adaptive_cell(Index h, Index w, Index out_h, Index out_w, F&& f) {
   }
 }
 
-/// The checks of the adaptive pools: a plane that is not empty, an output of at least 1x1.
-inline void check_adaptive_pool(const char* op, const Shape& s, Index out_h, Index out_w) {
+/// The adaptive average pool of both layouts: x holds planes [H, W, lanes] (NCHW: N C planes of one lane;
+/// channel-blocked: N C / B planes of B lanes), each cell of each lane summed in row-major order then scaled
+/// by 1 / |cell|; y [x's first two dimensions, out_h, out_w (, lanes)]. Backward: each position receives
+/// dy / |cell| from every cell it is in (the plane zeroed first, in cache, when the gradient is written whole).
+template <Real T>
+Var<T> adaptive_avg_pool2d_lanes(const char* op, const Var<T>& x, Index out_h, Index out_w) {
+  const Shape& s = x.shape();
   check<ShapeError>(s[2] * s[3] > 0, op, ": empty plane in x of shape ", s);
   check(out_h >= 1 && out_w >= 1, op, ": output size ", out_h, "x", out_w, " must be at least 1x1");
-}
-}  // namespace detail
-
-/// Average pooling of x [N, C, H, W] onto a grid of out_h x out_w cells, as PyTorch's adaptive_avg_pool2d,
-/// shape [N, C, out_h, out_w]: cell (i, j) covers rows [floor(i H / out_h), ceil((i + 1) H / out_h)) and
-/// the columns likewise (cells overlap when out_h does not divide H: a 7x7 map onto 2x2 takes rows 0..3
-/// and 3..6), and
-///   y[n, c, i, j] = (1 / |cell|) sum over the cell of x[n, c, a, b].
-/// (1, 1) is `global_avg_pool2d` with two unit dimensions; an encoder reads a coarse spatial layout with
-/// (2, 2). Backward: each element of a cell receives dy[n, c, i, j] / |cell|. Throws ShapeError for a
-/// non-4-D x or an empty plane, ValueError for out_h or out_w below 1.
-template <Real T>
-Var<T> adaptive_avg_pool2d(const Var<T>& x, Index out_h, Index out_w) {
-  const Shape& s = x.shape();
-  check<ShapeError>(s.rank() == 4, "adaptive_avg_pool2d: expected x of shape [N, C, H, W], got ", s);
-  detail::check_adaptive_pool("adaptive_avg_pool2d", s, out_h, out_w);
-  const Index planes = s[0] * s[1], h = s[2], w = s[3], area = h * w, out = out_h * out_w;
-  const Index grain = std::max<Index>(1, detail::elementwise_grain / area);
-  auto cells = [=](auto&& f) { detail::for_each_adaptive_cell<T>(h, w, out_h, out_w, f); };
-  Tensor<T> y = Tensor<T>::empty({s[0], s[1], out_h, out_w});
-  const T* px = x.value().data();
-  T* py = y.data();
-  parallel_for(0, planes, grain, [&](Index b, Index e) {
-    for (Index p = b; p < e; ++p) {
-      const T* xp = px + p * area;
-      T* yp = py + p * out;
-      cells([&](Index o, Index h0, Index h1, Index w0, Index w1, T inv) {
-        T acc = 0;
-        for (Index a = h0; a < h1; ++a)
-          for (Index c = w0; c < w1; ++c) acc += xp[a * w + c];
-        yp[o] = acc * inv;
-      });
-    }
-  });
-  return make_op<T>("adaptive_avg_pool2d", std::move(y), {x}, [=](Node<T>& self) {
-    Tensor<T>* gx = self.grad_for(0);
-    if (!gx) return;
-    const T* pg = self.grad.data();
-    T* pd = gx->data();
-    parallel_for(0, planes, grain, [&](Index b, Index e) {
-      for (Index p = b; p < e; ++p) {
-        T* dp = pd + p * area;
-        const T* gp = pg + p * out;
-        cells([&](Index o, Index h0, Index h1, Index w0, Index w1, T inv) {
-          const T v = gp[o] * inv;
-          for (Index a = h0; a < h1; ++a)
-            for (Index c = w0; c < w1; ++c) dp[a * w + c] += v;
-        });
-      }
-    });
-  });
-}
-
-/// `adaptive_avg_pool2d` of channel-blocked x [N, C / B, H, W, B] (`ops/blocked.hpp`, channel c = cb B + l),
-/// blocked y [N, C / B, out_h, out_w, B]: the same cells, and the same values to the bit as
-/// `to_blocked(adaptive_avg_pool2d(from_blocked(x), out_h, out_w), B)` (each lane's cell sums in the same
-/// row-major order), without converting the full-size map: an encoder that keeps its activations blocked
-/// pools them this way and converts only the small result. Each inner loop runs over the B lanes of a
-/// position. Throws ShapeError for an x that is not rank 5 or has an empty plane, ValueError for out_h or
-/// out_w below 1.
-template <Real T>
-Var<T> adaptive_avg_pool2d_blocked(const Var<T>& x, Index out_h, Index out_w) {
-  const Shape& s = x.shape();
-  check<ShapeError>(s.rank() == 5 && s[4] >= 1,
-                    "adaptive_avg_pool2d_blocked: expected blocked x [N, C / B, H, W, B], got ", s);
-  detail::check_adaptive_pool("adaptive_avg_pool2d_blocked", s, out_h, out_w);
-  const Index planes = s[0] * s[1], h = s[2], w = s[3], b = s[4], plane = h * w * b, out_plane = out_h * out_w * b;
-  const Index grain = std::max<Index>(1, detail::elementwise_grain / plane);
-  auto cells = [=](auto&& f) { detail::for_each_adaptive_cell<T>(h, w, out_h, out_w, f); };
-  Tensor<T> y = Tensor<T>::empty({s[0], s[1], out_h, out_w, b});
+  const bool blocked = s.rank() == 5;
+  const Index planes = s[0] * s[1], h = s[2], w = s[3], b = blocked ? s[4] : 1;
+  const Index plane = h * w * b, out_plane = out_h * out_w * b;
+  const Index grain = std::max<Index>(1, elementwise_grain / plane);
+  auto cells = [=](auto&& f) { for_each_adaptive_cell<T>(h, w, out_h, out_w, f); };
+  Tensor<T> y = blocked ? Tensor<T>::empty({s[0], s[1], out_h, out_w, b})
+                        : Tensor<T>::empty({s[0], s[1], out_h, out_w});
   const T* px = x.value().data();
   T* py = y.data();
   parallel_for(0, planes, grain, [&](Index p0, Index p1) {
@@ -391,7 +333,7 @@ Var<T> adaptive_avg_pool2d_blocked(const Var<T>& x, Index out_h, Index out_w) {
       });
     }
   });
-  return make_op<T>("adaptive_avg_pool2d_blocked", std::move(y), {x}, [=](Node<T>& self) {
+  return make_op<T>(op, std::move(y), {x}, [=](Node<T>& self) {
     const auto gx = self.grad_target(0);
     if (!gx) return;
     const T* pg = self.grad.data();
@@ -403,7 +345,7 @@ Var<T> adaptive_avg_pool2d_blocked(const Var<T>& x, Index out_h, Index out_w) {
         // Cells may overlap: zero the plane (in cache) first when it is ours to write whole.
         if (gx.assign) std::fill(dp, dp + plane, T(0));
         cells([&](Index o, Index h0, Index h1, Index w0, Index w1, T inv) {
-          for (Index l = 0; l < b; ++l) v[l] = gp[o * b + l] * inv;  // rounded once, as the NCHW op's
+          for (Index l = 0; l < b; ++l) v[l] = gp[o * b + l] * inv;  // rounded once, then added
           for (Index r = h0; r < h1; ++r)
             for (Index c = w0; c < w1; ++c) {
               T* d = dp + (r * w + c) * b;
@@ -413,6 +355,36 @@ Var<T> adaptive_avg_pool2d_blocked(const Var<T>& x, Index out_h, Index out_w) {
       }
     });
   });
+}
+}  // namespace detail
+
+/// Average pooling of x [N, C, H, W] onto a grid of out_h x out_w cells, as PyTorch's adaptive_avg_pool2d,
+/// shape [N, C, out_h, out_w]: cell (i, j) covers rows [floor(i H / out_h), ceil((i + 1) H / out_h)) and
+/// the columns likewise (cells overlap when out_h does not divide H: a 7x7 map onto 2x2 takes rows 0..3
+/// and 3..6), and
+///   y[n, c, i, j] = (1 / |cell|) sum over the cell of x[n, c, a, b].
+/// (1, 1) is `global_avg_pool2d` with two unit dimensions; an encoder reads a coarse spatial layout with
+/// (2, 2). Backward: each element of a cell receives dy[n, c, i, j] / |cell|. Throws ShapeError for a
+/// non-4-D x or an empty plane, ValueError for out_h or out_w below 1.
+template <Real T>
+Var<T> adaptive_avg_pool2d(const Var<T>& x, Index out_h, Index out_w) {
+  check<ShapeError>(x.shape().rank() == 4, "adaptive_avg_pool2d: expected x of shape [N, C, H, W], got ", x.shape());
+  return detail::adaptive_avg_pool2d_lanes("adaptive_avg_pool2d", x, out_h, out_w);
+}
+
+/// `adaptive_avg_pool2d` of channel-blocked x [N, C / B, H, W, B] (`ops/blocked.hpp`, channel c = cb B + l),
+/// blocked y [N, C / B, out_h, out_w, B]: the same cells, and the same values to the bit as
+/// `to_blocked(adaptive_avg_pool2d(from_blocked(x), out_h, out_w), B)` (one kernel serves both layouts, NCHW
+/// as planes of one lane, so each lane's cells sum in the same order), without converting the full-size map:
+/// an encoder that keeps its activations blocked pools them this way and converts only the small result.
+/// Each inner loop runs over the B lanes of a position. Throws ShapeError for an x that is not rank 5 or has
+/// an empty plane, ValueError for out_h or out_w below 1.
+template <Real T>
+Var<T> adaptive_avg_pool2d_blocked(const Var<T>& x, Index out_h, Index out_w) {
+  const Shape& s = x.shape();
+  check<ShapeError>(s.rank() == 5 && s[4] >= 1,
+                    "adaptive_avg_pool2d_blocked: expected blocked x [N, C / B, H, W, B], got ", s);
+  return detail::adaptive_avg_pool2d_lanes("adaptive_avg_pool2d_blocked", x, out_h, out_w);
 }
 
 /// The float and double specializations compiled into the library (see core/instantiate.hpp).

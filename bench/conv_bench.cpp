@@ -13,6 +13,8 @@
 //                     reorder at all: the ceiling a layout-aware network could reach
 //   BM_conv_step_*    the three convolutions of one step through the op, ms per step (automatic: the
 //                     backend each layer gets by default; onednn_bf16: in bfloat16, where the CPU has it)
+//   BM_first_layer_weight_grad  the first layer's weight gradient from blocked dy: oneDNN's primitive
+//                     (kernel 0) against simile's few-channel kernel (1), the one conv2d_blocked runs there
 // BM_onednn_native's third argument is 1 for bfloat16 primitives (bf16 in, float out).
 
 #include <benchmark/benchmark.h>
@@ -21,6 +23,7 @@
 
 #include "simile/core/rng.hpp"
 #include "simile/ops/conv.hpp"
+#include "simile/ops/detail/conv_few_channels.hpp"
 #include "simile/ops/detail/conv_onednn_primitives.hpp"
 
 namespace {
@@ -197,6 +200,43 @@ void BM_onednn_native(benchmark::State& state) {
   report(state, 3 * g.flops(), cpu0, num_threads());
   state.SetLabel(plan->implementations());
 }
+/// The first layer's weight gradient alone (shape 0, C_in 1), dy in the blocked layout the encoders give
+/// it: oneDNN's backward-weights primitive (kernel 0, in its own layouts, no reorder) against simile's
+/// few-channel kernel (1, `ops/detail/conv_few_channels.hpp`), which conv2d_blocked uses there.
+void BM_first_layer_weight_grad(benchmark::State& state) {
+  namespace dn = detail::conv_onednn;
+  const int threads = static_cast<int>(state.range(1));
+  ThreadScope scope(threads);
+  dn::OmpThreads omp(threads);
+  const detail::ConvGeometry g = geometry(shapes[0]);
+  const Index b = dn::activation_block();
+  if (b == 0) {
+    state.SkipWithError("no channel-blocked layout on this CPU");
+    return;
+  }
+  auto plan = dn::plan_for({g, false, threads, dn::Layout::blocked, false, {0, b}});
+  const auto& pd = plan->bwd_weights_pd;
+  Tensor<float> x = random({g.n, g.c, g.h, g.w}, 1), dy = random({g.n, g.o / b, g.oh, g.ow, b}, 3);
+  Tensor<float> dw = Tensor<float>::zeros({g.o, g.c, g.kh, g.kw});
+  dn::Held src = dn::as_layout(*plan, dn::stream(), {x, plan->user_src}, pd.src_desc());
+  dn::Held gy = dn::as_layout(*plan, dn::stream(), {dy, plan->user_dst}, pd.diff_dst_desc());
+  dn::Held gw{dn::buffer_for(pd.diff_weights_desc()), pd.diff_weights_desc()};
+  dn::Scratchpad scratch(pd);
+  auto run = [&] {
+    if (state.range(0) == 0) {
+      plan->bwd_weights.execute(dn::stream(), {{DNNL_ARG_SRC, src.mem()}, {DNNL_ARG_DIFF_DST, gy.mem()},
+                                               {DNNL_ARG_DIFF_WEIGHTS, gw.mem()}, {DNNL_ARG_SCRATCHPAD, scratch.mem}});
+      dn::stream().wait();
+    } else {
+      detail::conv_weight_grad_few_channels(g, x.data(), dy.data(), b, dw.data(), nullptr);
+    }
+  };
+  run();
+  const double cpu0 = cpu_seconds();
+  for (auto _ : state) run();
+  report(state, g.flops(), cpu0, num_threads());
+  state.SetLabel(state.range(0) == 0 ? std::string(pd.impl_info_str()) : "simile few-channel kernel");
+}
 #endif
 
 void shape_threads(benchmark::internal::Benchmark* b) {
@@ -229,6 +269,8 @@ BENCHMARK(BM_onednn_native)->Apply([](benchmark::internal::Benchmark* b) {
       for (int shape = 0; shape < 3; ++shape) b->Args({shape, threads, bf16});
   b->UseRealTime()->Unit(benchmark::kMillisecond);
 });
+BENCHMARK(BM_first_layer_weight_grad)->ArgNames({"kernel", "threads"})->ArgsProduct({{0, 1}, {1, 2}})
+    ->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_conv_step, onednn, ConvBackend::onednn)
     ->ArgNames({"threads"})->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_conv_step, onednn_bf16, ConvBackend::onednn, Precision::bf16)

@@ -5,6 +5,7 @@
 
 #if defined(SIMILE_WITH_ONEDNN)
 
+#include "simile/ops/detail/conv_few_channels.hpp"
 #include "simile/ops/detail/conv_onednn_primitives.hpp"
 
 namespace simile::detail::conv_onednn {
@@ -85,7 +86,7 @@ SIMILE_INLINE Tensor<float> forward(const ConvGeometry& g, const Tensor<float>& 
       plan->reorder(dst_md, plan->user_dst, false).execute(s, from, to);
     }
     s.wait();
-    saved = {b.defined(), bf16, plan->bf16, user, src, wei};
+    saved = {b.defined(), bf16, plan->bf16, user, src, wei, x};
     return y;
   });
 }
@@ -121,7 +122,12 @@ SIMILE_INLINE void backward(const ConvGeometry& g, const Saved& saved, const Ten
                                  {DNNL_ARG_SCRATCHPAD, scratch.mem}});
       if (!in_place) accumulate_into(gx, plan->user_src, dx, dx_assign);
     }
-    if (dw || db) {
+    if ((dw || db) && saved.user.src_block == 0 &&
+        few_channels_weight_grad_applies(g, saved.user.dst_block)) {
+      // Few input taps (a first layer on images): simile's kernel, several times oneDNN's speed here; it
+      // reads the caller's float x and dy, so it computes in float at either precision.
+      conv_weight_grad_few_channels(g, saved.x.data(), dy.data(), saved.user.dst_block, dw, db);
+    } else if (dw || db) {
       const auto& pd = plan->bwd_weights_pd;
       Held gy = dx && gy_data.md == pd.diff_dst_desc() ? gy_data : as_layout(*plan, s, user_dy, pd.diff_dst_desc());
       Held src = as_layout(*plan, s, saved.src, pd.src_desc());

@@ -265,6 +265,7 @@ struct Saved {
   bool ran_bf16 = false;  ///< what the plan ran
   UserLayout user;        ///< the caller's layouts of x and y
   Held src, weights;
+  Tensor<float> x;        ///< the caller's x, in its layout `user.src_block` (read by the few-channel weight gradient)
 };
 
 /// Rethrows a oneDNN error as a simile::Error naming conv2d.

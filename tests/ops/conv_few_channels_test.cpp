@@ -14,8 +14,8 @@
 
 namespace simile {
 namespace {
-using detail::ConvGeometry;
 using detail::conv_weight_grad_few_channels;
+using detail::ConvGeometry;
 using testing::random_tensor;
 using testing::throws_with;
 

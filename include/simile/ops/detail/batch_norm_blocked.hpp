@@ -46,6 +46,15 @@ void with_lanes(Index b, F&& f) {
   f(std::integral_constant<Index, 0>{});
 }
 
+/// dy through a ReLU whose output was y (dy where y > 0, else 0) when `relu`, else dy; both read
+/// unconditionally, so that the loops calling it vectorize (a load under the condition made the compiler
+/// scalarize or mask them).
+template <bool relu, Real T>
+inline T relu_grad(T dy, T y) {
+  if constexpr (relu) return y > T(0) ? dy : T(0);
+  else return (void)y, dy;
+}
+
 /// Max pooling of one blocked plane xp [H, W, B] into yp [OH, OW, B], the window's position
 /// (h W + w) per lane into ap: the first maximum in row-major order, NaN wins (as `max_pool2d`); and into
 /// sp, per lane, the value of `source` (a plane of the same layout as xp) at that position.
@@ -229,9 +238,10 @@ Var<T> batch_norm_blocked(const char* name, const Var<T>& x, const Var<T>& weigh
             const T* xk_row = pooled ? xmd + p * out_plane : xr;  // x where each output was read
             T a[batch_norm_max_lanes] = {}, q[batch_norm_max_lanes] = {};
             for (Index k = 0; k < rows; ++k)
+#pragma omp simd
               for (Index l = 0; l < b; ++l) {
                 const Index j = k * b + l;
-                const T g = relu ? (yr[j] > T(0) ? gr[j] : T(0)) : gr[j];
+                const T g = relu_grad<relu>(gr[j], yr[j]);
                 const T xk = xk_row[j];
                 a[l] += g;
                 q[l] += g * (xk - m[l]);
@@ -250,6 +260,8 @@ Var<T> batch_norm_blocked(const char* name, const Var<T>& x, const Var<T>& weigh
           if (!gx) continue;
           // dx = gamma invstd (dy - mean(dy) - xhat mean(dy xhat)) with batch statistics, gamma invstd dy
           // with running ones (see batch_norm).
+          const bool assign = gx.assign;
+          auto put = [assign](T& to, T v) { to = assign ? v : to + v; };
           for (Index i = 0; i < N; ++i) {
             const Index p = i * CB + cb;
             const T *xr = xd + p * plane, *gr = gd + p * out_plane, *yr = yd + p * out_plane;
@@ -262,12 +274,13 @@ Var<T> batch_norm_blocked(const char* name, const Var<T>& x, const Var<T>& weigh
                 for (Index r = 0; r < pool.h; ++r)
                   for (Index c = 0; c < pool.w; ++c) {
                     const Index pos = r * pool.w + c, o = ((r / pool.kernel) * pool.ow + c / pool.kernel) * b;
+                    const auto pos32 = static_cast<std::int32_t>(pos);  // compared in 32 bits, as stored
 #pragma omp simd
                     for (Index l = 0; l < b; ++l) {
                       const Index j = pos * b + l;
-                      const T g = yr[o + l] > T(0) && ar[o + l] == pos ? gr[o + l] : T(0);
-                      const T v = batch_stats ? k1[l] * (g - mean_dy[l] - (xr[j] - m[l]) * proj[l]) : k1[l] * g;
-                      d[j] = gx.assign ? v : d[j] + v;
+                      const T through = relu_grad<true>(gr[o + l], yr[o + l]), xv = xr[j];
+                      const T g = ar[o + l] == pos32 ? through : T(0);
+                      put(d[j], batch_stats ? k1[l] * (g - mean_dy[l] - (xv - m[l]) * proj[l]) : k1[l] * g);
                     }
                   }
                 continue;
@@ -275,26 +288,26 @@ Var<T> batch_norm_blocked(const char* name, const Var<T>& x, const Var<T>& weigh
               // The dense part, then dy added at each window's maximum (several windows may share one).
               if (batch_stats) {
                 for (Index k = 0; k < S; ++k)
+#pragma omp simd
                   for (Index l = 0; l < b; ++l) {
                     const Index j = k * b + l;
-                    const T v = -k1[l] * (mean_dy[l] + (xr[j] - m[l]) * proj[l]);
-                    d[j] = gx.assign ? v : d[j] + v;
+                    put(d[j], -k1[l] * (mean_dy[l] + (xr[j] - m[l]) * proj[l]));
                   }
-              } else if (gx.assign) {
+              } else if (assign) {
                 std::fill(d, d + plane, T(0));
               }
               for (Index k = 0; k < rows; ++k)
                 for (Index l = 0; l < b; ++l) {
                   const Index j = k * b + l;
-                  d[Index(ar[j]) * b + l] += k1[l] * (yr[j] > T(0) ? gr[j] : T(0));
+                  d[Index(ar[j]) * b + l] += k1[l] * relu_grad<true>(gr[j], yr[j]);
                 }
             } else {
               for (Index k = 0; k < S; ++k)
+#pragma omp simd
                 for (Index l = 0; l < b; ++l) {
                   const Index j = k * b + l;
-                  const T g = relu ? (yr[j] > T(0) ? gr[j] : T(0)) : gr[j];
-                  const T v = batch_stats ? k1[l] * (g - mean_dy[l] - (xr[j] - m[l]) * proj[l]) : k1[l] * g;
-                  d[j] = gx.assign ? v : d[j] + v;
+                  const T g = relu_grad<relu>(gr[j], yr[j]), xv = xr[j];
+                  put(d[j], batch_stats ? k1[l] * (g - mean_dy[l] - (xv - m[l]) * proj[l]) : k1[l] * g);
                 }
             }
           }

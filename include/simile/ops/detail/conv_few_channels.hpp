@@ -78,8 +78,8 @@ void few_channels_task(const ConvGeometry& g, const float* x, const float* dy, I
 /// `few_channels_weight_grad_applies(g, b)` (b <= 64); x and dy as described there.
 inline void conv_weight_grad_few_channels(const ConvGeometry& g, const float* x, const float* dy, Index b, float* dw,
                                           float* db) {
-  check(few_channels_weight_grad_applies(g, b) && b <= 64, "conv_weight_grad_few_channels: ", g.c, "x", g.kh, "x",
-        g.kw, " taps (at most ", few_channels_max_taps, "), C_out ", g.o, ", channel block ", b);
+  check(few_channels_weight_grad_applies(g, b) && b <= 64, "conv_weight_grad_few_channels: ", g.c, "x", g.kh, "x", g.kw,
+        " taps (at most ", few_channels_max_taps, "), C_out ", g.o, ", channel block ", b);
   const Index taps = g.c * g.kh * g.kw, ob_count = g.o / b;
   const Index chunks = (g.n + few_channels_chunk - 1) / few_channels_chunk, tasks = chunks * ob_count;
   const Index stride = (taps + 1) * b;  // a task's sums, then its bias sums

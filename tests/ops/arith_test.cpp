@@ -52,6 +52,25 @@ TEST(Binary, GradcheckAllLayouts) {
   }
 }
 
+TEST(Binary, GradientsOfAnInputUsedTwiceOrWrittenBefore) {
+  // A full-layout gradient is assigned when fresh, added to otherwise: x + x and x x write x's twice in
+  // one op, relu(x) + 3 x writes it from two ops, and a broadcast b sums over its rows.
+  const Tensor<double> x0 = Tensor<double>::from({1.0, -2.0, 3.0}, {3});
+  Var<double> x(x0.clone(), true);
+  sum(add(x, x)).backward();
+  EXPECT_TRUE(tensors_near(x.grad(), Tensor<double>::from({2.0, 2.0, 2.0}, {3}), 0, 0));
+  x = Var<double>(x0.clone(), true);
+  sum(mul(x, x)).backward();
+  EXPECT_TRUE(tensors_near(x.grad(), Tensor<double>::from({2.0, -4.0, 6.0}, {3}), 0, 0));
+  x = Var<double>(x0.clone(), true);
+  sum(add(relu(x), scale(x, 3.0))).backward();
+  EXPECT_TRUE(tensors_near(x.grad(), Tensor<double>::from({4.0, 3.0, 4.0}, {3}), 0, 0));
+  Var<double> a(Tensor<double>::ones({2, 3}), true), b(x0.clone(), true);
+  sum(sub(a, b)).backward();
+  EXPECT_TRUE(tensors_near(a.grad(), Tensor<double>::ones({2, 3}), 0, 0));
+  EXPECT_TRUE(tensors_near(b.grad(), Tensor<double>::from({-2.0, -2.0, -2.0}, {3}), 0, 0));
+}
+
 TEST(Binary, BroadcastErrorsNameBothShapes) {
   Var<double> a(Tensor<double>::zeros({2, 3}));
   Var<double> b(Tensor<double>::zeros({2, 4}));

@@ -102,19 +102,13 @@ void dispatch(Layout la, Layout lb, F&& f) {
   else f.template operator()<L::col, L::full>();
 }
 
-/// Accumulates into `out` (laid out as `LT` over the [R, K] grid) the values term(r, k), summing over
-/// broadcast positions. Fixed summation order, parallel over the dimension that is not reduced.
+/// Accumulates into `out` (laid out as `LT` over the [R, K] grid, a broadcast layout: the full one is
+/// written by `gradient`) the values term(r, k), summing over broadcast positions. Fixed summation order,
+/// parallel over the dimension that is not reduced.
 template <Layout LT, Real T, class Term>
 void accumulate(T* out, Index R, Index K, Term term) {
-  if constexpr (LT == Layout::full) {
-    // Row by row: no division per element (it cost as much as the rest of an add's backward).
-    parallel_for(0, R, std::max<Index>(1, elementwise_grain / std::max<Index>(K, 1)), [&](Index b, Index e) {
-      for (Index r = b; r < e; ++r) {
-        T* o = out + r * K;
-        for (Index k = 0; k < K; ++k) o[k] += term(r, k);
-      }
-    });
-  } else if constexpr (LT == Layout::row) {
+  static_assert(LT != Layout::full, "a full-layout gradient is written by gradient()");
+  if constexpr (LT == Layout::row) {
     parallel_for(0, K, std::max<Index>(1, elementwise_grain / std::max<Index>(R, 1)), [&](Index b, Index e) {
       for (Index r = 0; r < R; ++r)
         for (Index k = b; k < e; ++k) out[k] += term(r, k);
@@ -144,6 +138,22 @@ void accumulate(T* out, Index R, Index K, Term term) {
   }
 }
 
+/// Input `i`'s gradient from term(r, k): a full-layout one, which every term writes once, is assigned
+/// when fresh (`Node::grad_target`: no zero fill to read back); a broadcast one is accumulated.
+template <Layout L, Real T, class Term>
+void gradient(Node<T>& self, std::size_t i, Index R, Index K, Term term) {
+  if constexpr (L == Layout::full) {
+    const auto g = self.grad_target(i);
+    if (!g) return;
+    // Row by row: no division per element (it cost as much as the rest of an add's backward).
+    parallel_for(0, R, std::max<Index>(1, elementwise_grain / std::max<Index>(K, 1)), [&](Index b, Index e) {
+      for (Index r = b; r < e; ++r) write_grad(g.data + r * K, K, g.assign, [&](Index k) { return term(r, k); });
+    });
+  } else if (Tensor<T>* g = self.grad_for(i)) {
+    accumulate<L>(g->data(), R, K, term);
+  }
+}
+
 /// y = f(a, b) with broadcasting; backward: ga += g * da(a, b, y), gb += g * db(a, b, y), reduced over
 /// broadcast positions.
 template <Real T, class F, class DA, class DB>
@@ -169,16 +179,14 @@ Var<T> binary_op(const char* name, const Var<T>& a, const Var<T>& b, F f, DA da,
     const T* py = self.value.data();
     const T* pg = self.grad.data();
     dispatch(bc.a, bc.b, [&]<Layout LA, Layout LB>() {
-      if (Tensor<T>* ga = self.grad_for(0))
-        accumulate<LA>(ga->data(), R, K, [&](Index r, Index k) {
-          Index i = r * K + k;
-          return pg[i] * da(pa[at<LA>(r, k, K)], pb[at<LB>(r, k, K)], py[i]);
-        });
-      if (Tensor<T>* gb = self.grad_for(1))
-        accumulate<LB>(gb->data(), R, K, [&](Index r, Index k) {
-          Index i = r * K + k;
-          return pg[i] * db(pa[at<LA>(r, k, K)], pb[at<LB>(r, k, K)], py[i]);
-        });
+      gradient<LA>(self, 0, R, K, [&](Index r, Index k) {
+        Index i = r * K + k;
+        return pg[i] * da(pa[at<LA>(r, k, K)], pb[at<LB>(r, k, K)], py[i]);
+      });
+      gradient<LB>(self, 1, R, K, [&](Index r, Index k) {
+        Index i = r * K + k;
+        return pg[i] * db(pa[at<LA>(r, k, K)], pb[at<LB>(r, k, K)], py[i]);
+      });
     });
   });
 }

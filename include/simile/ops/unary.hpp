@@ -16,7 +16,7 @@ namespace detail {
 /// Elements per parallel chunk for cheap elementwise loops.
 inline constexpr Index elementwise_grain = 1 << 15;
 
-/// y_i = fwd(x_i); backward: gx_i += g_i * deriv(x_i, y_i).
+/// y_i = fwd(x_i); backward: gx_i += g_i * deriv(x_i, y_i) (assigned when gx is fresh: `grad_target`).
 template <Real T, class Fwd, class Deriv>
 Var<T> unary_op(const char* name, const Var<T>& x, Fwd fwd, Deriv deriv) {
   const Tensor<T>& xv = x.value();
@@ -27,14 +27,13 @@ Var<T> unary_op(const char* name, const Var<T>& x, Fwd fwd, Deriv deriv) {
     for (Index i = b; i < e; ++i) py[i] = fwd(px[i]);
   });
   return make_op<T>(name, std::move(y), {x}, [xv, deriv](Node<T>& self) {
-    Tensor<T>* gx = self.grad_for(0);
+    const auto gx = self.grad_target(0);
     if (!gx) return;
     const T* px = xv.data();
     const T* py = self.value.data();
     const T* pg = self.grad.data();
-    T* out = gx->data();
     parallel_for(0, xv.numel(), elementwise_grain, [&](Index b, Index e) {
-      for (Index i = b; i < e; ++i) out[i] += pg[i] * deriv(px[i], py[i]);
+      write_grad(gx.data + b, e - b, gx.assign, [&](Index k) { return pg[b + k] * deriv(px[b + k], py[b + k]); });
     });
   });
 }
@@ -99,10 +98,11 @@ Var<T> clamp(const Var<T>& x, T lo, T hi) {
       [lo, hi](T v, T) { return T(v >= lo && v <= hi); });
 }
 
-/// max(x, 0); gradient 1 for x > 0, else 0.
+/// max(x, 0); gradient 1 for x > 0, else 0 (told from y, which is > 0 exactly where x is: the backward
+/// does not read x).
 template <Real T>
 Var<T> relu(const Var<T>& x) {
-  return detail::unary_op<T>("relu", x, [](T v) { return v > 0 ? v : T(0); }, [](T v, T) { return T(v > 0); });
+  return detail::unary_op<T>("relu", x, [](T v) { return v > 0 ? v : T(0); }, [](T, T y) { return T(y > 0); });
 }
 
 /// x for x > 0, slope * x otherwise.

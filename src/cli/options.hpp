@@ -132,6 +132,10 @@ inline constexpr std::int64_t max_width = 8192, max_queue = 1 << 24, max_vocab =
 /// study, docs/RECIPES.md).
 inline constexpr std::int64_t smallconv_readout_grid = 2;
 
+/// --lr when not given for SimCLR with Adam (every other method and optimizer: Options::lr, 1e-3): issue 13's
+/// study, docs/RECIPES.md.
+inline constexpr double simclr_adam_lr = 2e-3;
+
 /// Architecture options recorded in a checkpoint, so `eval` and `embed` rebuild the same model.
 std::map<std::string, std::string> checkpoint_metadata(const Options& o);
 /// `o` with the architecture recorded in the checkpoint `path`; a missing key or a bad value is an

@@ -8,8 +8,9 @@
 ///
 /// x NCHW [N, C, H, W], dy blocked [N, O / B, OH, OW, B] (`ops/blocked.hpp`), dw [O, C, kh, kw], db [O].
 /// oneDNN's kernel for this pass is built for many input channels: at C_in = 1 (Fashion-MNIST's first layer,
-/// [512, 1, 28, 28] -> 32 channels, 3x3) it ran 16.2 ms on an AVX2 EPYC where this one, reading dy once
-/// with the taps' B-lane sums in registers, takes a few (see `bench/conv_bench.cpp`, BM_conv_step).
+/// [512, 1, 28, 28] -> 32 channels, 3x3) it ran 14.0 ms on an AVX2 EPYC (2 threads) where this one, reading
+/// dy once with the taps' B-lane sums in registers, ran 3.0 (`bench/conv_bench.cpp`,
+/// BM_first_layer_weight_grad).
 ///
 /// Work: tasks of (a fixed chunk of `few_channels_chunk` images, one channel block), each summing its
 /// images one by one (float within an image, its OH OW terms; double across images), then the tasks'

@@ -104,6 +104,103 @@ TEST(LinearProbe, Errors) {
   EXPECT_TRUE(throws_with<ShapeError>([&] { linear_probe(b.x, short_y, b.x, b.y); }, {"3 train labels", "10 rows"}));
 }
 
+TEST(LinearProbe, StratifiedFoldsDealEveryClassEvenly) {
+  std::vector<std::int64_t> y;
+  for (int i = 0; i < 103; ++i) y.push_back(i % 7 == 0 ? 2 : i % 3);  // unequal classes, 2 the smallest
+  const std::vector<int> f = detail::stratified_folds(y, 5, 11);
+  ASSERT_EQ(f.size(), y.size());
+  for (std::int64_t c = 0; c < 3; ++c) {
+    std::vector<int> per_fold(5, 0);
+    for (std::size_t i = 0; i < y.size(); ++i)
+      if (y[i] == c) ++per_fold[static_cast<std::size_t>(f[i])];
+    EXPECT_LE(*std::max_element(per_fold.begin(), per_fold.end()) - *std::min_element(per_fold.begin(), per_fold.end()), 1)
+        << "class " << c;
+  }
+  std::vector<int> sizes(5, 0);
+  for (int k : f) ++sizes[static_cast<std::size_t>(k)];
+  EXPECT_LE(*std::max_element(sizes.begin(), sizes.end()) - *std::min_element(sizes.begin(), sizes.end()), 1);
+  // One row a class: the deal goes on across classes, so no fold is empty and no fold holds them all.
+  const std::vector<std::int64_t> singles{0, 1, 2, 3, 4, 5};
+  std::vector<int> g = detail::stratified_folds(singles, 3, 0);
+  EXPECT_EQ(std::count(g.begin(), g.end(), 0), 2);
+  EXPECT_EQ(std::count(g.begin(), g.end(), 1), 2);
+  EXPECT_EQ(std::count(g.begin(), g.end(), 2), 2);
+  EXPECT_EQ(detail::stratified_folds(y, 5, 11), f);  // the seed alone decides
+  EXPECT_NE(detail::stratified_folds(y, 5, 12), f);
+}
+
+/// Two classes whose means differ by 0.5 standard deviations in each of `dim` features: together they
+/// separate well (the mean difference's direction: 0.5 sqrt(dim) deviations apart), but with fewer rows
+/// than features an unpenalized probe fits the noise instead.
+Blobs faint_in_every_feature(int rows, int dim, std::uint64_t seed) {
+  Rng r(seed);
+  Blobs b{Tensor<float>::empty({rows, dim}), {}};
+  for (int i = 0; i < rows; ++i) {
+    b.y.push_back(i % 2);
+    for (int d = 0; d < dim; ++d) b.x.at(i, d) = static_cast<float>((i % 2 ? 0.25 : -0.25) + r.normal());
+  }
+  return b;
+}
+
+TEST(LinearProbe, CrossValidationChoosesAPenaltyThatHelpsFewLabels) {
+  Blobs tr = faint_in_every_feature(40, 60, 5), te = faint_in_every_feature(2000, 60, 6);
+  const std::vector<double> grid{1e-4, 1e-2, 1.0, 100.0};
+  LinearProbeResult loose = linear_probe(tr.x, tr.y, te.x, te.y, {.l2 = 1e-4});
+  LinearProbeResult cv = linear_probe(tr.x, tr.y, te.x, te.y, {.l2_grid = grid, .folds = 5, .seed = 1});
+  EXPECT_EQ(loose.l2, 1e-4);
+  EXPECT_GE(cv.l2, 1.0);  // 40 rows, 60 features: the small penalties fit the noise
+  EXPECT_EQ(loose.train_accuracy, 1.0);
+  EXPECT_GT(cv.test_accuracy, loose.test_accuracy + 0.03) << cv.test_accuracy << " vs " << loose.test_accuracy;
+  // The chosen penalty's probe is the plain probe at that penalty; the test rows play no part in the choice.
+  LinearProbeResult fixed = linear_probe(tr.x, tr.y, te.x, te.y, {.l2 = cv.l2});
+  EXPECT_EQ(cv.test_accuracy, fixed.test_accuracy);
+  EXPECT_EQ(cv.final_loss, fixed.final_loss);
+  Blobs other = faint_in_every_feature(50, 60, 7);
+  EXPECT_EQ(linear_probe(tr.x, tr.y, other.x, other.y, {.l2_grid = grid, .seed = 1}).l2, cv.l2);
+}
+
+TEST(LinearProbe, CrossValidationCountsHeldOutRowsAndBreaksTiesUpward) {
+  // By hand: the held-out rows each penalty gets right, over the same folds.
+  Blobs tr = faint_in_every_feature(30, 20, 8);
+  const std::vector<double> grid{1e-3, 0.3, 30.0};
+  const std::vector<int> fold = detail::stratified_folds(tr.y, 3, 4);
+  std::vector<double> right(grid.size(), 0);
+  for (int k = 0; k < 3; ++k) {
+    std::vector<float> xf, xh;
+    std::vector<std::int64_t> yf, yh;
+    for (Index i = 0; i < 30; ++i) {
+      auto& x = fold[static_cast<std::size_t>(i)] == k ? xh : xf;
+      for (Index d = 0; d < 20; ++d) x.push_back(tr.x.at(i, d));
+      (fold[static_cast<std::size_t>(i)] == k ? yh : yf).push_back(tr.y[static_cast<std::size_t>(i)]);
+    }
+    auto fit = Tensor<float>::from(xf, {Index(yf.size()), 20}), held = Tensor<float>::from(xh, {Index(yh.size()), 20});
+    for (std::size_t g = 0; g < grid.size(); ++g)
+      right[g] += linear_probe(fit, yf, held, yh, {.l2 = grid[g], .tolerance = LinearProbeOptions{}.cv_tolerance})
+                      .test_accuracy * double(yh.size());
+  }
+  std::size_t best = 0;
+  for (std::size_t g = 1; g < grid.size(); ++g)
+    if (std::lround(right[g]) >= std::lround(right[best])) best = g;
+  EXPECT_EQ(detail::cross_validated_l2(tr.x, tr.y, {.l2_grid = grid, .folds = 3, .seed = 4}), grid[best]);
+  // Separable blobs: every penalty gets every held-out row right, and the largest is taken.
+  Blobs easy = blobs(3, 20, 4, 0.05, 9);
+  EXPECT_EQ(linear_probe(easy.x, easy.y, easy.x, easy.y, {.l2_grid = {1e-3, 1e-4, 1e-2}}).l2, 1e-2);
+}
+
+TEST(LinearProbe, CrossValidationErrors) {
+  Blobs b = blobs(2, 5, 3, 0.1, 4);
+  EXPECT_TRUE(throws_with<ValueError>([&] { linear_probe(b.x, b.y, b.x, b.y, {.l2_grid = {1e-3}, .folds = 1}); },
+                                      {"linear_probe", "1 folds of 10 training rows"}));
+  EXPECT_TRUE(throws_with<ValueError>([&] { linear_probe(b.x, b.y, b.x, b.y, {.l2_grid = {1e-3}, .folds = 11}); },
+                                      {"11 folds of 10 training rows"}));
+  EXPECT_TRUE(throws_with<ValueError>([&] { linear_probe(b.x, b.y, b.x, b.y, {.l2_grid = {1e-3, -2}}); },
+                                      {"l2_grid holds -2"}));
+  EXPECT_TRUE(throws_with<ValueError>([&] { linear_probe(b.x, b.y, b.x, b.y, {.l2_grid = {std::nan("")}}); },
+                                      {"l2_grid holds nan"}));
+  EXPECT_TRUE(throws_with<ValueError>([&] { linear_probe(b.x, b.y, b.x, b.y, {.l2_grid = {1e-3}, .cv_tolerance = 0}); },
+                                      {"cv_tolerance 0"}));
+}
+
 TEST(Representation, AlignmentUniformityByHand) {
   auto x = Tensor<float>::from({1, 0, 0, 1}, {2, 2});
   auto y = Tensor<float>::from({0, 1, 0, 2}, {2, 2});

@@ -60,6 +60,56 @@ SIMILE_INLINE double accuracy_of(const MatD& x, const VecD& theta, Index classes
   return x.rows() ? double(correct) / double(x.rows()) : 0.0;
 }
 
+SIMILE_INLINE std::vector<int> stratified_folds(std::span<const std::int64_t> labels, int folds, std::uint64_t seed) {
+  std::vector<std::int64_t> classes(labels.begin(), labels.end());
+  std::sort(classes.begin(), classes.end());
+  classes.erase(std::unique(classes.begin(), classes.end()), classes.end());
+  std::vector<int> fold(labels.size(), 0);
+  std::size_t dealt = 0;  // the deal goes on from class to class, so small classes do not all start fold 0
+  for (std::int64_t c : classes) {
+    std::vector<std::size_t> rows;
+    for (std::size_t i = 0; i < labels.size(); ++i)
+      if (labels[i] == c) rows.push_back(i);
+    Rng rng = Rng::stream(seed, static_cast<std::uint64_t>(c));
+    for (std::size_t i = rows.size(); i > 1; --i) std::swap(rows[i - 1], rows[rng.below(i)]);
+    for (std::size_t row : rows) fold[row] = static_cast<int>(dealt++ % static_cast<std::size_t>(folds));
+  }
+  return fold;
+}
+
+SIMILE_INLINE double cross_validated_l2(const Tensor<float>& train, std::span<const std::int64_t> train_labels,
+                                        const LinearProbeOptions& opt) {
+  const std::vector<int> fold = stratified_folds(train_labels, opt.folds, opt.seed);
+  LinearProbeOptions fixed = opt;
+  fixed.l2_grid.clear();
+  fixed.tolerance = opt.cv_tolerance;
+  std::vector<Index> right(opt.l2_grid.size(), 0);
+  for (int k = 0; k < opt.folds; ++k) {
+    std::vector<Index> fit_rows, held_rows;
+    for (std::size_t i = 0; i < fold.size(); ++i) (fold[i] == k ? held_rows : fit_rows).push_back(static_cast<Index>(i));
+    auto take = [&](const std::vector<Index>& rows) {
+      Tensor<float> x = Tensor<float>::empty({static_cast<Index>(rows.size()), train.dim(1)});
+      std::vector<std::int64_t> y(rows.size());
+      for (std::size_t r = 0; r < rows.size(); ++r) {
+        x.matrix().row(static_cast<Index>(r)) = train.matrix().row(rows[r]);
+        y[r] = train_labels[static_cast<std::size_t>(rows[r])];
+      }
+      return std::pair{std::move(x), std::move(y)};
+    };
+    auto [x_fit, y_fit] = take(fit_rows);
+    auto [x_held, y_held] = take(held_rows);
+    for (std::size_t g = 0; g < opt.l2_grid.size(); ++g) {
+      fixed.l2 = opt.l2_grid[g];
+      const double acc = linear_probe(x_fit, y_fit, x_held, y_held, fixed).test_accuracy;
+      right[g] += static_cast<Index>(std::llround(acc * static_cast<double>(held_rows.size())));
+    }
+  }
+  std::size_t best = 0;
+  for (std::size_t g = 1; g < right.size(); ++g)
+    if (right[g] > right[best] || (right[g] == right[best] && opt.l2_grid[g] > opt.l2_grid[best])) best = g;
+  return opt.l2_grid[best];
+}
+
 }  // namespace simile::detail
 
 namespace simile {
@@ -72,6 +122,15 @@ SIMILE_INLINE LinearProbeResult linear_probe(const Tensor<float>& train, std::sp
         opt.tolerance, ", history ", opt.history, ")");
   const Index classes = detail::count_classes(train_labels, "linear_probe");
   for (std::int64_t l : test_labels) check(l >= 0, "linear_probe: negative test label ", l);
+  double l2 = opt.l2;
+  if (!opt.l2_grid.empty()) {
+    for (double g : opt.l2_grid)
+      check(std::isfinite(g) && g >= 0, "linear_probe: l2_grid holds ", g, ", expected finite penalties >= 0");
+    check(opt.folds >= 2 && opt.folds <= train.dim(0), "linear_probe: ", opt.folds, " folds of ", train.dim(0),
+          " training rows (expected 2 to the rows)");
+    check(opt.cv_tolerance > 0, "linear_probe: cv_tolerance ", opt.cv_tolerance, ", expected > 0");
+    l2 = detail::cross_validated_l2(train, train_labels, opt);
+  }
 
   Eigen::RowVectorXd mean = train.matrix().cast<double>().colwise().mean();
   Eigen::RowVectorXd var = (train.matrix().cast<double>().rowwise() - mean).array().square().colwise().mean();
@@ -79,12 +138,13 @@ SIMILE_INLINE LinearProbeResult linear_probe(const Tensor<float>& train, std::sp
   detail::MatD xtr = detail::standardized(train, mean, inv_std);
   detail::MatD xte = detail::standardized(test, mean, inv_std);
 
-  detail::SoftmaxObjective f{xtr, train_labels, classes, opt.l2, {}};
+  detail::SoftmaxObjective f{xtr, train_labels, classes, l2, {}};
   const Index dim = (xtr.cols() + 1) * classes;
   detail::VecD theta = detail::VecD::Zero(dim), grad, new_grad;
   double loss = f(theta, grad);
   std::deque<std::pair<detail::VecD, detail::VecD>> mem;  // (s, y) pairs
   LinearProbeResult r;
+  r.l2 = l2;
   int it = 0;
   for (; it < opt.max_iterations; ++it) {
     if (grad.lpNorm<Eigen::Infinity>() < opt.tolerance) {

@@ -8,6 +8,11 @@
 /// in double precision, to convergence: it stops when the largest gradient component falls below
 /// `tolerance` or the loss stops decreasing (relative change below 1e-10), or after `max_iterations`.
 /// The encoder is not involved: the probe sees only the feature matrices it is given.
+///
+/// With `l2_grid`, the penalty is chosen as SimCLR's transfer evaluation does (Chen et al. 2020, B.8), but
+/// on the training rows alone: k-fold cross-validation, folds stratified by class, each grid value scored
+/// by the held-out accuracy summed over the folds; the best (ties: the largest penalty) is then used on all
+/// training rows. It matters when labels are few: 600 rows of 128 features fit nearly any labeling.
 
 #include <algorithm>
 #include <cmath>
@@ -15,21 +20,31 @@
 #include <deque>
 #include <limits>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "simile/core/instantiate.hpp"
 #include "simile/core/parallel.hpp"
+#include "simile/core/rng.hpp"
 #include "simile/core/tensor.hpp"
 #include "simile/eval/knn.hpp"
 
 namespace simile {
 
-/// Options of `linear_probe`: the penalty and L-BFGS's stopping rule and memory.
+/// Options of `linear_probe`: the penalty (given, or chosen by cross-validation) and L-BFGS's stopping rule
+/// and memory.
 struct LinearProbeOptions {
-  double l2 = 1e-4;          ///< L2 penalty on W (not on b)
+  double l2 = 1e-4;          ///< L2 penalty on W (not on b); ignored when `l2_grid` is given
   int max_iterations = 1000; ///< L-BFGS iterations at most
   double tolerance = 1e-5;   ///< stop when max |gradient| falls below this
   int history = 10;          ///< L-BFGS memory
+  /// Penalties to choose from by `folds`-fold cross-validation on the training rows (empty: use `l2`).
+  std::vector<double> l2_grid;
+  int folds = 5;           ///< folds of the cross-validation (2 or more, at most the training rows)
+  /// `tolerance` of the cross-validation's fits: ranking penalties by held-out accuracy needs less than the
+  /// final fit (on 10 % of Fashion-MNIST, 512 features: the same choices as at 1e-5 in a third of the time).
+  double cv_tolerance = 1e-4;
+  std::uint64_t seed = 0;  ///< draws the folds (class by class, `Rng::stream(seed, label)`)
 };
 
 /// What `linear_probe` returns; accuracies are fractions in [0, 1].
@@ -39,6 +54,7 @@ struct LinearProbeResult {
   double final_loss = 0;      ///< the penalized cross-entropy at the end
   int iterations = 0;         ///< L-BFGS iterations run
   bool converged = false;  ///< stopped by a tolerance, not by max_iterations
+  double l2 = 0;           ///< the penalty used: `l2`, or the one cross-validation chose from `l2_grid`
 };
 
 namespace detail {
@@ -59,6 +75,16 @@ struct SoftmaxObjective {
 MatD standardized(const Tensor<float>& f, const Eigen::RowVectorXd& mean, const Eigen::RowVectorXd& inv_std);
 
 double accuracy_of(const MatD& x, const VecD& theta, Index classes, std::span<const std::int64_t> y);
+
+/// The fold (0..folds-1) of each of `labels`' rows: class by class, the rows in an order drawn from
+/// `Rng::stream(seed, label)` are dealt to the folds in turn, the deal going on from one class to the next:
+/// each fold holds 1/folds of every class (to a row) and of all rows, so none is empty when folds <= rows.
+std::vector<int> stratified_folds(std::span<const std::int64_t> labels, int folds, std::uint64_t seed);
+
+/// The penalty of `opt.l2_grid` with the most held-out rows right over `opt.folds` folds of the training rows
+/// (ties: the largest penalty).
+double cross_validated_l2(const Tensor<float>& train, std::span<const std::int64_t> train_labels,
+                          const LinearProbeOptions& opt);
 }  // namespace detail
 
 /// Trains the probe on (`train`, `train_labels`) and reports accuracy on (`test`, `test_labels`).

@@ -108,6 +108,10 @@ struct EvaluationOptions {
   KnnOptions knn;             ///< the kNN classifier (k is capped at the training set's size)
   LinearProbeOptions probe;   ///< the linear probe, for every label fraction
   bool label_fractions = true;   ///< also probe on 1 % and 10 % of the training labels
+  /// The penalties the 1 % and 10 % probes choose from, each by `probe.folds`-fold cross-validation on its
+  /// own labeled rows (fewer folds when it has fewer rows; `LinearProbeOptions::l2_grid`, folds drawn from
+  /// `seed`); empty: `probe.l2` as given. Few labels need a larger penalty than all of them.
+  std::vector<double> fraction_l2_grid = {1e-4, 1e-3, 1e-2, 1e-1, 1.0};
   std::uint64_t seed = 0;        ///< seeds the label subsets and the views for alignment
   Index batch_size = 512;        ///< samples per encoder call when embedding
   /// `evaluate_encoder`: once the sets are embedded, return the caching allocator's free blocks to the
@@ -161,7 +165,13 @@ inline EvaluationReport evaluate_features(const Tensor<float>& train, const std:
     for (double f : {0.01, 0.10}) {
       Split s = stratified_split(train_labels, f, opt.seed);
       auto [x, y] = take_rows(train, train_labels, s.kept);
-      double acc = linear_probe(x, y, test, test_labels, opt.probe).test_accuracy;
+      LinearProbeOptions few = opt.probe;
+      if (!opt.fraction_l2_grid.empty() && x.dim(0) >= 2) {  // fewer folds when fewer rows
+        few.l2_grid = opt.fraction_l2_grid;
+        few.folds = static_cast<int>(std::min<Index>(few.folds, x.dim(0)));
+        few.seed = opt.seed;
+      }
+      double acc = linear_probe(x, y, test, test_labels, few).test_accuracy;
       (f < 0.05 ? r.linear_probe_1pct : r.linear_probe_10pct) = acc;
     }
   }

@@ -87,17 +87,8 @@ SIMILE_INLINE double cross_validated_l2(const Tensor<float>& train, std::span<co
   for (int k = 0; k < opt.folds; ++k) {
     std::vector<Index> fit_rows, held_rows;
     for (std::size_t i = 0; i < fold.size(); ++i) (fold[i] == k ? held_rows : fit_rows).push_back(static_cast<Index>(i));
-    auto take = [&](const std::vector<Index>& rows) {
-      Tensor<float> x = Tensor<float>::empty({static_cast<Index>(rows.size()), train.dim(1)});
-      std::vector<std::int64_t> y(rows.size());
-      for (std::size_t r = 0; r < rows.size(); ++r) {
-        x.matrix().row(static_cast<Index>(r)) = train.matrix().row(rows[r]);
-        y[r] = train_labels[static_cast<std::size_t>(rows[r])];
-      }
-      return std::pair{std::move(x), std::move(y)};
-    };
-    auto [x_fit, y_fit] = take(fit_rows);
-    auto [x_held, y_held] = take(held_rows);
+    auto [x_fit, y_fit] = take_rows(train, train_labels, fit_rows);
+    auto [x_held, y_held] = take_rows(train, train_labels, held_rows);
     for (std::size_t g = 0; g < opt.l2_grid.size(); ++g) {
       fixed.l2 = opt.l2_grid[g];
       const double acc = linear_probe(x_fit, y_fit, x_held, y_held, fixed).test_accuracy;

@@ -57,6 +57,19 @@ struct LinearProbeResult {
   double l2 = 0;           ///< the penalty used: `l2`, or the one cross-validation chose from `l2_grid`
 };
 
+/// The labels of `labels` at `idx`, and the rows of `features` there.
+inline std::pair<Tensor<float>, std::vector<std::int64_t>> take_rows(const Tensor<float>& features,
+                                                                    std::span<const std::int64_t> labels,
+                                                                    std::span<const Index> idx) {
+  Tensor<float> x = Tensor<float>::empty({static_cast<Index>(idx.size()), features.dim(1)});
+  std::vector<std::int64_t> y;
+  for (std::size_t i = 0; i < idx.size(); ++i) {
+    features.slice_rows(idx[i], idx[i] + 1).copy_to(x.slice_rows(static_cast<Index>(i), static_cast<Index>(i) + 1));
+    y.push_back(labels[static_cast<std::size_t>(idx[i])]);
+  }
+  return {x, y};
+}
+
 namespace detail {
 using MatD = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using VecD = Eigen::VectorXd;

@@ -138,19 +138,6 @@ struct EvaluationReport {
   Index dim = 0;                    ///< D, the embedding's width
 };
 
-/// The labels of `labels` at `idx`, and the rows of `features` there.
-inline std::pair<Tensor<float>, std::vector<std::int64_t>> take_rows(const Tensor<float>& features,
-                                                                    const std::vector<std::int64_t>& labels,
-                                                                    const std::vector<Index>& idx) {
-  Tensor<float> x = Tensor<float>::empty({static_cast<Index>(idx.size()), features.dim(1)});
-  std::vector<std::int64_t> y;
-  for (std::size_t i = 0; i < idx.size(); ++i) {
-    features.slice_rows(idx[i], idx[i] + 1).copy_to(x.slice_rows(static_cast<Index>(i), static_cast<Index>(i) + 1));
-    y.push_back(labels[static_cast<std::size_t>(idx[i])]);
-  }
-  return {x, y};
-}
-
 /// Evaluates precomputed features (train [N, D] and test [M, D]) with their datasets' labels.
 inline EvaluationReport evaluate_features(const Tensor<float>& train, const std::vector<std::int64_t>& train_labels,
                                           const Tensor<float>& test, const std::vector<std::int64_t>& test_labels,

@@ -157,7 +157,7 @@ void add_common_options(CLI::App& app, Options& o) {
                 method_choices());
   integer_option(app, "--readout-grid", o.readout_grid,
                  "smallconv: where h is read, conv3's 7x7 map averaged over G x G cells (1: global average, h of "
-                 "128; 2, the default: quadrants, h of 512)",
+                 "128; 2: quadrants, h of 512; 3, the default: overlapping cells of 3x3 positions, h of 1152)",
                  1, 7);
   integer_option(app, "--proj-hidden", o.proj_hidden, "projection head hidden width", 1, max_width);
   integer_option(app, "--proj-out", o.proj_out, "projection head output width (z)", 1, max_width);

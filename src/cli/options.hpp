@@ -128,9 +128,9 @@ class BadArgument : public Error {
 /// table encoders: vocabulary, tokens a text, layers (and heads), a table's feature columns.
 inline constexpr std::int64_t max_width = 8192, max_queue = 1 << 24, max_vocab = 1 << 20, max_tokens = 4096,
                               max_layers = 64, max_features = 1 << 24;
-/// smallconv's readout grid when --readout-grid is not given: h from the quadrants of conv3's map (issue 13's
-/// study, docs/RECIPES.md).
-inline constexpr std::int64_t smallconv_readout_grid = 2;
+/// smallconv's readout grid when --readout-grid is not given: h from 3x3 overlapping cells of conv3's 7x7 map,
+/// 1,152 wide (issue 13's study, docs/RECIPES.md: above the quadrants on every probe at the same training).
+inline constexpr std::int64_t smallconv_readout_grid = 3;
 
 /// --lr when not given for SimCLR with Adam (every other method and optimizer: Options::lr, 1e-3): issue 13's
 /// study, docs/RECIPES.md.

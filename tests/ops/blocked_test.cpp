@@ -318,19 +318,22 @@ TEST(Blocked, ConvErrors) {
       {"conv2d", "channels"}));
 }
 
-TEST(Blocked, SmallConvNetBlockedEqualsNchw) {
+// The tool's readout grids: quadrants (2) and overlapping 3x3-position cells of the 7x7 map (3, its default).
+class BlockedSmallConvNet : public ::testing::TestWithParam<Index> {};
+
+TEST_P(BlockedSmallConvNet, EqualsNchw) {
   SKIP_WITHOUT_BLOCKED_LAYOUT();
   const Index B = channel_block<float>();
   encoders::SmallConvNetOptions opt;
   opt.widths = {B, 2 * B, 2 * B};
-  opt.readout_grid = 2;
+  opt.readout_grid = GetParam();
   Rng rng0(3), rng1(3);  // the same weights in both
   encoders::SmallConvNet<float> blocked_net(opt, rng0);
   opt.blocked = false;
   encoders::SmallConvNet<float> nchw_net(opt, rng1);
   ASSERT_TRUE(blocked_net.runs_blocked());
   ASSERT_FALSE(nchw_net.runs_blocked());
-  const Tensor<float> x = random_tensor<float>({6, 1, 12, 12}, 60, 0, 1);
+  const Tensor<float> x = random_tensor<float>({6, 1, 28, 28}, 60, 0, 1);  // conv3's map 7x7: grid 3's cells overlap
   for (bool training : {true, false}) {
     SCOPED_TRACE(training ? "training" : "eval");
     blocked_net.train(training);
@@ -351,6 +354,8 @@ TEST(Blocked, SmallConvNetBlockedEqualsNchw) {
     nchw_net.zero_grad();
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(ReadoutGrid, BlockedSmallConvNet, ::testing::Values(2, 3));
 
 TEST(Blocked, ResNet18BlockedEqualsNchw) {
   SKIP_WITHOUT_BLOCKED_LAYOUT();

@@ -94,6 +94,81 @@ TEST(LinearProbe, FindsTheRegularizedOptimum) {
   EXPECT_NEAR(r.final_loss, std::log1p(std::exp(-w)) + l2 / 2 * (w * w / 2), 1e-7);
 }
 
+// The objective takes the standardized rows a block at a time: over several blocks and a partial last one,
+// its loss is the direct formula's, its gradient the central differences', and its bits the same on 1 and 2
+// threads (the blocks, not the threads, fix the order of the sums).
+TEST(LinearProbe, BlockedObjectiveIsTheWholeMatrixObjective) {
+  const Index n = 2 * detail::probe_block + 37, d = 3, c = 3;
+  Blobs b = blobs(static_cast<int>(c), static_cast<int>(n / c), static_cast<int>(d), 1.0, 11);
+  ASSERT_EQ(b.x.dim(0), n);
+  const Eigen::RowVectorXd mean = Eigen::RowVectorXd::Constant(d, 0.25), inv_std = Eigen::RowVectorXd::Constant(d, 0.8);
+  const detail::Standardized xs{b.x, mean, inv_std};
+  const double l2 = 0.03;
+  const detail::SoftmaxObjective f{xs, b.y, c, l2};
+  Rng r(12);
+  detail::VecD theta((d + 1) * c);
+  for (Index i = 0; i < theta.size(); ++i) theta(i) = r.normal();
+  // Direct: every row standardized, logits, log-sum-exp, mean, plus the penalty on W.
+  double direct = 0;
+  for (Index i = 0; i < n; ++i) {
+    std::vector<double> z(static_cast<std::size_t>(c));
+    for (Index k = 0; k < c; ++k) {
+      z[static_cast<std::size_t>(k)] = theta(d * c + k);
+      for (Index j = 0; j < d; ++j) z[static_cast<std::size_t>(k)] += (b.x.at(i, j) - 0.25) * 0.8 * theta(j * c + k);
+    }
+    const double mx = *std::max_element(z.begin(), z.end());
+    double s = 0;
+    for (double v : z) s += std::exp(v - mx);
+    direct += mx + std::log(s) - z[static_cast<std::size_t>(b.y[static_cast<std::size_t>(i)])];
+  }
+  double penalty = 0;
+  for (Index i = 0; i < d * c; ++i) penalty += theta(i) * theta(i);
+  direct = direct / double(n) + 0.5 * l2 * penalty;
+  detail::VecD grad, grad2;
+  double loss = 0, loss2 = 0;
+  {
+    ThreadScope one(1);
+    loss = f(theta, grad);
+  }
+  {
+    ThreadScope two(2);
+    loss2 = f(theta, grad2);
+  }
+  EXPECT_NEAR(loss, direct, 1e-12);
+  EXPECT_EQ(loss, loss2);
+  EXPECT_TRUE(grad == grad2);
+  const double h = 1e-6;
+  for (Index i = 0; i < theta.size(); ++i) {
+    detail::VecD up = theta, down = theta, unused;
+    up(i) += h;
+    down(i) -= h;
+    EXPECT_NEAR(grad(i), (f(up, unused) - f(down, unused)) / (2 * h), 1e-7) << "theta " << i;
+  }
+}
+
+TEST(LinearProbe, SameBitsOnOneAndTwoThreads) {
+  // One draw of 3,000 points around the same centers: the first 2,500 train, the last 500 test.
+  const Blobs all = blobs(5, 600, 16, 1.5, 13);
+  auto rows = [&](int lo, int hi) {
+    Blobs b{Tensor<float>::empty({hi - lo, 16}), {}};
+    for (int i = lo; i < hi; ++i) {
+      b.y.push_back(all.y[static_cast<std::size_t>(i)]);
+      for (int d = 0; d < 16; ++d) b.x.at(i - lo, d) = all.x.at(i, d);
+    }
+    return b;
+  };
+  const Blobs tr = rows(0, 2500), te = rows(2500, 3000);
+  LinearProbeResult r[2];
+  for (int t : {1, 2}) {
+    ThreadScope threads(t);
+    r[t - 1] = linear_probe(tr.x, tr.y, te.x, te.y);
+  }
+  EXPECT_EQ(r[0].final_loss, r[1].final_loss);
+  EXPECT_EQ(r[0].iterations, r[1].iterations);
+  EXPECT_EQ(r[0].test_accuracy, r[1].test_accuracy);
+  EXPECT_GT(r[0].test_accuracy, 0.8);  // overlapping blobs (spread 1.5 around unit-normal centers), far above chance
+}
+
 TEST(LinearProbe, Errors) {
   Blobs b = blobs(2, 5, 3, 0.1, 4);
   std::vector<std::int64_t> bad = b.y;

@@ -7,57 +7,71 @@
 
 namespace simile::detail {
 
-SIMILE_INLINE double SoftmaxObjective::operator() (const VecD& theta, VecD& grad) {
-  const Index d = x.cols(), c = classes, n = x.rows();
-  Eigen::Map<const MatD> w(theta.data(), d, c);
-  Eigen::Map<const Eigen::RowVectorXd> b(theta.data() + d * c, c);
-  logits.resize(n, c);
-  logits.noalias() = x * w;
-  std::vector<double> part(static_cast<std::size_t>(std::max(1, parallel_chunks(n, 512))), 0.0);
-  parallel_chunked(0, n, 512, [&](int chunk, Index lo, Index hi) {
-    double acc = 0;
-    for (Index i = lo; i < hi; ++i) {
-      auto row = logits.row(i);
-      row += b;
-      double mx = row.maxCoeff();
-      double lse = mx + std::log((row.array() - mx).exp().sum());
-      acc += lse - row(y[static_cast<std::size_t>(i)]);
-      row = (row.array() - lse).exp();  // softmax probabilities
-      row(y[static_cast<std::size_t>(i)]) -= 1.0;
-      row /= double(n);  // now d loss / d logits
-    }
-    part[static_cast<std::size_t>(chunk)] = acc;
-  });
-  double loss = 0;
-  for (double p : part) loss += p;
-  loss /= double(n);
-  grad.resize(theta.size());
-  Eigen::Map<MatD> gw(grad.data(), d, c);
-  gw.noalias() = x.transpose() * logits;
-  gw += l2 * w;
-  Eigen::Map<Eigen::RowVectorXd>(grad.data() + d * c, c) = logits.colwise().sum();
-  return loss + 0.5 * l2 * w.squaredNorm();
-}
-
-SIMILE_INLINE MatD standardized(const Tensor<float>& f, const Eigen::RowVectorXd& mean, const Eigen::RowVectorXd& inv_std) {
-  MatD m = f.matrix().cast<double>();
+SIMILE_INLINE MatD Standardized::rows(Index lo, Index hi) const {
+  MatD m = f.matrix().middleRows(lo, hi - lo).cast<double>();
   m.rowwise() -= mean;
   m.array().rowwise() *= inv_std.array();
   return m;
 }
 
-SIMILE_INLINE double accuracy_of(const MatD& x, const VecD& theta, Index classes, std::span<const std::int64_t> y) {
-  const Index d = x.cols();
+SIMILE_INLINE double SoftmaxObjective::operator()(const VecD& theta, VecD& grad) const {
+  const Index d = x.f.dim(1), c = classes, n = x.f.dim(0);
+  Eigen::Map<const MatD> w(theta.data(), d, c);
+  Eigen::Map<const Eigen::RowVectorXd> b(theta.data() + d * c, c);
+  const Index blocks = (n + probe_block - 1) / probe_block;
+  std::vector<double> loss_part(static_cast<std::size_t>(blocks), 0.0);
+  std::vector<VecD> grad_part(static_cast<std::size_t>(blocks));
+  parallel_for(0, blocks, 1, [&](Index first, Index last) {
+    for (Index k = first; k < last; ++k) {
+      const Index lo = k * probe_block, hi = std::min(n, lo + probe_block);
+      const MatD xb = x.rows(lo, hi);
+      MatD logits = xb * w;
+      double acc = 0;
+      for (Index i = 0; i < hi - lo; ++i) {
+        auto row = logits.row(i);
+        const auto label = y[static_cast<std::size_t>(lo + i)];
+        row += b;
+        double mx = row.maxCoeff();
+        double lse = mx + std::log((row.array() - mx).exp().sum());
+        acc += lse - row(label);
+        row = (row.array() - lse).exp();  // softmax probabilities
+        row(label) -= 1.0;
+        row /= double(n);  // now d loss / d logits
+      }
+      VecD& g = grad_part[static_cast<std::size_t>(k)];
+      g.resize((d + 1) * c);
+      Eigen::Map<MatD>(g.data(), d, c).noalias() = xb.transpose() * logits;
+      Eigen::Map<Eigen::RowVectorXd>(g.data() + d * c, c) = logits.colwise().sum();
+      loss_part[static_cast<std::size_t>(k)] = acc;
+    }
+  });
+  double loss = 0;
+  grad = VecD::Zero(theta.size());
+  for (Index k = 0; k < blocks; ++k) {
+    loss += loss_part[static_cast<std::size_t>(k)];
+    grad += grad_part[static_cast<std::size_t>(k)];
+  }
+  loss /= double(n);
+  Eigen::Map<MatD>(grad.data(), d, c) += l2 * w;
+  return loss + 0.5 * l2 * w.squaredNorm();
+}
+
+SIMILE_INLINE double accuracy_of(const Standardized& x, const VecD& theta, Index classes,
+                                 std::span<const std::int64_t> y) {
+  const Index d = x.f.dim(1), n = x.f.dim(0);
   Eigen::Map<const MatD> w(theta.data(), d, classes);
   Eigen::Map<const Eigen::RowVectorXd> b(theta.data() + d * classes, classes);
-  MatD logits = x * w;
   Index correct = 0;
-  for (Index i = 0; i < x.rows(); ++i) {
-    Index best;
-    (logits.row(i) + b).maxCoeff(&best);
-    correct += best == y[static_cast<std::size_t>(i)];
+  for (Index lo = 0; lo < n; lo += probe_block) {
+    const Index hi = std::min(n, lo + probe_block);
+    const MatD logits = x.rows(lo, hi) * w;
+    for (Index i = 0; i < hi - lo; ++i) {
+      Index best;
+      (logits.row(i) + b).maxCoeff(&best);
+      correct += best == y[static_cast<std::size_t>(lo + i)];
+    }
   }
-  return x.rows() ? double(correct) / double(x.rows()) : 0.0;
+  return n ? double(correct) / double(n) : 0.0;
 }
 
 SIMILE_INLINE std::vector<int> stratified_folds(std::span<const std::int64_t> labels, int folds, std::uint64_t seed) {
@@ -126,11 +140,10 @@ SIMILE_INLINE LinearProbeResult linear_probe(const Tensor<float>& train, std::sp
   Eigen::RowVectorXd mean = train.matrix().cast<double>().colwise().mean();
   Eigen::RowVectorXd var = (train.matrix().cast<double>().rowwise() - mean).array().square().colwise().mean();
   Eigen::RowVectorXd inv_std = (var.array() + 1e-12).rsqrt();
-  detail::MatD xtr = detail::standardized(train, mean, inv_std);
-  detail::MatD xte = detail::standardized(test, mean, inv_std);
+  const detail::Standardized xtr{train, mean, inv_std}, xte{test, mean, inv_std};
 
-  detail::SoftmaxObjective f{xtr, train_labels, classes, l2, {}};
-  const Index dim = (xtr.cols() + 1) * classes;
+  const detail::SoftmaxObjective f{xtr, train_labels, classes, l2};
+  const Index dim = (train.dim(1) + 1) * classes;
   detail::VecD theta = detail::VecD::Zero(dim), grad, new_grad;
   double loss = f(theta, grad);
   std::deque<std::pair<detail::VecD, detail::VecD>> mem;  // (s, y) pairs

@@ -57,6 +57,22 @@ TEST(Knn, TilingAndThreadsDoNotChangeTheAnswer) {
   EXPECT_GT(base.accuracy, 0.9);
 }
 
+TEST(Knn, TrainingRowsScaleFreeAndZeroRowsNeverVoteFirst) {
+  // Cosine similarity: scaling a training row by any positive factor changes no prediction, though the
+  // rows are read unnormalized (their inverse norms scale each similarity block). A zero row has
+  // similarity 0 to everything, so with k = 1 it is never the neighbour of a point it is not orthogonal to.
+  Blobs tr = blobs(4, 50, 8, 0.6, 5), te = blobs(4, 20, 8, 0.6, 5);
+  const auto base = knn_classify(tr.x, tr.y, te.x, te.y, {.k = 10, .temperature = 0.1});
+  Tensor<float> scaled = tr.x.clone();
+  for (Index i = 0; i < scaled.dim(0); ++i)
+    for (Index d = 0; d < scaled.dim(1); ++d) scaled.at(i, d) *= static_cast<float>(1 << (i % 7)) / 8.0f;
+  EXPECT_EQ(knn_classify(scaled, tr.y, te.x, te.y, {.k = 10, .temperature = 0.1}).predictions, base.predictions);
+  auto two = Tensor<float>::from({0.0f, 0.0f, 1.0f, 0.0f}, {2, 2});  // row 0 zero (class 0), row 1 class 1
+  auto one = Tensor<float>::from({3.0f, 0.5f}, {1, 2});
+  std::vector<std::int64_t> y01{0, 1}, y1{1};
+  EXPECT_EQ(knn_classify(two, y01, one, y1, {.k = 1}).predictions[0], 1);
+}
+
 TEST(Knn, Errors) {
   Blobs b = blobs(2, 5, 3, 0.1, 2);
   EXPECT_TRUE(throws_with<ValueError>([&] { knn_classify(b.x, b.y, b.x, b.y, {.k = 11}); }, {"knn_classify", "k = 11", "10"}));

@@ -7,7 +7,9 @@
 ///
 /// Exact and tiled: test rows go through in tiles of `tile` rows, each tile's similarities to the
 /// whole training set are one GEMM ([tile, D] x [D, N_train]), and only that [tile, N_train] block
-/// exists at a time (never the 10k x 60k matrix). The top-k selection runs in parallel over rows.
+/// exists at a time (never the 10k x 60k matrix). The training features are read in place, never copied:
+/// a block's dot products are scaled by the training rows' inverse norms (a normalized copy of 60,000 rows of
+/// 1,152 would add 0.28 GB to the evaluation's peak). The top-k selection runs in parallel over rows.
 
 #include <algorithm>
 #include <cmath>

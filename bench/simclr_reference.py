@@ -22,8 +22,9 @@ The same recipe in simile is `simile train --augment reference --schedule consta
 `--recipe simile` ports simile's default SimCLR recipe instead (what `simile train --method simclr` runs, issue
 13's winner so far): the crop's area fraction U(0.2, 1), the same flip and jitter, then Gaussian noise with a
 standard deviation drawn per image from U(0, 0.05), clamped to [0, 1], no normalization; h read from conv3's map
-averaged over a 2x2 grid (512 wide) into Linear(512, 128)-BatchNorm1d-ReLU-Linear(128, 64); Adam 1e-3 with L2
-weight decay 1e-6 (torch's Adam, as simile's `adam`) and a cosine from 1e-3 to 0 over the run. With
+averaged over a 3x3 grid of overlapping cells (1,152 wide; `--readout-grid` as simile's) into Linear(1152,
+128)-BatchNorm1d-ReLU-Linear(128, 64); Adam 2e-3 (simile's SimCLR default) with L2 weight decay 1e-6 (torch's
+Adam, as simile's `adam`) and a cosine from 2e-3 to 0 over the run. With
 `--budget-seconds S` the run stops at the first step that crosses S seconds of training, and the cosine runs over
 time (progress = elapsed / S): simile estimates its horizon in steps from its pace instead; both reach 0 at the
 budget. Start-up (reading the data) is outside the budget on both sides.
@@ -138,6 +139,8 @@ def main():
     ap.add_argument("--batch", type=int, default=256)
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     ap.add_argument("--no-normalize", dest="normalize", action="store_false")
+    ap.add_argument("--readout-grid", type=int, default=0,
+                    help="h from conv3's map averaged over G x G cells (0: the recipe's, 1 reference, 3 simile)")
     ap.add_argument("--out", default="build/simclr_reference")
     ap.add_argument("--simile", default="build/release/bin/simile")
     ap.add_argument("--log-every", type=int, default=100)
@@ -151,11 +154,12 @@ def main():
     ported = a.recipe == "simile"
     if ported:
         a.normalize = False
-    grid = 2 if ported else 1
+    grid = a.readout_grid or (3 if ported else 1)
+    lr = 2e-3 if ported else 1e-3
     encoder = SmallConvNet(1, readout_grid=grid)
     dim = 128 * grid * grid
     projector = nn.Sequential(nn.Linear(dim, 128), nn.BatchNorm1d(128), nn.ReLU(), nn.Linear(128, 64))
-    opt = torch.optim.Adam(list(encoder.parameters()) + list(projector.parameters()), lr=1e-3,
+    opt = torch.optim.Adam(list(encoder.parameters()) + list(projector.parameters()), lr=lr,
                            weight_decay=1e-6 if ported else 0)
     scale, noise = ((0.2, 1.0), 0.05) if ported else ((0.3, 1.0), 0.0)
     per_epoch = x_train.shape[0] // a.batch
@@ -169,10 +173,10 @@ def main():
             if step == a.steps or (budget > 0 and elapsed >= budget):
                 done = True
                 break
-            if ported:  # cosine from 1e-3 to 0 over the run: over time with a budget, else over the steps
+            if ported:  # cosine from lr to 0 over the run: over time with a budget, else over the steps
                 progress = min(1.0, elapsed / budget) if budget > 0 else step / a.steps
                 for group in opt.param_groups:
-                    group["lr"] = 1e-3 * 0.5 * (1 + math.cos(math.pi * progress))
+                    group["lr"] = lr * 0.5 * (1 + math.cos(math.pi * progress))
             x = x_train[order[b * a.batch:(b + 1) * a.batch]]
             both = torch.cat([views(x, g, a.normalize, scale, noise), views(x, g, a.normalize, scale, noise)])
             encoder.train()
@@ -197,7 +201,8 @@ def main():
                          "--features", *files], env=torch_env.child_env(), capture_output=True, text=True)
     if ev.returncode != 0:
         raise SystemExit(f"simile eval failed ({ev.returncode}): {ev.stderr.strip()}")
-    result = {"implementation": "pytorch", "recipe": a.recipe, "normalize": a.normalize, "steps": step,
+    result = {"implementation": "pytorch", "recipe": a.recipe, "normalize": a.normalize, "readout_grid": grid,
+              "lr": lr, "steps": step,
               "budget_seconds": budget, "samples_per_second": step * a.batch / seconds,
               "seed": a.seed, "seconds": seconds, "final_loss": sum(losses[-50:]) / len(losses[-50:]),
               "threads": a.threads, "torch": torch.__version__}

@@ -22,7 +22,7 @@ simile is timed by `simile train --method simclr --max-steps S --no-eval` on the
 included, at the same thread count and batch, in the same script run: two runs of S1 and S2 steps, and the
 steady rate is (S2 - S1) * batch / (seconds2 - seconds1), so start-up and warm-up cancel out. On a shared
 machine compare the ratios. SmallConvNet is read by a global average on both sides (`--readout-grid 1`, the
-network above; the tool's default 2x2 readout adds a 512-wide h). `--precision f32 bf16` (the default) times
+network above; the tool's default 3x3 readout adds a 1,152-wide h). `--precision f32 bf16` (the default) times
 simile in float and with `--precision bf16` (bfloat16 convolutions; where the CPU lacks AVX512_BF16 simile
 warns and runs float, and the figure says so: `simile_bf16_ran`); PyTorch is timed in float32, the
 issue's baseline. `--rounds R` repeats the whole comparison R times in turn and prints each round and the

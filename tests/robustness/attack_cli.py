@@ -56,11 +56,14 @@ def write_safetensors(path, header, data, raw_header=None):
 class Case:
     """One run of the tool. expect: "bad" (must be refused), "bad2" (refused with status 2), "ok" (must
     succeed) or "any" (either, but no crash, hang or unnamed error). `names`: a string the error line must
-    contain. `keep`: {path: bytes} files that must be unchanged afterwards. `check`: an extra predicate."""
+    contain. `keep`: {path: bytes} files that must be unchanged afterwards. `check`: an extra predicate.
+    `timeout`: seconds before the run counts as a hang (TIMEOUT unless the case does real work, such as an
+    evaluation, which under a sanitizer takes longer)."""
 
-    def __init__(self, name, args, expect, names=None, keep=None, fsize=None, check=None, cwd=None):
+    def __init__(self, name, args, expect, names=None, keep=None, fsize=None, check=None, cwd=None, timeout=None):
         self.name, self.args, self.expect, self.names = name, args, expect, names
         self.keep, self.fsize, self.check, self.cwd = keep or {}, fsize, check, cwd
+        self.timeout = timeout or TIMEOUT
 
 
 def run_case(simile, case):
@@ -71,11 +74,11 @@ def run_case(simile, case):
     # A preexec_fn only where a case needs one: with it Python must fork() its whole process (page tables
     # and all) before the exec; without, it takes vfork(), and the suite runs in 38 s instead of 65.
     try:
-        p = subprocess.run([simile] + case.args, capture_output=True, timeout=TIMEOUT,
+        p = subprocess.run([simile] + case.args, capture_output=True, timeout=case.timeout,
                            preexec_fn=limits if case.fsize is not None else None,
                            stdin=subprocess.DEVNULL, cwd=case.cwd)
     except subprocess.TimeoutExpired:
-        return "hang", f"no exit within {TIMEOUT}s"
+        return "hang", f"no exit within {case.timeout}s"
     err = p.stderr.decode(errors="replace").strip().splitlines()
     last = err[-1] if err else ""
     rc = p.returncode
@@ -695,13 +698,15 @@ def figure_cases(root, g, ckpt, base):
     cases.append(Case("plot: without --out", ["plot", "--metrics", metrics], "bad2", names="--out"))
     plot("a checkpoint's map", ["--data", g, "--checkpoint", ckpt, "--map", "pca"], "ok")
 
-    def report(name, extra, expect="bad", names=None):
+    def report(name, extra, expect="bad", names=None, timeout=None):
         cases.append(Case(f"report: {name}", ["report", "--data", g, "--threads", "1", "--checkpoint", ckpt,
                                               "--out", os.path.join(folder, f"r{len(cases)}.html")] + extra,
-                          expect, names=names))
+                          expect, names=names, timeout=timeout))
 
     report("good", ["--metrics", metrics] + small, "ok")
-    report("good, evaluated now", ["--evaluate", "--knn-k", "5", "--map", "pca"], "ok")
+    # A whole evaluation (the probes' cross-validation over the 3x3 readout's 1,152 features): over 30 s
+    # under ASan, so it gets the time of the other evaluating steps (120 s).
+    report("good, evaluated now", ["--evaluate", "--knn-k", "5", "--map", "pca"], "ok", timeout=120)
     report("a result", ["--result", write('{"linear_probe_accuracy": 0.5, "knn_accuracy": null}', ".json"),
                         "--map", "none"], "ok")
     for name, text in [("not JSON", "{"), ("an array", "[1]"), ("a number", "3"), ("empty", ""), ("binary", bytes(range(256)))]:

@@ -165,19 +165,11 @@ TEST(LinearProbe, BlockedObjectiveIsTheWholeMatrixObjective) {
 TEST(LinearProbe, SameBitsOnOneAndTwoThreads) {
   // One draw of 3,000 points around the same centers: the first 2,500 train, the last 500 test.
   const Blobs all = blobs(5, 600, 16, 1.5, 13);
-  auto rows = [&](int lo, int hi) {
-    Blobs b{Tensor<float>::empty({hi - lo, 16}), {}};
-    for (int i = lo; i < hi; ++i) {
-      b.y.push_back(all.y[static_cast<std::size_t>(i)]);
-      for (int d = 0; d < 16; ++d) b.x.at(i - lo, d) = all.x.at(i, d);
-    }
-    return b;
-  };
-  const Blobs tr = rows(0, 2500), te = rows(2500, 3000);
+  const std::span<const std::int64_t> y(all.y);
   LinearProbeResult r[2];
   for (int t : {1, 2}) {
     ThreadScope threads(t);
-    r[t - 1] = linear_probe(tr.x, tr.y, te.x, te.y);
+    r[t - 1] = linear_probe(all.x.slice_rows(0, 2500), y.first(2500), all.x.slice_rows(2500, 3000), y.subspan(2500));
   }
   EXPECT_EQ(r[0].final_loss, r[1].final_loss);
   EXPECT_EQ(r[0].iterations, r[1].iterations);

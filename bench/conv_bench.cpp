@@ -143,7 +143,7 @@ void BM_conv_raw_onednn(benchmark::State& state) {
   Tensor<float> dx = Tensor<float>::zeros(x.shape()), dw = Tensor<float>::zeros(w.shape());
   auto pass = [&] {
     detail::conv_onednn::Saved saved;
-    Tensor<float> y = detail::conv_onednn::forward(g, x, w, Tensor<float>(), false, {}, saved);
+    Tensor<float> y = detail::conv_onednn::forward(g, x, w, Tensor<float>(), false, conv_algorithm(), {}, saved);
     detail::conv_onednn::backward(g, saved, dy, dx.data(), false, dw.data(), nullptr);
     return y;
   };

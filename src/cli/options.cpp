@@ -203,6 +203,11 @@ void add_train_options(CLI::App& app, Options& o) {
                  "stay float")
       ->capture_default_str()
       ->check(CLI::IsMember({"f32", "bf16"}));
+  app.add_option("--conv-algorithm", o.conv_algorithm,
+                 "automatic (Winograd F(4x4,3x3) for the 3x3 layers where oneDNN expects it to be faster, in "
+                 "float on AVX-512), direct, or winograd (wherever oneDNN has it)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"automatic", "direct", "winograd"}));
   number_option(app, "--lr", o.lr, "base learning rate (SimCLR with Adam: 2e-3 unless given)", positive);
   number_option(app, "--weight-decay", o.weight_decay, "weight decay", non_negative);
   app.add_option("--schedule", o.schedule, "constant, or cosine (linear warmup, then cosine decay to 0)")

@@ -60,6 +60,8 @@ struct Options {
   /// --precision: f32, or bf16 (convolutions in bfloat16 while training; settled to f32 with a warning
   /// where the CPU lacks it). Evaluation and embedding run in float.
   std::string precision = "f32";
+  /// --conv-algorithm: automatic, direct or winograd (`ops/conv_algorithm.hpp`), while training.
+  std::string conv_algorithm = "automatic";
   bool no_eval = false, profile = false, checkpoint_each_epoch = false;
   /// --health-every: steps between measurements of the representation's alignment and uniformity written to
   /// --metrics (images; 0: none).

@@ -106,7 +106,7 @@ double largest_relative_gap(const Tensor<float>& a, const Tensor<float>& b) {
 bool runs_bf16(const Shape4& k, const Operands& in) {
   auto saved = detail::conv_onednn::make_saved();
   const detail::ConvGeometry g = detail::conv_geometry(in.x.shape(), in.w.shape(), nullptr, Conv2dOptions{k.s, k.p});
-  detail::conv_onednn::forward(g, in.x, in.w, Tensor<float>(), true, {}, *saved);
+  detail::conv_onednn::forward(g, in.x, in.w, Tensor<float>(), true, ConvAlgorithm::automatic, {}, *saved);
   return detail::conv_onednn::ran_bf16(*saved);
 }
 

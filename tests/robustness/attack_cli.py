@@ -161,13 +161,17 @@ def flag_cases(g, base, ckpt):
               "jitter:0.4:0.4:0.4:0.6", "blur:0:1", "noise:-0.1", "erase:0.1", "solarize:1.5", "crop:nan", "crop:1e999",
               "flip:1", "default,", ",default", "crop:0.2 ,flip", "résumé"]:
         cases.append(Case(f"flag --augment={v!r}", base + ["--augment", v], "bad2", names="--augment"))
-    for opt in ["--method", "--encoder", "--optimizer", "--schedule", "--modality", "--label-column", "--precision"]:
+    for opt in ["--method", "--encoder", "--optimizer", "--schedule", "--modality", "--label-column", "--precision",
+                "--conv-algorithm"]:
         for v in ["", "nope", "SIMCLR", "simclr "]:
             cases.append(Case(f"flag {opt}={v!r}", base + [opt, v], "bad2", names=opt))
     for v in ["fp16", "BF16", "bf16 ", " f32", "float32", "f64", "bfloat16", "f16", "tf32", "int8"]:
         cases.append(Case(f"flag --precision={v!r}", base + ["--precision", v], "bad2", names="--precision"))
+    for v in ["auto", "Winograd", "winograd ", "direct,winograd", "wino", "gemm", "im2col", "implicit", "0"]:
+        cases.append(Case(f"flag --conv-algorithm={v!r}", base + ["--conv-algorithm", v], "bad2",
+                          names="--conv-algorithm"))
     for opt in list(int_ranges) + list(real_ranges) + ["--method", "--data", "--checkpoint", "--metrics", "--modality",
-                                                       "--label-column", "--precision"]:
+                                                       "--label-column", "--precision", "--conv-algorithm"]:
         cases.append(Case(f"flag {opt} without a value", base + [opt], "bad2", names=opt))
     nowhere = os.path.join(g, "no", "such", "dir")
     cases += [

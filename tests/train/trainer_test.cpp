@@ -458,6 +458,49 @@ TEST(Trainer, Bf16ConvolutionsDuringTheRunOnly) {
   EXPECT_NEAR(mean(bf16, 28), mean(f32, 28), 0.1 * mean(f32, 28));
 }
 
+TEST(Trainer, ConvAlgorithmDuringTheRunOnly) {
+  // The same SmallConvNet run trained with Winograd convolutions and with direct ones: the process's
+  // algorithm is the option's inside fit() and the default after; the losses agree to rounding (Winograd's
+  // is a little larger) over a run that learns, and both runs repeat to the bit.
+  ImageDataset data = testing::fashion_head(256);
+  if (data.size() == 0) GTEST_SKIP() << "Fashion-MNIST not installed";
+  auto run = [&](ConvAlgorithm algorithm) {
+    Rng rng(3);
+    auto enc =
+        std::make_shared<encoders::SmallConvNet<float>>(encoders::SmallConvNetOptions{.widths = {16, 32, 32}}, rng);
+    auto proj = std::make_shared<nn::Linear<float>>(nn::LinearOptions{32, 16}, rng);
+    SimClr<float> recipe(enc, proj, SimClrOptions{.temperature = 0.5});
+    ImageViewSource source(Loader<ImageDataset>(data, {.batch_size = 32, .seed = 9}), MultiView::same(pipeline(), 2));
+    optim::Adam<float> opt(recipe.model().parameters(), {.lr = 3e-3});
+    struct Seen : Callback<float> {
+      std::vector<double> losses;
+      ConvAlgorithm expected = ConvAlgorithm::automatic;
+      bool always = true;
+      bool on_step_end(const StepInfo& s) override {
+        losses.push_back(s.loss);
+        always = always && conv_algorithm() == expected;
+        return false;
+      }
+    };
+    auto seen = std::make_shared<Seen>();
+    seen->expected = algorithm;
+    Trainer<float> trainer(recipe, source, opt, {.epochs = 2, .threads = 2, .conv_algorithm = algorithm});
+    trainer.add_callback(seen);
+    trainer.fit();
+    EXPECT_TRUE(seen->always) << to_string(algorithm);
+    return seen->losses;
+  };
+  const std::vector<double> wino = run(ConvAlgorithm::winograd), direct = run(ConvAlgorithm::direct);
+  EXPECT_EQ(conv_algorithm(), ConvAlgorithm::automatic);
+  EXPECT_EQ(run(ConvAlgorithm::winograd), wino);
+  EXPECT_EQ(run(ConvAlgorithm::direct), direct);
+  ASSERT_EQ(wino.size(), 16u);
+  ASSERT_EQ(direct.size(), 16u);
+  EXPECT_NEAR(wino[0], direct[0], 1e-4 * direct[0]);
+  EXPECT_LT(wino[15], wino[0] - 0.1);
+  EXPECT_NEAR(wino[15], direct[15], 0.05 * direct[15]);
+}
+
 TEST(Ema, FollowsItsRuleAndByolSchedule) {
   Rng rng(4);
   nn::Linear<double> online({3, 2}, rng);

@@ -15,6 +15,10 @@
 /// Precision (`ops/precision.hpp`): with `Precision::bf16` (the call's `Conv2dOptions::precision`, else
 /// the process-wide `compute_precision()`) the oneDNN backend computes float convolutions in bfloat16 with
 /// float accumulation; the Eigen backend and double ignore it.
+///
+/// Algorithm (`ops/conv_algorithm.hpp`): the oneDNN backend computes 3x3 convolutions by Winograd's
+/// F(4x4, 3x3) where oneDNN expects it to be faster (`ConvAlgorithm::automatic`, the default), or always
+/// directly (`ConvAlgorithm::direct`); the call's `Conv2dOptions::algorithm`, else `conv_algorithm()`.
 
 #include <algorithm>
 #include <atomic>
@@ -22,10 +26,11 @@
 #include <optional>
 #include <type_traits>
 
-#include "simile/core/instantiate.hpp"
 #include "simile/autograd/var.hpp"
+#include "simile/core/instantiate.hpp"
 #include "simile/core/parallel.hpp"
 #include "simile/ops/blocked.hpp"
+#include "simile/ops/conv_algorithm.hpp"
 #include "simile/ops/detail/conv_eigen.hpp"
 #include "simile/ops/detail/conv_onednn.hpp"
 #include "simile/ops/precision.hpp"
@@ -84,6 +89,7 @@ struct Conv2dOptions {
   /// @}
   std::optional<ConvBackend> backend;  ///< unset: the process-wide `conv_backend()`
   std::optional<Precision> precision;  ///< unset: the process-wide `compute_precision()`
+  std::optional<ConvAlgorithm> algorithm;  ///< unset: the process-wide `conv_algorithm()`
 
   Conv2dOptions() = default;
   /// The same stride and padding on both axes: `conv2d(x, w, b, {2, 1})`.
@@ -108,6 +114,11 @@ struct Conv2dOptions {
   /// is not available (`bf16_available()`) makes the call throw ValueError.
   Conv2dOptions& use_precision(Precision p) {
     precision = p;
+    return *this;
+  }
+  /// Sets the algorithm of this call (overriding the process-wide one); returns `*this`.
+  Conv2dOptions& use_algorithm(ConvAlgorithm a) {
+    algorithm = a;
     return *this;
   }
 };
@@ -181,8 +192,9 @@ inline Var<float> conv2d_onednn(const Var<float>& x, const Var<float>& weight, c
   check(precision != Precision::bf16 || bf16_available(), "conv2d: bfloat16 requested but not available: ",
         bf16_unavailable_reason());
   auto saved = conv_onednn::make_saved();
-  Tensor<float> y = conv_onednn::forward(g, x.value(), weight.value(), bias.defined() ? bias.value() : Tensor<float>(),
-                                         precision == Precision::bf16, user, *saved);
+  Tensor<float> y =
+      conv_onednn::forward(g, x.value(), weight.value(), bias.defined() ? bias.value() : Tensor<float>(),
+                           precision == Precision::bf16, options.algorithm.value_or(conv_algorithm()), user, *saved);
   auto back = [g, saved](Node<float>& self) {
     const auto gx = self.grad_target(0);  // written whole by a reorder: assigned when fresh
     Tensor<float>* gw = self.grad_for(1);

@@ -46,6 +46,7 @@
 #include "simile/core/instantiate.hpp"
 #include "simile/core/parallel.hpp"
 #include "simile/data/view_source.hpp"
+#include "simile/ops/conv_algorithm.hpp"
 #include "simile/ops/precision.hpp"
 #include "simile/optim/optimizer.hpp"
 #include "simile/optim/schedule.hpp"
@@ -67,6 +68,8 @@ struct TrainerOptions {
   /// The precision of convolutions during `fit` (`ops/precision.hpp`): bf16 computes them in bfloat16
   /// with float accumulation where `bf16_available()`; weights, optimizer and checkpoints stay T.
   Precision precision = Precision::f32;
+  /// The algorithm of the oneDNN backend's convolutions during `fit` (`ops/conv_algorithm.hpp`).
+  ConvAlgorithm conv_algorithm = ConvAlgorithm::automatic;
   /// The learning rate of each group is its base lr x a factor: 1 at every step, or with `cosine_lr` a
   /// linear warmup from 0 then a cosine to 0 at the run's horizon (`optim::WarmupCosineSchedule` read
   /// through the run's `ScheduleClock`, so a budget that moves the horizon squeezes or stretches it).
@@ -295,6 +298,7 @@ template <Real T>
 TrainResult Trainer<T>::fit() {
   ThreadScope threads(options_.threads > 0 ? options_.threads : hardware_threads());
   PrecisionScope precision(options_.precision);
+  ConvAlgorithmScope algorithm(options_.conv_algorithm);
   Run run{options_.clock};
   begin_run(run);
   for (; epoch_ < options_.epochs && run.result.stop_reason.empty(); ++epoch_, batch_ = 0) {

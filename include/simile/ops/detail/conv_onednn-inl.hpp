@@ -60,13 +60,18 @@ SIMILE_INLINE std::shared_ptr<Saved> make_saved() { return std::make_shared<Save
 
 SIMILE_INLINE bool ran_bf16(const Saved& saved) { return saved.ran_bf16; }
 
+SIMILE_INLINE std::string implementations(const Saved& saved) {
+  return saved.plan ? saved.plan->implementations() : std::string();
+}
+
 /// y = conv(x, w) + b in the layouts of `user`; b may be undefined; bfloat16 products with `bf16`. Fills `saved`.
 SIMILE_INLINE Tensor<float> forward(const ConvGeometry& g, const Tensor<float>& x, const Tensor<float>& w,
-                             const Tensor<float>& b, bool bf16, const UserLayout& user, Saved& saved) {
+                                    const Tensor<float>& b, bool bf16, ConvAlgorithm algorithm, const UserLayout& user,
+                                    Saved& saved) {
   return guarded(g, [&] {
     const int threads = num_threads();
     OmpThreads scope(threads);
-    auto plan = plan_for({g, b.defined(), threads, layout_setting().load(), bf16, user});
+    auto plan = plan_for({g, b.defined(), threads, layout_setting().load(), bf16, user, algorithm});
     dnnl::stream& s = stream();
     Held src = as_layout(*plan, s, {x, plan->user_src}, plan->fwd_pd.src_desc());
     Held wei = as_layout(*plan, s, {w, plan->user_weights}, plan->fwd_pd.weights_desc());
@@ -86,7 +91,7 @@ SIMILE_INLINE Tensor<float> forward(const ConvGeometry& g, const Tensor<float>& 
       plan->reorder(dst_md, plan->user_dst, false).execute(s, from, to);
     }
     s.wait();
-    saved = {b.defined(), bf16, plan->bf16, user, src, wei, x};
+    saved = {b.defined(), bf16, plan->bf16, user, algorithm, plan, src, wei, x};
     return y;
   });
 }
@@ -99,7 +104,7 @@ SIMILE_INLINE void backward(const ConvGeometry& g, const Saved& saved, const Ten
     const int threads = num_threads();
     OmpThreads scope(threads);
     // The thread count may have changed since the forward: use (and maybe build) the plan for this one.
-    auto plan = plan_for({g, saved.bias, threads, layout_setting().load(), saved.bf16, saved.user});
+    auto plan = plan_for({g, saved.bias, threads, layout_setting().load(), saved.bf16, saved.user, saved.algorithm});
     dnnl::stream& s = stream();
     const Held user_dy{dy, plan->user_dst};
     auto accumulate_into = [&](const Held& from, const memory::desc& user_md, float* to, bool assign = false) {

@@ -13,6 +13,7 @@
 
 #include "simile/core/instantiate.hpp"
 #include "simile/core/tensor.hpp"
+#include "simile/ops/conv_algorithm.hpp"
 #include "simile/ops/detail/conv_eigen.hpp"
 
 namespace simile::detail::conv_onednn {
@@ -51,11 +52,17 @@ std::shared_ptr<Saved> make_saved();
 
 /// y = conv(x, w) + b, x and y in the layouts of `user` (NCHW y [N, O, OH, OW] or blocked
 /// [N, O/B, OH, OW, B]); b may be undefined. With `bf16` the products run in bfloat16 with float
-/// accumulation (when the shape has a native kernel; else in float), x, w, b and y stay float. Fills
-/// `saved` for the backward pass, which then uses the same precision and layouts.
+/// accumulation (when the shape has a native kernel; else in float), x, w, b and y stay float; `algorithm`
+/// as `ops/conv_algorithm.hpp` says. Fills `saved` for the backward pass, which then uses the same
+/// precision, algorithm and layouts.
 /// oneDNN errors become `simile::Error` naming conv2d and the shapes.
 Tensor<float> forward(const ConvGeometry& g, const Tensor<float>& x, const Tensor<float>& w, const Tensor<float>& b,
-                      bool bf16, const UserLayout& user, Saved& saved);
+                      bool bf16, ConvAlgorithm algorithm, const UserLayout& user, Saved& saved);
+
+/// The names of oneDNN's implementations of the forward's plan for its forward, backward-data and
+/// backward-weights passes, e.g. "jit_wino_4x3:avx512_core / ... / jit:avx512_core" ("" before any
+/// forward): which algorithm and instruction set each pass runs, for tests and diagnostics.
+std::string implementations(const Saved& saved);
 
 /// True when the forward of `saved` ran in bfloat16 (false before any forward, or when the shape fell
 /// back to float).

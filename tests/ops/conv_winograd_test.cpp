@@ -159,14 +159,21 @@ TEST(ConvWinograd, EachPassRunsTheAlgorithmAskedFor) {
   }
 }
 
-TEST(ConvWinograd, AutomaticTakesWinogradAtTheEncodersLargeBatch) {
-  // oneDNN's own choice at the SmallConvNet's second layer and a batch of 512 views: Winograd for the
-  // forward pass (6.3 against 8.9 ms here); on a CPU without the kernels, direct.
-  const Case k{512, 32, 14, 14, 64, 3, 1, 1, false};
-  Operands in(k);
-  const std::string chosen = implementations(k, in, ConvAlgorithm::automatic);
-  SCOPED_TRACE(chosen);
-  EXPECT_EQ(chosen.substr(0, chosen.find(" / ")).find("wino") != std::string::npos, has_winograd(k));
+TEST(ConvWinograd, AutomaticAtTheEncodersLargeBatch) {
+  // The SmallConvNet's two inner layers at a batch of 512 views: Winograd for the forward and input-gradient
+  // passes (oneDNN's own choice), for the weight gradient from 64 input channels on (simile's rule); on a CPU
+  // without the kernels, direct throughout.
+  for (const Case& k : {Case{512, 32, 14, 14, 64, 3, 1, 1, false}, Case{512, 64, 7, 7, 128, 3, 1, 1, false}}) {
+    Operands in(k);
+    const std::string chosen = implementations(k, in, ConvAlgorithm::automatic);
+    SCOPED_TRACE(k.name() + ": " + chosen);
+    const std::size_t first = chosen.find(" / "), second = chosen.find(" / ", first + 3);
+    ASSERT_NE(second, std::string::npos);
+    auto wino = [](const std::string& pass) { return pass.find("wino") != std::string::npos; };
+    EXPECT_EQ(wino(chosen.substr(0, first)), has_winograd(k));
+    EXPECT_EQ(wino(chosen.substr(first, second - first)), has_winograd(k));
+    EXPECT_EQ(wino(chosen.substr(second)), has_winograd(k) && k.c >= 64);
+  }
 }
 
 TEST(ConvWinograd, SameBitsRunToRun) {

@@ -215,7 +215,12 @@ struct Plan {
           fwd_pd);
     });
     bwd_data = dnnl::convolution_backward_data(bwd_data_pd);
-    bwd_weights_pd = with_algorithm(a, [&](dnnl::algorithm algo) {
+    // The weight gradient (automatic): Winograd when the forward took it and from 64 input channels on.
+    const bool wino_fwd = std::string(fwd_pd.impl_info_str()).find("wino") != std::string::npos;
+    const ConvAlgorithm aw = a != ConvAlgorithm::automatic ? a
+                             : wino_fwd && g.c >= 64       ? ConvAlgorithm::winograd
+                                                           : ConvAlgorithm::direct;
+    bwd_weights_pd = with_algorithm(aw, [&](dnnl::algorithm algo) {
       return dnnl::convolution_backward_weights::primitive_desc(
           dnnl::convolution_backward_weights::desc(algo, src_in, wei_out, bias_md, dst_in, strides, pad_l, pad_r), attr,
           engine(), fwd_pd);

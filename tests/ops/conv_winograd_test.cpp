@@ -8,28 +8,25 @@
 #include "simile/ops.hpp"
 #include "simile/ops/conv_algorithm.hpp"
 #include "simile/ops/detail/conv_onednn.hpp"
+#include "support/conv_cases.hpp"
 #include "support/testing.hpp"
 
 #if defined(SIMILE_WITH_ONEDNN)
 namespace simile {
 namespace conv_winograd_test {
-using testing::random_tensor;
-
-/// A test convolution: x [n, c, h, w], weight [o, c, 3, 3] (or k x k), stride s, padding p, bias or not.
-struct Case {
-  Index n, c, h, w, o, k, s, p;
-  bool bias;
-  std::string name() const {
-    return detail::str("x[", n, ",", c, ",", h, ",", w, "] w[", o, ",", c, ",", k, ",", k, "] s", s, " p", p,
-                       bias ? " bias" : "");
-  }
-};
+using testing::absolute;
+using testing::conv_pass;
+using testing::ConvCase;
+using testing::ConvOperands;
+using testing::same_bits;
+template <class T>
+using Pass = testing::ConvPass<T>;
 
 // 3x3 stride-1 shapes with whole channel blocks (non-square, tiles cut by the border, no padding), the
 // SmallConvNet's two inner layers at a small batch, 3x3 stride-1 shapes without whole blocks (one input
 // channel, odd channels: Winograd when asked for, never automatic), and shapes without Winograd kernels
 // (stride 2, 5x5), which run direct under every setting.
-const std::vector<Case> cases = {
+const std::vector<ConvCase> cases = {
     {3, 16, 9, 11, 32, 3, 1, 1, true},  {2, 32, 14, 14, 64, 3, 1, 1, false}, {2, 64, 7, 7, 128, 3, 1, 1, true},
     {2, 16, 10, 6, 16, 3, 1, 0, false}, {2, 1, 28, 28, 32, 3, 1, 1, false},  {2, 16, 8, 8, 32, 3, 2, 1, true},
     {2, 16, 9, 9, 16, 5, 1, 2, false},  {2, 3, 7, 7, 5, 3, 1, 1, true},
@@ -37,53 +34,18 @@ const std::vector<Case> cases = {
 
 /// True when the Winograd kernels exist for case `k` on this CPU: oneDNN has them on AVX-512 only, for
 /// 3x3 at stride 1, any channel count (padded to blocks of 16).
-bool has_winograd(const Case& k) {
+bool has_winograd(const ConvCase& k) {
   const bool avx512 = detail::conv_onednn::cpu_isa_name().find("avx512") != std::string::npos;
   return avx512 && k.k == 3 && k.s == 1;
 }
 
-/// Output and gradients of one convolution.
-template <class T>
-struct Pass {
-  Tensor<T> y, gx, gw, gb;
-};
-
-struct Operands {
-  Tensor<float> x, w, b, dy;
-  explicit Operands(const Case& k, std::uint64_t seed = 7) {
-    x = random_tensor<float>({k.n, k.c, k.h, k.w}, seed);
-    w = random_tensor<float>({k.o, k.c, k.k, k.k}, seed + 1);
-    b = random_tensor<float>({k.o}, seed + 2);
-    const Index oh = (k.h + 2 * k.p - k.k) / k.s + 1, ow = (k.w + 2 * k.p - k.k) / k.s + 1;
-    dy = random_tensor<float>({k.n, k.o, oh, ow}, seed + 3);
-  }
-};
-
-/// conv2d and its backward with seed dy, on `options`.
-template <class T>
-Pass<T> run(const Case& k, const Tensor<T>& x, const Tensor<T>& w, const Tensor<T>& b, const Tensor<T>& dy,
-            const Conv2dOptions& options) {
-  Var<T> xv(x.clone(), true), wv(w.clone(), true), bv = k.bias ? Var<T>(b.clone(), true) : Var<T>();
-  Var<T> y = conv2d(xv, wv, bv, options);
-  Tensor<T> out = y.value().clone();
-  y.backward(dy);
-  return {out, xv.grad(), wv.grad(), k.bias ? bv.grad() : Tensor<T>()};
-}
-
-Conv2dOptions onednn(const Case& k) { return Conv2dOptions{k.s, k.p}.use_backend(ConvBackend::onednn); }
-
 /// The definition in double (Eigen backend), and the same sums over magnitudes (each result's bound).
 struct Exact {
   Pass<double> value, bound;
-  Exact(const Case& k, const Operands& in) {
+  Exact(const ConvCase& k, const ConvOperands& in) {
     const auto eigen = Conv2dOptions{k.s, k.p}.use_backend(ConvBackend::eigen);
-    value = run<double>(k, in.x.to<double>(), in.w.to<double>(), in.b.to<double>(), in.dy.to<double>(), eigen);
-    auto abs = [](const Tensor<float>& t) {
-      Tensor<double> r = t.to<double>();
-      for (double& v : r.span()) v = std::abs(v);
-      return r;
-    };
-    bound = run<double>(k, abs(in.x), abs(in.w), abs(in.b), abs(in.dy), eigen);
+    value = conv_pass<double>(k, in.x.to<double>(), in.w.to<double>(), in.b.to<double>(), in.dy.to<double>(), eigen);
+    bound = conv_pass<double>(k, absolute(in.x), absolute(in.w), absolute(in.b), absolute(in.dy), eigen);
   }
 };
 
@@ -102,13 +64,8 @@ struct Exact {
   return ::testing::AssertionSuccess();
 }
 
-bool same_bits(const Tensor<float>& a, const Tensor<float>& b) {
-  if (!a.defined() || !b.defined()) return a.defined() == b.defined();
-  return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), sizeof(float) * a.numel()) == 0;
-}
-
 /// The implementations the oneDNN forward of case `k` chose under `a`.
-std::string implementations(const Case& k, const Operands& in, ConvAlgorithm a) {
+std::string implementations(const ConvCase& k, const ConvOperands& in, ConvAlgorithm a) {
   auto saved = detail::conv_onednn::make_saved();
   const detail::ConvGeometry g = detail::conv_geometry(in.x.shape(), in.w.shape(), nullptr, Conv2dOptions{k.s, k.p});
   detail::conv_onednn::forward(g, in.x, in.w, Tensor<float>(), false, a, {}, *saved);
@@ -127,11 +84,11 @@ int winograd_passes(const std::string& implementations) {
 TEST(ConvWinograd, WithinRoundingOfTheDefinition) {
   ThreadScope threads(2);
   for (ConvAlgorithm a : {ConvAlgorithm::winograd, ConvAlgorithm::automatic, ConvAlgorithm::direct})
-    for (const Case& k : cases) {
+    for (const ConvCase& k : cases) {
       SCOPED_TRACE(detail::str(to_string(a), " ", k.name()));
-      Operands in(k);
+      ConvOperands in(k, 7);
       Exact exact(k, in);
-      Pass<float> got = run<float>(k, in.x, in.w, in.b, in.dy, onednn(k).use_algorithm(a));
+      Pass<float> got = conv_pass<float>(k, in.x, in.w, in.b, in.dy, k.onednn().use_algorithm(a));
       EXPECT_TRUE(close(got.y, exact.value.y, exact.bound.y));
       EXPECT_TRUE(close(got.gx, exact.value.gx, exact.bound.gx));
       EXPECT_TRUE(close(got.gw, exact.value.gw, exact.bound.gw));
@@ -142,9 +99,9 @@ TEST(ConvWinograd, WithinRoundingOfTheDefinition) {
 }
 
 TEST(ConvWinograd, EachPassRunsTheAlgorithmAskedFor) {
-  for (const Case& k : cases) {
+  for (const ConvCase& k : cases) {
     SCOPED_TRACE(k.name());
-    Operands in(k);
+    ConvOperands in(k, 7);
     const std::string wino = implementations(k, in, ConvAlgorithm::winograd);
     const std::string direct = implementations(k, in, ConvAlgorithm::direct);
     SCOPED_TRACE("winograd: " + wino + "; direct: " + direct);
@@ -163,8 +120,9 @@ TEST(ConvWinograd, AutomaticAtTheEncodersLargeBatch) {
   // The SmallConvNet's two inner layers at a batch of 512 views: Winograd for the forward and input-gradient
   // passes (oneDNN's own choice), for the weight gradient from 64 input channels on (simile's rule); on a CPU
   // without the kernels, direct throughout.
-  for (const Case& k : {Case{512, 32, 14, 14, 64, 3, 1, 1, false}, Case{512, 64, 7, 7, 128, 3, 1, 1, false}}) {
-    Operands in(k);
+  for (const ConvCase& k :
+       {ConvCase{512, 32, 14, 14, 64, 3, 1, 1, false}, ConvCase{512, 64, 7, 7, 128, 3, 1, 1, false}}) {
+    ConvOperands in(k, 7);
     const std::string chosen = implementations(k, in, ConvAlgorithm::automatic);
     SCOPED_TRACE(k.name() + ": " + chosen);
     const std::size_t first = chosen.find(" / "), second = chosen.find(" / ", first + 3);
@@ -178,11 +136,11 @@ TEST(ConvWinograd, AutomaticAtTheEncodersLargeBatch) {
 
 TEST(ConvWinograd, SameBitsRunToRun) {
   ThreadScope threads(2);
-  for (const Case& k : {cases[0], cases[2]}) {
+  for (const ConvCase& k : {cases[0], cases[2]}) {
     SCOPED_TRACE(k.name());
-    Operands in(k, 11);
-    Pass<float> a = run<float>(k, in.x, in.w, in.b, in.dy, onednn(k).use_algorithm(ConvAlgorithm::winograd));
-    Pass<float> b = run<float>(k, in.x, in.w, in.b, in.dy, onednn(k).use_algorithm(ConvAlgorithm::winograd));
+    ConvOperands in(k, 11);
+    Pass<float> a = conv_pass<float>(k, in.x, in.w, in.b, in.dy, k.onednn().use_algorithm(ConvAlgorithm::winograd));
+    Pass<float> b = conv_pass<float>(k, in.x, in.w, in.b, in.dy, k.onednn().use_algorithm(ConvAlgorithm::winograd));
     EXPECT_TRUE(same_bits(a.y, b.y));
     EXPECT_TRUE(same_bits(a.gx, b.gx));
     EXPECT_TRUE(same_bits(a.gw, b.gw));
@@ -191,18 +149,19 @@ TEST(ConvWinograd, SameBitsRunToRun) {
 }
 
 TEST(ConvWinograd, CallOptionOverridesTheScopedSetting) {
-  const Case k = cases[1];
-  Operands in(k, 5);
+  const ConvCase k = cases[1];
+  ConvOperands in(k, 5);
   EXPECT_EQ(conv_algorithm(), ConvAlgorithm::automatic);  // the default
-  Pass<float> direct = run<float>(k, in.x, in.w, in.b, in.dy, onednn(k).use_algorithm(ConvAlgorithm::direct));
-  Pass<float> wino = run<float>(k, in.x, in.w, in.b, in.dy, onednn(k).use_algorithm(ConvAlgorithm::winograd));
+  Pass<float> direct = conv_pass<float>(k, in.x, in.w, in.b, in.dy, k.onednn().use_algorithm(ConvAlgorithm::direct));
+  Pass<float> wino = conv_pass<float>(k, in.x, in.w, in.b, in.dy, k.onednn().use_algorithm(ConvAlgorithm::winograd));
   {
     ConvAlgorithmScope scope(ConvAlgorithm::winograd);
     EXPECT_EQ(conv_algorithm(), ConvAlgorithm::winograd);
-    Pass<float> scoped = run<float>(k, in.x, in.w, in.b, in.dy, onednn(k));
+    Pass<float> scoped = conv_pass<float>(k, in.x, in.w, in.b, in.dy, k.onednn());
     EXPECT_TRUE(same_bits(scoped.y, wino.y));
     EXPECT_TRUE(same_bits(scoped.gw, wino.gw));
-    Pass<float> overridden = run<float>(k, in.x, in.w, in.b, in.dy, onednn(k).use_algorithm(ConvAlgorithm::direct));
+    Pass<float> overridden =
+        conv_pass<float>(k, in.x, in.w, in.b, in.dy, k.onednn().use_algorithm(ConvAlgorithm::direct));
     EXPECT_TRUE(same_bits(overridden.y, direct.y));
     EXPECT_TRUE(same_bits(overridden.gx, direct.gx));
     EXPECT_TRUE(same_bits(overridden.gw, direct.gw));
@@ -217,15 +176,17 @@ TEST(ConvWinograd, CallOptionOverridesTheScopedSetting) {
 
 TEST(ConvWinograd, EigenAndDoubleIgnoreIt) {
   // The setting belongs to the oneDNN backend: the Eigen backend gives the same bits under each.
-  const Case k = cases[0];
-  Operands in(k, 3);
+  const ConvCase k = cases[0];
+  ConvOperands in(k, 3);
   const auto eigen = Conv2dOptions{k.s, k.p}.use_backend(ConvBackend::eigen);
-  Pass<float> a = run<float>(k, in.x, in.w, in.b, in.dy, Conv2dOptions(eigen).use_algorithm(ConvAlgorithm::direct));
-  Pass<float> b = run<float>(k, in.x, in.w, in.b, in.dy, Conv2dOptions(eigen).use_algorithm(ConvAlgorithm::winograd));
+  Pass<float> a =
+      conv_pass<float>(k, in.x, in.w, in.b, in.dy, Conv2dOptions(eigen).use_algorithm(ConvAlgorithm::direct));
+  Pass<float> b =
+      conv_pass<float>(k, in.x, in.w, in.b, in.dy, Conv2dOptions(eigen).use_algorithm(ConvAlgorithm::winograd));
   EXPECT_TRUE(same_bits(a.y, b.y));
   EXPECT_TRUE(same_bits(a.gw, b.gw));
-  Pass<double> d = run<double>(k, in.x.to<double>(), in.w.to<double>(), in.b.to<double>(), in.dy.to<double>(),
-                               Conv2dOptions{k.s, k.p}.use_algorithm(ConvAlgorithm::winograd));
+  Pass<double> d = conv_pass<double>(k, in.x.to<double>(), in.w.to<double>(), in.b.to<double>(), in.dy.to<double>(),
+                                     Conv2dOptions{k.s, k.p}.use_algorithm(ConvAlgorithm::winograd));
   EXPECT_EQ(d.y.shape(), a.y.shape());
 }
 

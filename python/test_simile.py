@@ -89,6 +89,9 @@ def test_errors(ckpt, work):
     check(raises(simile.BadArgument, ["--max-steps"], simile.train, max_steps=-1), "train(max_steps=-1)")
     check(raises(simile.BadArgument, ["--epoch"], simile.train, epoch=3), "train(epoch=3): unknown option")
     check(raises(simile.BadArgument, ["--method", "simclrr"], simile.train, method="simclrr"), "train(method=...)")
+    check(raises(simile.BadArgument, ["--conv-algorithm"], simile.train, conv_algorithm="fft"), "train(conv_algorithm='fft')")
+    direct = simile.train(limit=256, batch=32, max_steps=2, threads=2, no_eval=True, quiet=True, conv_algorithm="direct")
+    check(direct["conv_algorithm"] == "direct", f"train(conv_algorithm='direct') runs it: {direct.get('conv_algorithm')}")
     check(raises(simile.BadArgument, ["--limit"], simile.train, limit=10**9, max_steps=1, quiet=True),
           "train(limit beyond the data): BadArgument after parsing")
     missing = os.path.join(work, "missing.safetensors")

@@ -12,7 +12,9 @@
 //   BM_onednn_native  oneDNN primitives on tensors kept in the primitives' own (blocked) layouts, no
 //                     reorder at all: the ceiling a layout-aware network could reach
 //   BM_conv_step_*    the three convolutions of one step through the op, ms per step (automatic: the
-//                     backend each layer gets by default; onednn_bf16: in bfloat16, where the CPU has it)
+//                     backend each layer gets by default; onednn: oneDNN with the default algorithm,
+//                     onednn_direct and onednn_winograd: with `ConvAlgorithm` direct or winograd;
+//                     onednn_bf16: in bfloat16, where the CPU has it)
 //   BM_first_layer_weight_grad  the first layer's weight gradient from blocked dy: oneDNN's primitive
 //                     (kernel 0) against simile's few-channel kernel (1), the one conv2d_blocked runs there
 // BM_onednn_native's third argument is 1 for bfloat16 primitives (bf16 in, float out).
@@ -71,10 +73,12 @@ struct Operands {
   /// Floating-point operations of one step: forward, backward weights, and backward data when x needs it.
   double flops() const { return (x.requires_grad() ? 3 : 2) * g.flops(); }
 
-  void step(ConvBackend backend, Precision precision = Precision::f32) {
+  void step(ConvBackend backend, Precision precision = Precision::f32,
+            ConvAlgorithm algorithm = ConvAlgorithm::automatic) {
     if (x.requires_grad()) x.zero_grad();
     w.zero_grad();
-    Var<float> y = conv2d(x, w, Conv2dOptions{1, 1}.use_backend(backend).use_precision(precision));
+    Var<float> y = conv2d(
+        x, w, Conv2dOptions{1, 1}.use_backend(backend).use_precision(precision).use_algorithm(algorithm));
     y.backward(seed);
     benchmark::DoNotOptimize(w.grad().data());
   }
@@ -112,7 +116,8 @@ void BM_conv_raw_eigen(benchmark::State& state) {
   report(state, 3 * g.flops(), cpu0, num_threads());
 }
 
-void BM_conv_step(benchmark::State& state, ConvBackend backend, Precision precision = Precision::f32) {
+void BM_conv_step(benchmark::State& state, ConvBackend backend, Precision precision = Precision::f32,
+                  ConvAlgorithm algorithm = ConvAlgorithm::automatic) {
   ThreadScope threads(static_cast<int>(state.range(0)));
   if (precision == Precision::bf16 && !bf16_available()) {
     state.SkipWithError(("bfloat16: " + bf16_unavailable_reason()).c_str());
@@ -125,10 +130,10 @@ void BM_conv_step(benchmark::State& state, ConvBackend backend, Precision precis
   for (const ConvShape& s : shapes) ops.push_back(Operands{s});
   double flops = 0;
   for (auto& op : ops) flops += op.flops();
-  for (auto& op : ops) op.step(backend, precision);
+  for (auto& op : ops) op.step(backend, precision, algorithm);
   const double cpu0 = cpu_seconds();
   for (auto _ : state)
-    for (auto& op : ops) op.step(backend, precision);
+    for (auto& op : ops) op.step(backend, precision, algorithm);
   report(state, flops, cpu0, num_threads());
 }
 
@@ -274,6 +279,10 @@ BENCHMARK(BM_first_layer_weight_grad)->ArgNames({"kernel", "threads"})->ArgsProd
 BENCHMARK_CAPTURE(BM_conv_step, onednn, ConvBackend::onednn)
     ->ArgNames({"threads"})->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_conv_step, onednn_bf16, ConvBackend::onednn, Precision::bf16)
+    ->ArgNames({"threads"})->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_conv_step, onednn_direct, ConvBackend::onednn, Precision::f32, ConvAlgorithm::direct)
+    ->ArgNames({"threads"})->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_conv_step, onednn_winograd, ConvBackend::onednn, Precision::f32, ConvAlgorithm::winograd)
     ->ArgNames({"threads"})->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 #endif
 BENCHMARK_CAPTURE(BM_conv_step, automatic, ConvBackend::automatic)

@@ -117,9 +117,10 @@ TEST(ConvWinograd, EachPassRunsTheAlgorithmAskedFor) {
 }
 
 TEST(ConvWinograd, AutomaticAtTheEncodersLargeBatch) {
-  // The SmallConvNet's two inner layers at a batch of 512 views: Winograd for the forward and input-gradient
-  // passes (oneDNN's own choice), for the weight gradient from 64 input channels on (simile's rule); on a CPU
-  // without the kernels, direct throughout.
+  // The SmallConvNet's two inner layers at a batch of 512 views. Forward and input gradient follow
+  // oneDNN's heuristic (Winograd on the AVX-512 EPYC this was written on; it also weighs the cores per
+  // socket, so another CPU may keep direct); the weight gradient follows simile's rule: Winograd exactly
+  // when the forward took it and the layer has at least 64 input channels. No kernels: direct throughout.
   for (const ConvCase& k :
        {ConvCase{512, 32, 14, 14, 64, 3, 1, 1, false}, ConvCase{512, 64, 7, 7, 128, 3, 1, 1, false}}) {
     ConvOperands in(k, 7);
@@ -128,9 +129,11 @@ TEST(ConvWinograd, AutomaticAtTheEncodersLargeBatch) {
     const std::size_t first = chosen.find(" / "), second = chosen.find(" / ", first + 3);
     ASSERT_NE(second, std::string::npos);
     auto wino = [](const std::string& pass) { return pass.find("wino") != std::string::npos; };
-    EXPECT_EQ(wino(chosen.substr(0, first)), has_winograd(k));
-    EXPECT_EQ(wino(chosen.substr(first, second - first)), has_winograd(k));
-    EXPECT_EQ(wino(chosen.substr(second)), has_winograd(k) && k.c >= 64);
+    const bool forward = wino(chosen.substr(0, first));
+    if (!has_winograd(k)) {
+      EXPECT_EQ(winograd_passes(chosen), 0);
+    }
+    EXPECT_EQ(wino(chosen.substr(second)), forward && k.c >= 64);
   }
 }
 

@@ -125,7 +125,7 @@ Outcome train(Options o) {
          {"final_loss", number(r.final_loss)},
          {"threads", o.threads},
          {"precision", o.precision},
-         {"conv_algorithm", o.conv_algorithm},
+         {"conv_algorithm", std::string(to_string(trainer.options().conv_algorithm))},  // as the run applied it
          {"world_size", world_size},
          // The share of the step spent in collectives (gradients, gathered embeddings, batch-norm
          // statistics; waiting for other ranks included), and this rank's bytes sent + received a step.

@@ -172,9 +172,8 @@ TrainerOptions trainer_options(const Options& o) {
   t.budget_seconds = o.budget;
   t.threads = o.threads;
   t.precision = o.precision == "bf16" ? Precision::bf16 : Precision::f32;
-  t.conv_algorithm = o.conv_algorithm == "direct"     ? ConvAlgorithm::direct
-                     : o.conv_algorithm == "winograd" ? ConvAlgorithm::winograd
-                                                      : ConvAlgorithm::automatic;
+  for (ConvAlgorithm a : {ConvAlgorithm::automatic, ConvAlgorithm::direct, ConvAlgorithm::winograd})
+    if (o.conv_algorithm == to_string(a)) t.conv_algorithm = a;  // the flag's values are these names
   t.checkpoint_path = o.checkpoint;
   t.checkpoint_every = o.checkpoint_every;
   t.checkpoint_each_epoch = o.checkpoint_each_epoch;

@@ -2,6 +2,7 @@
 // rounding bound of the definition computed in double, on shapes that have Winograd kernels and on shapes
 // that fall back to direct; which algorithm each pass ran; the same bits run to run; the per-call option
 // over the process-wide setting, and the scope that restores it.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -188,9 +189,19 @@ TEST(ConvWinograd, EigenAndDoubleIgnoreIt) {
       conv_pass<float>(k, in.x, in.w, in.b, in.dy, Conv2dOptions(eigen).use_algorithm(ConvAlgorithm::winograd));
   EXPECT_TRUE(same_bits(a.y, b.y));
   EXPECT_TRUE(same_bits(a.gw, b.gw));
-  Pass<double> d = conv_pass<double>(k, in.x.to<double>(), in.w.to<double>(), in.b.to<double>(), in.dy.to<double>(),
-                                     Conv2dOptions{k.s, k.p}.use_algorithm(ConvAlgorithm::winograd));
+  // Double runs on Eigen whatever the setting: the same values under Winograd and direct.
+  auto in_double = [&](ConvAlgorithm a) {
+    return conv_pass<double>(k, in.x.to<double>(), in.w.to<double>(), in.b.to<double>(), in.dy.to<double>(),
+                             Conv2dOptions{k.s, k.p}.use_algorithm(a));
+  };
+  const Pass<double> d = in_double(ConvAlgorithm::winograd), e = in_double(ConvAlgorithm::direct);
   EXPECT_EQ(d.y.shape(), a.y.shape());
+  auto same = [](const Tensor<double>& u, const Tensor<double>& v) {
+    return u.shape() == v.shape() && std::equal(u.span().begin(), u.span().end(), v.span().begin());
+  };
+  EXPECT_TRUE(same(d.y, e.y));
+  EXPECT_TRUE(same(d.gx, e.gx));
+  EXPECT_TRUE(same(d.gw, e.gw));
 }
 
 }  // namespace conv_winograd_test

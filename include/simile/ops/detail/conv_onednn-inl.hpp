@@ -58,7 +58,7 @@ SIMILE_INLINE Index activation_block() {
 
 SIMILE_INLINE std::shared_ptr<Saved> make_saved() { return std::make_shared<Saved>(); }
 
-SIMILE_INLINE bool ran_bf16(const Saved& saved) { return saved.ran_bf16; }
+SIMILE_INLINE bool ran_bf16(const Saved& saved) { return saved.plan && saved.plan->bf16; }
 
 SIMILE_INLINE std::string implementations(const Saved& saved) {
   return saved.plan ? saved.plan->implementations() : std::string();
@@ -91,7 +91,7 @@ SIMILE_INLINE Tensor<float> forward(const ConvGeometry& g, const Tensor<float>& 
       plan->reorder(dst_md, plan->user_dst, false).execute(s, from, to);
     }
     s.wait();
-    saved = {b.defined(), bf16, plan->bf16, user, algorithm, plan, src, wei, x};
+    saved = {plan, src, wei, x};
     return y;
   });
 }
@@ -103,8 +103,14 @@ SIMILE_INLINE void backward(const ConvGeometry& g, const Saved& saved, const Ten
   guarded(g, [&] {
     const int threads = num_threads();
     OmpThreads scope(threads);
-    // The thread count may have changed since the forward: use (and maybe build) the plan for this one.
-    auto plan = plan_for({g, saved.bias, threads, layout_setting().load(), saved.bf16, saved.user, saved.algorithm});
+    // The forward's plan, unless the thread count or the layout setting changed since: then (maybe build)
+    // the plan for this one.
+    check(saved.plan != nullptr, "conv2d (oneDNN backend): backward pass before its forward");
+    Key key = saved.plan->key;
+    key.threads = threads;
+    key.layout = layout_setting().load();
+    auto plan = key == saved.plan->key ? saved.plan : plan_for(key);
+    const UserLayout& user = key.user;
     dnnl::stream& s = stream();
     const Held user_dy{dy, plan->user_dst};
     auto accumulate_into = [&](const Held& from, const memory::desc& user_md, float* to, bool assign = false) {
@@ -127,11 +133,10 @@ SIMILE_INLINE void backward(const ConvGeometry& g, const Saved& saved, const Ten
                                  {DNNL_ARG_SCRATCHPAD, scratch.mem}});
       if (!in_place) accumulate_into(gx, plan->user_src, dx, dx_assign);
     }
-    if ((dw || db) && saved.user.src_block == 0 &&
-        few_channels_weight_grad_applies(g, saved.user.dst_block)) {
+    if ((dw || db) && user.src_block == 0 && few_channels_weight_grad_applies(g, user.dst_block)) {
       // Few input taps (a first layer on images): simile's kernel, several times oneDNN's speed here; it
       // reads the caller's float x and dy, so it computes in float at either precision.
-      conv_weight_grad_few_channels(g, saved.x.data(), dy.data(), saved.user.dst_block, dw, db);
+      conv_weight_grad_few_channels(g, saved.x.data(), dy.data(), user.dst_block, dw, db);
     } else if (dw || db) {
       const auto& pd = plan->bwd_weights_pd;
       Held gy = dx && gy_data.md == pd.diff_dst_desc() ? gy_data : as_layout(*plan, s, user_dy, pd.diff_dst_desc());

@@ -118,7 +118,8 @@ auto with_algorithm(ConvAlgorithm a, Make&& make) {
   if (a == ConvAlgorithm::winograd) {
     try {
       return make(dnnl::algorithm::convolution_winograd);
-    } catch (const dnnl::error&) {  // unimplemented at this shape, type or pass
+    } catch (const dnnl::error& e) {  // no Winograd kernel at this shape, type or pass: direct
+      if (e.status != dnnl_unimplemented) throw;
     }
   }
   return make(a == ConvAlgorithm::automatic ? dnnl::algorithm::convolution_auto : dnnl::algorithm::convolution_direct);
@@ -131,6 +132,7 @@ auto with_algorithm(ConvAlgorithm a, Make&& make) {
 /// the user's float NCHW round to bf16 on the way in. When oneDNN has no native kernel for a bf16 pass at
 /// this shape (its choice would be the slow reference implementation, "ref"), the plan computes in float.
 struct Plan {
+  Key key;  ///< what the plan was built for
   memory::desc user_src, user_weights, user_dst, user_bias;
   dnnl::convolution_forward::primitive_desc fwd_pd;
   dnnl::convolution_forward fwd;
@@ -140,7 +142,7 @@ struct Plan {
   dnnl::convolution_backward_weights bwd_weights;
   bool bf16 = false;  ///< the primitives read bfloat16 (asked for, and native at this shape)
 
-  explicit Plan(const Key& key) {
+  explicit Plan(const Key& k) : key(k) {
     const ConvGeometry& g = key.g;
     const memory::dims src{g.n, g.c, g.h, g.w}, wei{g.o, g.c, g.kh, g.kw}, dst{g.n, g.o, g.oh, g.ow};
     const auto f32 = memory::data_type::f32;
@@ -288,14 +290,10 @@ inline dnnl::stream& stream() {
   return s;
 }
 
-/// What the backward pass needs from the forward.
+/// What the backward pass needs from the forward: its plan (whose key holds the bias, the precision asked
+/// for, the algorithm and the caller's layouts; `Plan::bf16` what ran), its input and weights.
 struct Saved {
-  bool bias = false;
-  bool bf16 = false;  ///< the precision the forward asked for (the backward's plan is built with it)
-  bool ran_bf16 = false;  ///< what the plan ran
-  UserLayout user;        ///< the caller's layouts of x and y
-  ConvAlgorithm algorithm = ConvAlgorithm::automatic;  ///< the forward's (the backward's plan is built with it)
-  std::shared_ptr<Plan> plan;                          ///< the forward's plan (for `implementations`)
+  std::shared_ptr<Plan> plan;
   Held src, weights;
   Tensor<float> x;        ///< the caller's x, in its layout `user.src_block` (read by the few-channel weight gradient)
 };

@@ -72,7 +72,7 @@ TEST(BatchNorm, BackwardByHand) {
 }
 
 TEST(BatchNorm, TrainingOutputIsStandardizedPerChannel) {
-  for (Shape s : {Shape{8, 3, 5, 5}, Shape{130, 7}, Shape{2, 4, 7}}) {
+  for (Shape s : {Shape{8, 3, 5, 5}, Shape{130, 7}, Shape{2, 4, 7}, Shape{130, 32}, Shape{9, 24}}) {
     SCOPED_TRACE(s.to_string());
     Tensor<double> t = random_tensor<double>(s, 1, -3, 5);
     Var<double> y = batch_norm(Var<double>(t), Var<double>(), Var<double>(), Tensor<double>(), Tensor<double>());
@@ -159,7 +159,8 @@ TEST(BatchNorm, WithoutAffineOrRunningStatistics) {
 }
 
 TEST(BatchNorm, GradcheckTraining) {
-  for (Shape s : {Shape{4, 3}, Shape{3, 2, 3, 3}, Shape{2, 3, 1, 1}, Shape{7, 5, 2, 3}, Shape{130, 1}}) {
+  for (Shape s : {Shape{4, 3}, Shape{3, 2, 3, 3}, Shape{2, 3, 1, 1}, Shape{7, 5, 2, 3}, Shape{130, 1}, Shape{5, 16},
+                  Shape{3, 8}, Shape{4, 48}}) {
     SCOPED_TRACE(s.to_string());
     Tensor<double> rm = Tensor<double>::zeros({s[1]}), rv = Tensor<double>::ones({s[1]});
     EXPECT_TRUE(grad_ok([&](const V& v) { return batch_norm(v[0], v[1], v[2], rm, rv); },
@@ -171,8 +172,50 @@ TEST(BatchNorm, GradcheckTraining) {
                       {random_param({5, 3, 2, 2}, 23)}));
 }
 
+TEST(BatchNorm, RowsOfWholeChannelBlocksMatchThePlainKernel) {
+  // Rows [N, C] with C a multiple of 8 run the channel-vectorized kernel; the same values as [N, C, 1, 1]
+  // (the plain kernel) give the same output, running statistics and gradients to rounding, in training
+  // and eval, with and without the ReLU, in double and in float.
+  for (Shape s : {Shape{37, 16}, Shape{6, 24}, Shape{2, 48}, Shape{300, 64}})
+    for (bool training : {true, false})
+      for (bool relu : {false, true}) {
+        SCOPED_TRACE(s.to_string() + (training ? " training" : " eval") + (relu ? " relu" : ""));
+        const Index c = s[1];
+        Tensor<double> t = random_tensor<double>(s, 60, -3, 5), g = random_tensor<double>(s, 61);
+        Tensor<double> rm1 = random_tensor<double>({c}, 62), rv1 = random_tensor<double>({c}, 63, 0.5, 2);
+        Tensor<double> rm2 = rm1.clone(), rv2 = rv1.clone();
+        Var<double> x1(t.clone(), true), w1 = random_param({c}, 64), b1 = random_param({c}, 65);
+        Var<double> x2(t.reshape({s[0], c, 1, 1}).clone(), true), w2(w1.value().clone(), true),
+            b2(b1.value().clone(), true);
+        const BatchNormOptions opt{.training = training};
+        auto op = [&](const Var<double>& x, const Var<double>& w, const Var<double>& b, Tensor<double>& rm,
+                      Tensor<double>& rv) {
+          return relu ? batch_norm_relu(x, w, b, rm, rv, opt) : batch_norm(x, w, b, rm, rv, opt);
+        };
+        Var<double> rows = op(x1, w1, b1, rm1, rv1), plain = op(x2, w2, b2, rm2, rv2);
+        ASSERT_EQ(rows.shape(), s);
+        EXPECT_TRUE(tensors_near(rows.value(), plain.value().reshape(s), 1e-13, 1e-13));
+        EXPECT_TRUE(tensors_near(rm1, rm2, 1e-14, 1e-14));
+        EXPECT_TRUE(tensors_near(rv1, rv2, 1e-14, 1e-14));
+        rows.backward(g);
+        plain.backward(g.reshape({s[0], c, 1, 1}));
+        EXPECT_TRUE(tensors_near(x1.grad(), x2.grad().reshape(s), 1e-13, 1e-12));
+        EXPECT_TRUE(tensors_near(w1.grad(), w2.grad(), 1e-13, 1e-12));
+        EXPECT_TRUE(tensors_near(b1.grad(), b2.grad(), 1e-13, 1e-12));
+      }
+  // Float, values 1e4 + U(-1, 1): the one-pass statistics stay exact where E[x^2] - E[x]^2 would not.
+  Tensor<float> t = random_tensor<float>({512, 16}, 66, -1, 1);
+  t.array() += 1e4f;
+  Tensor<float> y = batch_norm(Var<float>(t), Var<float>(), Var<float>(), Tensor<float>(), Tensor<float>()).value();
+  auto [m, v] = channel_stats(y.to<double>());
+  for (std::size_t k = 0; k < 16; ++k) {
+    EXPECT_NEAR(m[k], 0.0, 1e-3);
+    EXPECT_NEAR(v[k], 1.0, 2e-3);
+  }
+}
+
 TEST(BatchNorm, GradcheckEval) {
-  for (Shape s : {Shape{4, 3}, Shape{3, 3, 3, 3}, Shape{1, 3, 1, 1}}) {
+  for (Shape s : {Shape{4, 3}, Shape{3, 3, 3, 3}, Shape{1, 3, 1, 1}, Shape{3, 16}, Shape{2, 8}}) {
     SCOPED_TRACE(s.to_string());
     Tensor<double> rm = random_tensor<double>({s[1]}, 24), rv = random_tensor<double>({s[1]}, 25, 0.2, 3);
     EXPECT_TRUE(grad_ok([&](const V& v) { return batch_norm(v[0], v[1], v[2], rm, rv, {.training = false}); },

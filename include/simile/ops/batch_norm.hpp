@@ -11,7 +11,9 @@
 /// over blocks of channels (one channel when S >= 64, enough channels to fill 64 contiguous values
 /// otherwise), parallel over blocks; a block is handled start to end by one thread, so its values stay
 /// in cache between the passes and no result depends on the thread count. Sums run in T along a
-/// contiguous row of S values (in 16 lanes, so they vectorize) and in double across rows.
+/// contiguous row of S values (in 16 lanes, so they vectorize) and in double across rows. Rows x [N, C]
+/// (S = 1) with C a multiple of 8 go to the blocked kernel below, which is the same memory seen as
+/// [N, C / B, 1, 1, B] and vectorizes across channels (one pass for both statistics).
 ///
 /// Blocked: with `BatchNormOptions::blocked` each op takes a channel-blocked x [N, C / B, H, W, B]
 /// (`ops/blocked.hpp`, the layout of `conv2d_blocked`), normalizes the same C channels and writes its
@@ -85,6 +87,10 @@ Var<T> batch_norm_impl(const char* name, const Var<T>& x, const Var<T>& weight, 
   constexpr bool pooled = E == BatchNormEpilogue::relu_max_pool;
   const Shape& xs = x.shape();
   if (opt.blocked) return batch_norm_blocked<T, E>(name, x, weight, bias, running_mean, running_var, opt, pool);
+  // Rows [N, C] of whole 8- or 16-channel blocks (BatchNorm1d after a Linear layer): the blocked kernel
+  // vectorizes across the channels of a row (here S = 1 and every row sum would be one value).
+  if (!pooled && xs.rank() == 2 && batch_norm_row_lanes(xs[1]) > 0 && !is_distributed(opt.comm))
+    return batch_norm_blocked<T, E>(name, x, weight, bias, running_mean, running_var, opt, pool);
   check<ShapeError>(xs.rank() >= 2, name, ": expected x of shape [N, C] or [N, C, H, W], got ", xs);
   BatchNormLayout L;
   L.n = xs[0];

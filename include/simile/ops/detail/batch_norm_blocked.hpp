@@ -94,7 +94,14 @@ void max_pool_blocked_plane(const T* xp, const T* source, T* yp, std::int32_t* a
   }
 }
 
+/// The lanes in which the blocked kernel takes rows x [N, C] (BatchNorm1d after a Linear layer): 16 or 8
+/// channels, one AVX-512 or AVX2 register; 0 when C is a multiple of neither (the NCHW kernel takes it).
+inline Index batch_norm_row_lanes(Index c) { return c % 16 == 0 ? 16 : c % 8 == 0 ? 8 : 0; }
+
 /// The blocked kernel of the batch-norm ops (see the file comment); `pool` is used by relu_max_pool only.
+/// Also takes rows x [N, C] (not pooled) as blocked [N, C / B, 1, 1, B] with B = `batch_norm_row_lanes(C)`:
+/// the same memory, each of its loops then vectorized across B channels of a row where the NCHW kernel
+/// would run one channel's single value per row.
 template <Real T, BatchNormEpilogue E>
 Var<T> batch_norm_blocked(const char* name, const Var<T>& x, const Var<T>& weight, const Var<T>& bias,
                           const Tensor<T>& running_mean, const Tensor<T>& running_var, const BatchNormOptions& opt,
@@ -102,9 +109,12 @@ Var<T> batch_norm_blocked(const char* name, const Var<T>& x, const Var<T>& weigh
   constexpr bool relu = E != BatchNormEpilogue::none;
   constexpr bool pooled = E == BatchNormEpilogue::relu_max_pool;
   const Shape& xs = x.shape();
-  check<ShapeError>(xs.rank() == 5 && xs[4] >= 1 && xs[4] <= batch_norm_max_lanes, name,
+  // Rows [N, C]: the same memory as blocked [N, C / B, 1, 1, B], one position per sample.
+  const bool rows_of_channels = !pooled && xs.rank() == 2 && batch_norm_row_lanes(xs[1]) > 0;
+  check<ShapeError>(rows_of_channels || (xs.rank() == 5 && xs[4] >= 1 && xs[4] <= batch_norm_max_lanes), name,
                     ": expected blocked x [N, C / B, H, W, B] with B in [1, ", batch_norm_max_lanes, "], got ", xs);
-  const Index N = xs[0], CB = xs[1], S = xs[2] * xs[3], B = xs[4], C = CB * B;
+  const Index N = xs[0], B = rows_of_channels ? batch_norm_row_lanes(xs[1]) : xs[4];
+  const Index CB = rows_of_channels ? xs[1] / B : xs[1], S = rows_of_channels ? 1 : xs[2] * xs[3], C = CB * B;
   const BatchNormMode mode = check_batch_norm(name, xs, C, N * S, weight, bias, running_mean, running_var, opt);
   check<ValueError>(!is_distributed(mode.comm), name, ": synchronized batch norm needs NCHW input, got blocked x ", xs);
   const bool tracked = mode.tracked, batch_stats = mode.batch_stats;

@@ -159,6 +159,41 @@ TEST(Blocked, BatchNormMatchesTheNchwKernel) {
         }
 }
 
+// Windows that tile the plane (the one-pass forward) under ties and NaN, in eval mode so that equal inputs
+// normalize to equal outputs: values from {-1, 0, 1, 2} (ties everywhere, the ReLU's zeros among them) and
+// a NaN in some windows. The blocked op takes the same maximum, the first in row-major order, NaN winning,
+// as the NCHW op: the same output bit for bit (NaN where it is) and the same x gradient.
+TEST(Blocked, BatchNormPoolTiesAndNanAsTheNchwKernel) {
+  for (Index block : {16, 8, 4}) {
+    SCOPED_TRACE("block " + std::to_string(block));
+    const Index C = 2 * block;
+    Tensor<double> x0 = random_tensor<double>({3, C, 4, 6}, 70 + block, -1.5, 2.5);
+    for (double& v : x0.span()) v = std::round(v);
+    for (Index i = 0; i < x0.numel(); i += 37) x0.data()[i] = std::nan("");
+    const Tensor<double> rm = Tensor<double>::full({C}, 0.5), rv = Tensor<double>::full({C}, 2.0);
+    Var<double> x[2], y[2];
+    for (int k = 0; k < 2; ++k) {
+      x[k] = Var<double>(x0.clone(), true);
+      const BatchNormOptions opt{.training = false, .blocked = k == 1};
+      const Var<double> w(Tensor<double>::full({C}, 1.5)), b(Tensor<double>::full({C}, -0.25));
+      const Var<double> in = k == 0 ? x[k] : to_blocked(x[k], block);
+      const Var<double> out = batch_norm_relu_max_pool2d(in, w, b, rm.clone(), rv.clone(), opt, 2);
+      y[k] = k == 0 ? out : from_blocked(out);
+    }
+    ASSERT_EQ(y[0].shape(), y[1].shape());
+    Index nans = 0;
+    for (Index i = 0; i < y[0].numel(); ++i) {
+      const double a = y[0].value().data()[i], b = y[1].value().data()[i];
+      nans += std::isnan(a);
+      EXPECT_TRUE(std::isnan(a) ? std::isnan(b) : a == b) << i << ": " << a << " against " << b;
+    }
+    EXPECT_GT(nans, 0);  // the case is what it says
+    const Tensor<double> weights = random_tensor<double>(y[0].shape(), 74);
+    for (int k = 0; k < 2; ++k) sum(mul(y[k], Var<double>(weights))).backward();
+    EXPECT_TRUE(tensors_near(x[1].grad(), x[0].grad(), 0, 0));
+  }
+}
+
 TEST(Blocked, BatchNormAddsToAGradientAlreadyWritten) {
   // x feeds two batch-norm ops: the second backward adds its dx to the first's (the kernel's += path).
   for (Stage stage :

@@ -31,6 +31,9 @@ struct Pool2dGeometry {
   Index kernel = 1, stride = 1, padding = 0;
   Index in_plane() const { return h * w; }
   Index out_plane() const { return oh * ow; }
+  /// True when the windows tile the plane exactly (stride = kernel, no padding, no remainder), as the
+  /// encoders' 2x2: every input position is in exactly one window.
+  bool tiles() const { return stride == kernel && padding == 0 && oh * kernel == h && ow * kernel == w; }
   /// Planes per parallel chunk: about `elementwise_grain` input elements.
   Index grain() const { return std::max<Index>(1, elementwise_grain / std::max<Index>(in_plane(), 1)); }
 };

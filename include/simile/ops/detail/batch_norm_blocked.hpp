@@ -12,8 +12,10 @@
 /// over memory: each sample's plane of a block (S B values, in cache) gives per lane its mean (summed as
 /// differences from the plane's first value, so the terms stay small when |mean| >> std) and its sum of
 /// squares about that mean (in T), and the planes are combined in double by Chan, Golub and LeVeque's
-/// pairwise update, so nothing cancels. A second pass normalizes, applies the ReLU and pools from a
-/// scratch plane in cache, keeping x at each window's maximum. Backward: one pass for the per-channel sums
+/// pairwise update, so nothing cancels. A second pass normalizes, applies the ReLU and pools, keeping x at
+/// each window's maximum: where the windows tile the plane (the encoders' 2x2, stride 2), a band of
+/// windows at a time from kernel rows normalized into L1, x selected with the maximum; otherwise from a
+/// scratch plane in cache, x gathered at the maxima. Backward: one pass for the per-channel sums
 /// (over the pooled positions, reading those kept values in order), one for dx: where the windows tile the
 /// plane (the encoders' 2x2, stride 2), each position takes its window's dy when it was the maximum, in the
 /// same pass as the dense part; otherwise dy is scattered to the maxima after it.
@@ -94,6 +96,56 @@ void max_pool_blocked_plane(const T* xp, const T* source, T* yp, std::int32_t* a
   }
 }
 
+/// Normalization, ReLU and max pooling of one blocked plane x [H, W, B] for windows that tile the plane
+/// (`Pool2dGeometry::tiles`), a band of windows at a time: the band's kernel rows of relu((x - mean) scale +
+/// shift) go to `band` [kernel W B] (in L1), then each window's values are compared in row-major order as
+/// `max_pool_blocked_plane` does (the first maximum, NaN wins), and the maximum, its position and x there
+/// (selected with it, not gathered afterwards) go to yp, ap and sp [OH, OW, B]. (The two loops apart: with
+/// the ReLU's select inside the pooling loop GCC 12 vectorized neither.)
+template <Index L, Real T>
+void normalize_max_pool_tiled_plane(const T* x, const T* mean, const T* scale, const T* shift, T* yp, std::int32_t* ap,
+                                    T* sp, const Pool2dGeometry& g, Index b, T* band) {
+  if constexpr (L > 0) b = L;
+  const Index k = g.kernel, band_positions = k * g.w;
+  for (Index i = 0; i < g.oh; ++i) {
+    const Index first_row = i * band_positions;  // the band's first position in the plane
+    const T* xr = x + first_row * b;
+    for (Index p = 0; p < band_positions; ++p)
+#pragma omp simd
+      for (Index l = 0; l < b; ++l) band[p * b + l] = std::max((xr[p * b + l] - mean[l]) * scale[l] + shift[l], T(0));
+    for (Index j = 0; j < g.ow; ++j) {
+      T v[batch_norm_max_lanes], vx[batch_norm_max_lanes];  // the window's maximum so far, x there
+      std::int32_t at[batch_norm_max_lanes];
+      const Index first = j * k;
+      for (Index l = 0; l < b; ++l) {
+        v[l] = band[first * b + l];
+        vx[l] = xr[first * b + l];
+        at[l] = static_cast<std::int32_t>(first_row + first);
+      }
+      for (Index r = 0; r < k; ++r)
+        for (Index c = 0; c < k; ++c) {
+          const Index q = r * g.w + first + c;
+          const auto pos32 = static_cast<std::int32_t>(first_row + q);
+          const T *u = band + q * b, *xu = xr + q * b;
+          // Branch-free (| not ||, selects), so that the lanes vectorize; the first position compares with
+          // itself and is not taken.
+#pragma omp simd
+          for (Index l = 0; l < b; ++l) {
+            const T ul = u[l], vl = v[l];
+            const bool take = (ul > vl) | ((ul != ul) & (vl == vl));
+            v[l] = take ? ul : vl;
+            vx[l] = take ? xu[l] : vx[l];
+            at[l] = take ? pos32 : at[l];
+          }
+        }
+      const Index o = (i * g.ow + j) * b;
+      std::copy(v, v + b, yp + o);
+      std::copy(at, at + b, ap + o);
+      std::copy(vx, vx + b, sp + o);
+    }
+  }
+}
+
 /// The lanes in which the blocked kernel takes rows x [N, C] (BatchNorm1d after a Linear layer): 16 or 8
 /// channels, one AVX-512 or AVX2 register; 0 when C is a multiple of neither (the NCHW kernel takes it).
 inline Index batch_norm_row_lanes(Index c) { return c % 16 == 0 ? 16 : c % 8 == 0 ? 8 : 0; }
@@ -122,6 +174,7 @@ Var<T> batch_norm_blocked(const char* name, const Var<T>& x, const Var<T>& weigh
   const Index rows = pooled ? pool.out_plane() : S;  // positions per output plane
   const Index out_plane = rows * B;
   const T eps = static_cast<T>(opt.eps), momentum = static_cast<T>(opt.momentum);
+  const bool tiled = pooled && pool.tiles();  // one pass from x, no scratch plane (the encoders' 2x2)
   const T* px = x.value().data();
   const T* pw = weight.defined() ? weight.value().data() : nullptr;
   const T* pb = bias.defined() ? bias.value().data() : nullptr;
@@ -141,7 +194,8 @@ Var<T> batch_norm_blocked(const char* name, const Var<T>& x, const Var<T>& weigh
     constexpr Index L = decltype(lanes)::value;
     const Index b = L > 0 ? L : B;
     parallel_for(0, CB, 1, [&](Index b0, Index b1) {
-      std::vector<T> scratch(pooled ? static_cast<std::size_t>(plane) : 0);
+      // Pooled: a plane normalized before it is pooled, or a band of kernel rows where the windows tile.
+      std::vector<T> scratch(!pooled ? 0 : static_cast<std::size_t>(tiled ? pool.kernel * pool.w * B : plane));
       for (Index cb = b0; cb < b1; ++cb) {
         T* pm = mean.data() + cb * b;
         T* pi = invstd.data() + cb * b;
@@ -195,6 +249,12 @@ Var<T> batch_norm_blocked(const char* name, const Var<T>& x, const Var<T>& weigh
         }
         for (Index i = 0; i < N; ++i) {
           const T* r = px + (i * CB + cb) * plane;
+          if constexpr (pooled)
+            if (tiled) {
+              const Index o = (i * CB + cb) * out_plane;
+              normalize_max_pool_tiled_plane<L>(r, m, scale, shift, py + o, parg + o, pxm + o, pool, b, scratch.data());
+              continue;
+            }
           T* out = pooled ? scratch.data() : py + (i * CB + cb) * plane;
           // (x - mean) first, as the NCHW kernel: no cancellation when |mean| >> std.
           for (Index k = 0; k < S; ++k)
@@ -228,9 +288,6 @@ Var<T> batch_norm_blocked(const char* name, const Var<T>& x, const Var<T>& weigh
     const T* xmd = pooled ? x_at_max.data() : nullptr;
     const T* wd = wv.defined() ? wv.data() : nullptr;
     const double inv_n = 1.0 / double(N * S);
-    // Windows that tile the plane exactly (stride = kernel, no padding, no remainder), as the encoders' 2x2.
-    const bool tiled = pooled && pool.stride == pool.kernel && pool.padding == 0 && pool.oh * pool.kernel == pool.h &&
-                       pool.ow * pool.kernel == pool.w;
     with_lanes(B, [&](auto lanes) {
       constexpr Index L = decltype(lanes)::value;
       const Index b = L > 0 ? L : B;

@@ -146,6 +146,125 @@ void normalize_max_pool_tiled_plane(const T* x, const T* mean, const T* scale, c
   }
 }
 
+/// Per-lane moments of one channel block, gathered plane by plane: each plane's mean (its values summed
+/// less the first, so the terms stay small when |mean| >> std, in T; the first added back in double) and its
+/// sum of squares about that mean (in T), combined in double by Chan, Golub and LeVeque's pairwise update.
+struct BlockMoments {
+  double mu[batch_norm_max_lanes] = {}, m2[batch_norm_max_lanes] = {};
+  double count = 0;  ///< values per lane so far
+
+  /// Adds the plane r [S, b]. L: b when known at compile time, else 0.
+  template <Index L, Real T>
+  void add_plane(const T* r, Index S, Index b) {
+    if constexpr (L > 0) b = L;
+    T a[batch_norm_max_lanes] = {}, q[batch_norm_max_lanes] = {}, mr[batch_norm_max_lanes];
+    double plane_mean[batch_norm_max_lanes];
+    for (Index k = 0; k < S; ++k)
+      for (Index l = 0; l < b; ++l) a[l] += r[k * b + l] - r[l];
+    for (Index l = 0; l < b; ++l) {
+      plane_mean[l] = double(r[l]) + double(a[l]) / double(S);
+      mr[l] = static_cast<T>(plane_mean[l]);
+    }
+    for (Index k = 0; k < S; ++k)
+      for (Index l = 0; l < b; ++l) q[l] += (r[k * b + l] - mr[l]) * (r[k * b + l] - mr[l]);
+    const double total = count + double(S);
+    for (Index l = 0; l < b; ++l) {
+      const double delta = plane_mean[l] - mu[l];
+      mu[l] += delta * double(S) / total;
+      m2[l] += double(q[l]) + delta * delta * count * double(S) / total;
+    }
+    count = total;
+  }
+};
+
+/// The statistics block cb (lanes c = cb b + l) normalizes with, into pm[l] and pi[l] (mean, 1 / sqrt(var +
+/// eps)): from `moments` with batch statistics, updating the running buffers prm and prv [C] when tracked in
+/// training (the unbiased variance, as PyTorch; see batch_norm); else from those buffers.
+template <Real T>
+void block_statistics(const BlockMoments& moments, bool batch_stats, bool tracked, const BatchNormOptions& opt,
+                      Index cb, Index b, T* pm, T* pi, T* prm, T* prv) {
+  const T momentum = static_cast<T>(opt.momentum);
+  for (Index l = 0; l < b; ++l) {
+    const Index c = cb * b + l;
+    if (!batch_stats) {
+      pm[l] = prm[c];
+      pi[l] = T(1) / std::sqrt(prv[c] + static_cast<T>(opt.eps));
+      continue;
+    }
+    const double var = moments.m2[l] / moments.count;
+    pm[l] = static_cast<T>(moments.mu[l]);
+    pi[l] = static_cast<T>(1.0 / std::sqrt(var + opt.eps));
+    if (tracked && opt.training) {
+      prm[c] = (T(1) - momentum) * prm[c] + momentum * pm[l];
+      prv[c] = (T(1) - momentum) * prv[c] + momentum * static_cast<T>(var * moments.count / (moments.count - 1));
+    }
+  }
+}
+
+/// Adds to s1[l] and s2[l] one plane's sum(g) and sum(g (xk - m[l])) over `rows` positions, g = dy through
+/// the ReLU (zero where its output y was clamped) when `relu`; xk is x where each output was read.
+template <Index L, bool relu, Real T>
+void add_grad_sums(const T* gr, const T* yr, const T* xk, Index rows, const T* m, Index b, double* s1, double* s2) {
+  if constexpr (L > 0) b = L;
+  T a[batch_norm_max_lanes] = {}, q[batch_norm_max_lanes] = {};
+  for (Index k = 0; k < rows; ++k)
+#pragma omp simd
+    for (Index l = 0; l < b; ++l) {
+      const Index j = k * b + l;
+      const T g = relu_grad<relu>(gr[j], yr[j]);
+      a[l] += g;
+      q[l] += g * (xk[j] - m[l]);
+    }
+  for (Index l = 0; l < b; ++l) s1[l] += a[l], s2[l] += q[l];
+}
+
+/// Per lane of a block, what dx needs: dx = k1 (dy - mean_dy - (x - m) proj) (see batch_norm).
+template <Real T>
+struct GradCoefficients {
+  T m[batch_norm_max_lanes], k1[batch_norm_max_lanes], mean_dy[batch_norm_max_lanes], proj[batch_norm_max_lanes];
+};
+
+/// The coefficients of block cb from its sums s1 = sum(dy), s2 = sum(dy (x - mean)) over 1 / inv_n values
+/// per channel, and dgamma (pdw) += s2 invstd, dbeta (pdb) += s1 where given; gamma from wd (null: 1).
+template <Real T>
+GradCoefficients<T> grad_coefficients(const double* s1, const double* s2, double inv_n, bool batch_stats, Index cb,
+                                      Index b, const T* mean, const T* invstd, const T* wd, T* pdw, T* pdb) {
+  GradCoefficients<T> k;
+  for (Index l = 0; l < b; ++l) {
+    const Index c = cb * b + l;
+    const double pi = double(invstd[c]);
+    if (pdb) pdb[c] += static_cast<T>(s1[l]);
+    if (pdw) pdw[c] += static_cast<T>(s2[l] * pi);  // sum(dy xhat)
+    k.m[l] = mean[c];
+    k.k1[l] = (wd ? wd[c] : T(1)) * static_cast<T>(pi);
+    k.mean_dy[l] = batch_stats ? static_cast<T>(s1[l] * inv_n) : T(0);
+    k.proj[l] = batch_stats ? static_cast<T>(s2[l] * inv_n * pi * pi) : T(0);
+  }
+  return k;
+}
+
+/// dx of one plane d [H, W, b] (assigned, or added when !assign) through batch norm, ReLU and a max pool
+/// whose windows tile the plane: each position is in one window and takes its dy (gr, through the ReLU
+/// at yr) when it was that window's maximum (ar); one pass, no scatter. xr: the plane of x.
+template <Index L, Real T>
+void tiled_pool_dx_plane(const T* xr, const T* gr, const T* yr, const std::int32_t* ar, const Pool2dGeometry& pool,
+                         const GradCoefficients<T>& k, bool batch_stats, bool assign, T* d, Index b) {
+  if constexpr (L > 0) b = L;
+  for (Index r = 0; r < pool.h; ++r)
+    for (Index c = 0; c < pool.w; ++c) {
+      const Index pos = r * pool.w + c, o = ((r / pool.kernel) * pool.ow + c / pool.kernel) * b;
+      const auto pos32 = static_cast<std::int32_t>(pos);  // compared in 32 bits, as stored
+#pragma omp simd
+      for (Index l = 0; l < b; ++l) {
+        const Index j = pos * b + l;
+        const T through = relu_grad<true>(gr[o + l], yr[o + l]), xv = xr[j];
+        const T g = ar[o + l] == pos32 ? through : T(0);
+        const T v = batch_stats ? k.k1[l] * (g - k.mean_dy[l] - (xv - k.m[l]) * k.proj[l]) : k.k1[l] * g;
+        d[j] = assign ? v : d[j] + v;
+      }
+    }
+}
+
 /// The lanes in which the blocked kernel takes rows x [N, C] (BatchNorm1d after a Linear layer): 16 or 8
 /// channels, one AVX-512 or AVX2 register; 0 when C is a multiple of neither (the NCHW kernel takes it).
 inline Index batch_norm_row_lanes(Index c) { return c % 16 == 0 ? 16 : c % 8 == 0 ? 8 : 0; }
@@ -173,7 +292,6 @@ Var<T> batch_norm_blocked(const char* name, const Var<T>& x, const Var<T>& weigh
   const Index plane = S * B;                         // one sample's values of one channel block
   const Index rows = pooled ? pool.out_plane() : S;  // positions per output plane
   const Index out_plane = rows * B;
-  const T eps = static_cast<T>(opt.eps), momentum = static_cast<T>(opt.momentum);
   const bool tiled = pooled && pool.tiles();  // one pass from x, no scratch plane (the encoders' 2x2)
   const T* px = x.value().data();
   const T* pw = weight.defined() ? weight.value().data() : nullptr;
@@ -199,48 +317,10 @@ Var<T> batch_norm_blocked(const char* name, const Var<T>& x, const Var<T>& weigh
       for (Index cb = b0; cb < b1; ++cb) {
         T* pm = mean.data() + cb * b;
         T* pi = invstd.data() + cb * b;
-        if (batch_stats) {
-          double mu[batch_norm_max_lanes] = {}, m2[batch_norm_max_lanes] = {};
-          double count = 0;
-          for (Index i = 0; i < N; ++i) {
-            const T* r = px + (i * CB + cb) * plane;
-            // The plane's mean: its values summed less the first (small terms even when |mean| >> std),
-            // in T, then the first added back in double; squares about that mean rounded to T.
-            T a[batch_norm_max_lanes] = {}, q[batch_norm_max_lanes] = {}, mr[batch_norm_max_lanes];
-            double row_mean[batch_norm_max_lanes];
-            for (Index k = 0; k < S; ++k)
-              for (Index l = 0; l < b; ++l) a[l] += r[k * b + l] - r[l];
-            for (Index l = 0; l < b; ++l) {
-              row_mean[l] = double(r[l]) + double(a[l]) / double(S);
-              mr[l] = static_cast<T>(row_mean[l]);
-            }
-            for (Index k = 0; k < S; ++k)
-              for (Index l = 0; l < b; ++l) q[l] += (r[k * b + l] - mr[l]) * (r[k * b + l] - mr[l]);
-            const double total = count + double(S);
-            for (Index l = 0; l < b; ++l) {
-              const double delta = row_mean[l] - mu[l];
-              mu[l] += delta * double(S) / total;
-              m2[l] += double(q[l]) + delta * delta * count * double(S) / total;
-            }
-            count = total;
-          }
-          for (Index l = 0; l < b; ++l) {
-            const Index c = cb * b + l;
-            const double var = m2[l] / count;
-            pm[l] = static_cast<T>(mu[l]);
-            pi[l] = static_cast<T>(1.0 / std::sqrt(var + opt.eps));
-            if (tracked && opt.training) {
-              // The unbiased variance in the running estimate, as PyTorch (see batch_norm).
-              prm[c] = (T(1) - momentum) * prm[c] + momentum * pm[l];
-              prv[c] = (T(1) - momentum) * prv[c] + momentum * static_cast<T>(var * count / (count - 1));
-            }
-          }
-        } else {
-          for (Index l = 0; l < b; ++l) {
-            pm[l] = prm[cb * b + l];
-            pi[l] = T(1) / std::sqrt(prv[cb * b + l] + eps);
-          }
-        }
+        BlockMoments moments;
+        if (batch_stats)
+          for (Index i = 0; i < N; ++i) moments.add_plane<L>(px + (i * CB + cb) * plane, S, b);
+        block_statistics(moments, batch_stats, tracked, opt, cb, b, pm, pi, prm, prv);
         T m[batch_norm_max_lanes], scale[batch_norm_max_lanes], shift[batch_norm_max_lanes];
         for (Index l = 0; l < b; ++l) {
           m[l] = pm[l];
@@ -293,37 +373,18 @@ Var<T> batch_norm_blocked(const char* name, const Var<T>& x, const Var<T>& weigh
       const Index b = L > 0 ? L : B;
       parallel_for(0, CB, 1, [&](Index b0, Index b1) {
         for (Index cb = b0; cb < b1; ++cb) {
-          T m[batch_norm_max_lanes], k1[batch_norm_max_lanes], mean_dy[batch_norm_max_lanes],
-              proj[batch_norm_max_lanes];
-          for (Index l = 0; l < b; ++l) m[l] = mean.data()[cb * b + l];
           // Per channel: sum(dy) and sum(dy (x - mean)), over the pooled positions when pooled; dy through the
           // ReLU is zero where the output was clamped.
+          const T* m = mean.data() + cb * b;
           double s1[batch_norm_max_lanes] = {}, s2[batch_norm_max_lanes] = {};
           for (Index i = 0; i < N; ++i) {
             const Index p = i * CB + cb;
-            const T *xr = xd + p * plane, *gr = gd + p * out_plane, *yr = yd + p * out_plane;
-            const T* xk_row = pooled ? xmd + p * out_plane : xr;  // x where each output was read
-            T a[batch_norm_max_lanes] = {}, q[batch_norm_max_lanes] = {};
-            for (Index k = 0; k < rows; ++k)
-#pragma omp simd
-              for (Index l = 0; l < b; ++l) {
-                const Index j = k * b + l;
-                const T g = relu_grad<relu>(gr[j], yr[j]);
-                const T xk = xk_row[j];
-                a[l] += g;
-                q[l] += g * (xk - m[l]);
-              }
-            for (Index l = 0; l < b; ++l) s1[l] += a[l], s2[l] += q[l];
+            const T* xk_row = pooled ? xmd + p * out_plane : xd + p * plane;  // x where each output was read
+            add_grad_sums<L, relu>(gd + p * out_plane, yd + p * out_plane, xk_row, rows, m, b, s1, s2);
           }
-          for (Index l = 0; l < b; ++l) {
-            const Index c = cb * b + l;
-            const double pi = double(invstd.data()[c]);
-            if (pdb) pdb[c] += static_cast<T>(s1[l]);
-            if (pdw) pdw[c] += static_cast<T>(s2[l] * pi);  // sum(dy xhat)
-            k1[l] = (wd ? wd[c] : T(1)) * static_cast<T>(pi);
-            mean_dy[l] = batch_stats ? static_cast<T>(s1[l] * inv_n) : T(0);
-            proj[l] = batch_stats ? static_cast<T>(s2[l] * inv_n * pi * pi) : T(0);
-          }
+          const GradCoefficients<T> coef =
+              grad_coefficients(s1, s2, inv_n, batch_stats, cb, b, mean.data(), invstd.data(), wd, pdw, pdb);
+          const T *k1 = coef.k1, *mean_dy = coef.mean_dy, *proj = coef.proj;
           if (!gx) continue;
           // dx = gamma invstd (dy - mean(dy) - xhat mean(dy xhat)) with batch statistics, gamma invstd dy
           // with running ones (see batch_norm).
@@ -336,20 +397,7 @@ Var<T> batch_norm_blocked(const char* name, const Var<T>& x, const Var<T>& weigh
             if constexpr (pooled) {
               const std::int32_t* ar = ad + p * out_plane;
               if (tiled) {
-                // Windows that tile the plane: each position is in one window, and takes its dy when it
-                // was that window's maximum; one pass, no scatter.
-                for (Index r = 0; r < pool.h; ++r)
-                  for (Index c = 0; c < pool.w; ++c) {
-                    const Index pos = r * pool.w + c, o = ((r / pool.kernel) * pool.ow + c / pool.kernel) * b;
-                    const auto pos32 = static_cast<std::int32_t>(pos);  // compared in 32 bits, as stored
-#pragma omp simd
-                    for (Index l = 0; l < b; ++l) {
-                      const Index j = pos * b + l;
-                      const T through = relu_grad<true>(gr[o + l], yr[o + l]), xv = xr[j];
-                      const T g = ar[o + l] == pos32 ? through : T(0);
-                      put(d[j], batch_stats ? k1[l] * (g - mean_dy[l] - (xv - m[l]) * proj[l]) : k1[l] * g);
-                    }
-                  }
+                tiled_pool_dx_plane<L>(xr, gr, yr, ar, pool, coef, batch_stats, assign, d, b);
                 continue;
               }
               // The dense part, then dy added at each window's maximum (several windows may share one).

@@ -22,11 +22,12 @@
 #include "simile/core/parallel.hpp"
 #include "simile/core/tensor.hpp"
 #include "simile/ops/detail/conv_eigen.hpp"
+#include "simile/ops/detail/padded_image.hpp"
 
 namespace simile::detail {
 
 /// The most taps (C_in kh kw) `conv_weight_grad_few_channels` takes: its sums live in registers.
-inline constexpr Index few_channels_max_taps = 27;
+inline constexpr Index few_channels_max_taps = padded_image_max_taps;
 /// Images per task of `conv_weight_grad_few_channels` (fixed: the result does not depend on the threads).
 inline constexpr Index few_channels_chunk = 32;
 
@@ -42,28 +43,18 @@ void few_channels_task(const ConvGeometry& g, const float* x, const float* dy, I
                        double* sums, double* bias) {
   const Index lanes = L > 0 ? L : b;
   const Index taps = TAPS > 0 ? TAPS : g.c * g.kh * g.kw;
-  // x of one image copied into a zero-bordered plane per channel, so that every tap reads in bounds.
-  const Index hp = std::max((g.oh - 1) * g.sh + g.kh, g.h + g.ph), wp = std::max((g.ow - 1) * g.sw + g.kw, g.w + g.pw);
-  std::vector<float> padded(static_cast<std::size_t>(g.c * hp * wp), 0.0f);
-  Index offset[few_channels_max_taps];
-  for (Index c = 0, t = 0; c < g.c; ++c)
-    for (Index u = 0; u < g.kh; ++u)
-      for (Index v = 0; v < g.kw; ++v) offset[t++] = (c * hp + u) * wp + v;
+  PaddedImage<float> padded(g);
   const Index ob_count = g.o / lanes, plane = g.oh * g.ow * lanes;
   for (Index n = n0; n < n1; ++n) {
-    for (Index c = 0; c < g.c; ++c)
-      for (Index r = 0; r < g.h; ++r) {
-        const float* from = x + ((n * g.c + c) * g.h + r) * g.w;
-        std::copy(from, from + g.w, padded.data() + (c * hp + r + g.ph) * wp + g.pw);
-      }
+    padded.load(g, x + n * g.c * g.h * g.w);
     float acc[(TAPS > 0 ? TAPS : few_channels_max_taps) * (L > 0 ? L : 64)] = {}, s[L > 0 ? L : 64] = {};
     const float* gy = dy + (n * ob_count + ob) * plane;
     for (Index i = 0; i < g.oh; ++i)
       for (Index j = 0; j < g.ow; ++j) {
         const float* gv = gy + (i * g.ow + j) * lanes;
-        const float* xv = padded.data() + i * g.sh * wp + j * g.sw;
+        const float* xv = padded.at(g, i, j);
         for (Index t = 0; t < taps; ++t) {
-          const float xs = xv[offset[t]];
+          const float xs = xv[padded.offset[t]];
 #pragma omp simd
           for (Index l = 0; l < lanes; ++l) acc[t * lanes + l] += xs * gv[l];
         }

@@ -2,7 +2,8 @@
 // SimCLR step sizes (batch 512): [512, 32, 28, 28], [512, 64, 14, 14], [512, 128, 7, 7], as separate ops
 // (batch_norm, relu, max_pool2d), with the fused batch_norm_relu, with the whole stage fused
 // (batch_norm_relu_max_pool2d), and that fused op on channel-blocked x [N, C / 16, H, W, 16] (BM_..._Blocked,
-// the layout of SmallConvNet's oneDNN path; block 16 whatever the CPU, since the kernel is the same code).
+// the layout of SmallConvNet's oneDNN path; block 16 whatever the CPU, since the kernel is the same code);
+// and SmallConvNet's first stage with and without conv1 fused in (BM_Stem).
 //
 // Arguments: {layer, threads}; layer 0..2 is one of the three shapes, layer 3 runs all three in one
 // iteration (one training step's worth of these ops, so the time per iteration is the step's cost).
@@ -73,6 +74,50 @@ void run(benchmark::State& state, int mode) {
   state.SetItemsProcessed(state.iterations() * items);
   state.counters["threads"] = static_cast<double>(state.range(1));
 }
+
+/// SmallConvNet's first stage at the SimCLR step's batch, forward + backward, in the blocked layout:
+/// conv2d_blocked then batch_norm_relu_max_pool2d (fused 0), or conv2d_batch_norm_relu_max_pool2d (fused 1),
+/// which recomputes the 1 -> 32 convolution in each pass instead of storing its [512, 32, 28, 28] output.
+/// Arguments: {fused, threads}.
+void BM_Stem(benchmark::State& state) {
+  const Index block = channel_block<float>();
+  if (block == 0) {
+    state.SkipWithError("no channel-blocked layout on this machine");
+    return;
+  }
+  const bool fused = state.range(0) == 1;
+  ThreadScope threads(static_cast<int>(state.range(1)));
+  Tensor<float> image = Tensor<float>::empty({512, 1, 28, 28});
+  Rng rng(7);
+  for (float& v : image.span()) v = static_cast<float>(rng.uniform());
+  Tensor<float> w0 = Tensor<float>::empty({32, 1, 3, 3});
+  for (float& v : w0.span()) v = static_cast<float>(rng.uniform(-1, 1));
+  Var<float> x(image), conv_weight(w0, true), weight(Tensor<float>::ones({32}), true),
+      bias(Tensor<float>::zeros({32}), true);
+  Tensor<float> running_mean = Tensor<float>::zeros({32}), running_var = Tensor<float>::ones({32});
+  Tensor<float> seed = Tensor<float>::empty({512, 32 / block, 14, 14, block});
+  for (float& v : seed.span()) v = static_cast<float>(rng.uniform(-1, 1));
+  auto step = [&] {
+    conv_weight.zero_grad();
+    weight.zero_grad();
+    bias.zero_grad();
+    const BatchNormOptions opt{.blocked = !fused};
+    Var<float> y = fused ? conv2d_batch_norm_relu_max_pool2d(x, conv_weight, weight, bias, running_mean, running_var,
+                                                             {}, block, {1, 1}, 2)
+                         : batch_norm_relu_max_pool2d(conv2d_blocked(x, conv_weight, Var<float>(), {1, 1}), weight,
+                                                      bias, running_mean, running_var, opt, 2);
+    y.backward(seed);
+    benchmark::DoNotOptimize(conv_weight.grad().data());
+  };
+  step();  // warm-up: the caching allocator fills, oneDNN's primitives are made
+  for (auto _ : state) step();
+  state.counters["threads"] = static_cast<double>(state.range(1));
+}
+BENCHMARK(BM_Stem)
+    ->ArgsProduct({{0, 1}, {1, 2}})
+    ->ArgNames({"fused", "threads"})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 void BM_BatchNormReluMaxPool_Separate(benchmark::State& state) { run(state, 0); }
 void BM_BatchNormReluMaxPool_Fused(benchmark::State& state) { run(state, 1); }

@@ -7,6 +7,7 @@
 #include "simile/ops/binary.hpp"
 #include "simile/ops/blocked.hpp"
 #include "simile/ops/conv.hpp"
+#include "simile/ops/conv_batch_norm.hpp"
 #include "simile/ops/distributed.hpp"
 #include "simile/ops/dropout.hpp"
 #include "simile/ops/embedding.hpp"

@@ -31,6 +31,11 @@ struct SmallConvNetOptions {
   /// convolution, and the batch-norm passes vectorized across channels. The same function; the values
   /// differ from the NCHW path's by float rounding only. false: NCHW throughout.
   bool blocked = true;
+  /// With the blocked path, run conv1 -> bn1 -> relu -> pool as one op where it applies
+  /// (`conv2d_batch_norm_relu_max_pool2d`: an input requiring no gradient, in_channels <= 3, even H and W),
+  /// so that conv1's full-size output is never stored. The same function to float rounding; false: conv1
+  /// through `conv2d_blocked` (oneDNN) and bn1 through `batch_norm_relu_max_pool2d`.
+  bool fuse_stem = true;
 };
 
 /// Three blocks conv 3x3 (padding 1, no bias) -> BatchNorm2d -> ReLU, the first two followed by a 2x2 max pool,
@@ -79,6 +84,12 @@ class SmallConvNet : public nn::Cloneable<SmallConvNet<T>, T> {
     const bool blocked = runs_blocked();
     Var<T> y = x;
     for (int i = 0; i < 3; ++i) {
+      if (i == 0 && blocked && fuses_stem(x)) {
+        // conv1 recomputed in every pass of bn1 instead of stored (see conv2d_batch_norm_relu_max_pool2d).
+        y = this->get(bn_[0]).forward_conv_relu_max_pool(x, this->get(conv_[0]).weight(), {1, 1}, 2,
+                                                         channel_block<T>());
+        continue;
+      }
       y = blocked ? this->get(conv_[i]).forward_blocked(y) : this->get(conv_[i]).forward(y);
       // bn -> relu -> 2x2 max pool through one fused op: the full-size activation never goes to memory.
       y = i < 2 ? this->get(bn_[i]).forward_relu_max_pool(y, 2) : this->get(bn_[i]).forward_relu(y);
@@ -95,6 +106,15 @@ class SmallConvNet : public nn::Cloneable<SmallConvNet<T>, T> {
   bool runs_blocked() const {
     const auto& w = options_.widths;
     return options_.blocked && blocked_layout_available<T>({w[0], w[1], w[2]}) && !nn::has_synchronized_batch_norm(*this);
+  }
+
+  /// True when `forward` on the blocked path runs conv1 -> bn1 -> relu -> pool as one op for input x:
+  /// `options().fuse_stem`, x requiring no gradient, in_channels 3 x 3 taps at most 27, even H and W (the 2x2
+  /// windows tile conv1's output).
+  bool fuses_stem(const Var<T>& x) const {
+    const Shape& s = x.shape();
+    return options_.fuse_stem && !x.requires_grad() && options_.in_channels * 9 <= conv_batch_norm_max_taps &&
+           s[2] % 2 == 0 && s[3] % 2 == 0;
   }
 
   /// Size of the representation h: widths[2] readout_grid^2 (128 by default).

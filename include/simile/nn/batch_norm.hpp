@@ -12,6 +12,7 @@
 #include "simile/core/instantiate.hpp"
 #include "simile/nn/module.hpp"
 #include "simile/ops/batch_norm.hpp"
+#include "simile/ops/conv_batch_norm.hpp"
 
 namespace simile::nn {
 
@@ -59,6 +60,20 @@ class BatchNormBase : public nn::Cloneable<Derived, T> {
                                Index padding = 0) {
     return run(x, BatchNormEpilogue::relu_max_pool, kernel, stride, padding);
   }
+  /// forward_relu_max_pool(conv2d(x, conv_weight, conv), kernel) with this layer after the convolution, as
+  /// one op (`conv2d_batch_norm_relu_max_pool2d`: the convolution's output is never stored): x [N, C, H, W]
+  /// an image requiring no gradient, conv_weight [num_features, C, kh, kw] with C kh kw <= 27 and no bias,
+  /// output channel-blocked [N, num_features / block, OH / kernel, OW / kernel, block].
+  Var<T> forward_conv_relu_max_pool(const Var<T>& x, const Var<T>& conv_weight, const Conv2dOptions& conv, Index kernel,
+                                    Index block) {
+    check<ShapeError>(conv_weight.shape().rank() == 4 && conv_weight.shape()[0] == options_.num_features, Derived::name,
+                      ": convolution weight of shape ", conv_weight.shape(),
+                      " does not give C = ", options_.num_features);
+    return run_op([&](const Var<T>& w, const Var<T>& b, const Tensor<T>& mean, const Tensor<T>& var,
+                      const simile::BatchNormOptions& op) {
+      return conv2d_batch_norm_relu_max_pool2d(x, conv_weight, w, b, mean, var, op, block, conv, kernel);
+    });
+  }
 
   std::string type_name() const override { return Derived::name; }
   std::string extra_repr() const override {
@@ -92,22 +107,29 @@ class BatchNormBase : public nn::Cloneable<Derived, T> {
     const Shape& s = x.shape();
     check<ShapeError>(Derived::accepts_rank(s.rank()) && unblocked_shape(s)[1] == options_.num_features, Derived::name,
                       ": input of shape ", s, " is not ", Derived::expected, " with C = ", options_.num_features);
+    return run_op([&](const Var<T>& w, const Var<T>& b, const Tensor<T>& mean, const Tensor<T>& var,
+                      simile::BatchNormOptions op) {
+      op.blocked = s.rank() == 5;  // only BatchNorm2d takes rank 5: its blocked form
+      switch (epilogue) {
+        case BatchNormEpilogue::none: return batch_norm(x, w, b, mean, var, op);
+        case BatchNormEpilogue::relu: return batch_norm_relu(x, w, b, mean, var, op);
+        default: return batch_norm_relu_max_pool2d(x, w, b, mean, var, op, kernel, stride, padding);
+      }
+    });
+  }
+  /// op(weight, bias, running_mean, running_var, options) with this layer's parameters, buffers and options,
+  /// then the count of training batches.
+  template <class Op>
+  Var<T> run_op(Op&& op) {
     const bool tracked = options_.track_running_stats;
     Var<T> w = options_.affine ? this->get(weight_) : Var<T>();
     Var<T> b = options_.affine ? this->get(bias_) : Var<T>();
     Tensor<T> mean = tracked ? this->get(running_mean_) : Tensor<T>();
     Tensor<T> var = tracked ? this->get(running_var_) : Tensor<T>();
-    simile::BatchNormOptions op{.training = this->is_training(), .momentum = options_.momentum, .eps = options_.eps,
-                                .comm = sync_.get(),
-                                .blocked = s.rank() == 5};  // only BatchNorm2d takes rank 5: its blocked form
-    Var<T> y;
-    switch (epilogue) {
-      case BatchNormEpilogue::none: y = batch_norm(x, w, b, mean, var, op); break;
-      case BatchNormEpilogue::relu: y = batch_norm_relu(x, w, b, mean, var, op); break;
-      case BatchNormEpilogue::relu_max_pool:
-        y = batch_norm_relu_max_pool2d(x, w, b, mean, var, op, kernel, stride, padding);
-        break;
-    }
+    Var<T> y = op(
+        w, b, mean, var,
+        simile::BatchNormOptions{
+            .training = this->is_training(), .momentum = options_.momentum, .eps = options_.eps, .comm = sync_.get()});
     if (tracked && this->is_training()) this->get(num_batches_tracked_).data()[0] += T(1);
     return y;
   }

@@ -9,8 +9,9 @@
 /// A network that keeps its activations blocked from its first convolution to its last pool converts
 /// layouts twice per step instead of around every convolution, and its batch-norm, ReLU and pooling
 /// passes run over B channels at once (one vector register for B = 16 in float). The ops that read and
-/// write this layout: `conv2d_blocked` (ops/conv.hpp), and `batch_norm`, `batch_norm_relu` and
-/// `batch_norm_relu_max_pool2d` (ops/batch_norm.hpp) with `BatchNormOptions::blocked`; `SmallConvNet` and `ResNet` use it
+/// write this layout: `conv2d_blocked` (ops/conv.hpp), `batch_norm`, `batch_norm_relu` and
+/// `batch_norm_relu_max_pool2d` (ops/batch_norm.hpp) with `BatchNormOptions::blocked`, and
+/// `conv2d_batch_norm_relu_max_pool2d` (ops/conv_batch_norm.hpp, writes it); `SmallConvNet` and `ResNet` use it
 /// where oneDNN runs their float convolutions. Everything else takes NCHW: `from_blocked` converts back.
 
 #include <algorithm>

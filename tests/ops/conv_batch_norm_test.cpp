@@ -216,7 +216,9 @@ TEST(ConvBatchNorm, SmallConvNetFusedStemAsUnfused) {
     Var<float> out = net.forward(Var<float>(x0));
     sum(mul(out, out)).backward();
     h[fuse] = out.value().clone();
-    grad[fuse] = net.parameters()[0].grad().clone();  // conv1.weight
+    const auto params = net.named_parameters();
+    ASSERT_EQ(params[0].first, "conv1.weight");
+    grad[fuse] = params[0].second.grad().clone();
   }
   EXPECT_TRUE(tensors_near(h[1], h[0], 1e-4, 1e-4));
   EXPECT_TRUE(tensors_near(grad[1], grad[0], 1e-3, 1e-3));

@@ -86,8 +86,8 @@ class SmallConvNet : public nn::Cloneable<SmallConvNet<T>, T> {
     for (int i = 0; i < 3; ++i) {
       if (i == 0 && blocked && fuses_stem(x)) {
         // conv1 recomputed in every pass of bn1 instead of stored (see conv2d_batch_norm_relu_max_pool2d).
-        y = this->get(bn_[0]).forward_conv_relu_max_pool(x, this->get(conv_[0]).weight(), {1, 1}, 2,
-                                                         channel_block<T>());
+        const nn::Conv2d<T>& conv1 = this->get(conv_[0]);
+        y = this->get(bn_[0]).forward_conv_relu_max_pool(x, conv1.weight(), conv1.op_options(), 2, channel_block<T>());
         continue;
       }
       y = blocked ? this->get(conv_[i]).forward_blocked(y) : this->get(conv_[i]).forward(y);
@@ -108,13 +108,15 @@ class SmallConvNet : public nn::Cloneable<SmallConvNet<T>, T> {
     return options_.blocked && blocked_layout_available<T>({w[0], w[1], w[2]}) && !nn::has_synchronized_batch_norm(*this);
   }
 
-  /// True when `forward` on the blocked path runs conv1 -> bn1 -> relu -> pool as one op for input x:
-  /// `options().fuse_stem`, x requiring no gradient, in_channels 3 x 3 taps at most 27, even H and W (the 2x2
-  /// windows tile conv1's output).
+  /// True when `forward` on the blocked path runs conv1 -> bn1 -> relu -> pool as one op for input x
+  /// [N, in_channels, H, W]: `options().fuse_stem`, x requiring no gradient, conv1 of at most
+  /// `conv_batch_norm_max_taps` taps (C_in kh kw), and an even conv1 output (the 2x2 windows tile it).
   bool fuses_stem(const Var<T>& x) const {
-    const Shape& s = x.shape();
-    return options_.fuse_stem && !x.requires_grad() && options_.in_channels * 9 <= conv_batch_norm_max_taps &&
-           s[2] % 2 == 0 && s[3] % 2 == 0;
+    const nn::Conv2d<T>& conv1 = this->get(conv_[0]);
+    const Shape& w = conv1.weight().shape();
+    if (!options_.fuse_stem || x.requires_grad() || w[1] * w[2] * w[3] > conv_batch_norm_max_taps) return false;
+    const simile::detail::ConvGeometry g = simile::detail::conv_geometry(x.shape(), w, nullptr, conv1.op_options());
+    return g.oh % 2 == 0 && g.ow % 2 == 0;
   }
 
   /// Size of the representation h: widths[2] readout_grid^2 (128 by default).

@@ -79,13 +79,14 @@ class Conv2d : public Cloneable<Conv2d<T>, T> {
     check(bias_.has_value(), "Conv2d::bias: this layer was built without a bias");
     return this->get(*bias_);
   }
-
- private:
+  /// The options of the `conv2d` op this layer runs: its stride and padding, and its backend if set.
   simile::Conv2dOptions op_options() const {
     simile::Conv2dOptions op(options_.stride, options_.padding);
     op.backend = options_.backend;
     return op;
   }
+
+ private:
   Conv2dOptions options_;
   ParameterId weight_;
   std::optional<ParameterId> bias_;

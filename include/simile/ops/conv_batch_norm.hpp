@@ -125,9 +125,10 @@ void with_taps(Index taps, F&& f) {
 }
 
 /// For each channel block cb, in parallel over blocks (each start to end on one thread): body(lanes,
-/// tap_count, cb, plane), with lanes and tap_count `std::integral_constant`s (0: known at run time only) and
-/// plane(i) computing sample i's plane of block cb of the convolution of x [N, C, H, W] by the tap-major
-/// weights wt into the thread's scratch [OH OW B] and returning it.
+/// tap_count, cb, plane, image), with lanes and tap_count `std::integral_constant`s (0: known at run time
+/// only), plane(i) computing sample i's plane of block cb of the convolution of x [N, C, H, W] by the
+/// tap-major weights wt into the thread's scratch [OH OW B] and returning it, and image the padded image
+/// the last plane(i) loaded (sample i: the backward's weight gradient reads it).
 template <Real T, class Body>
 void for_each_conv_block(const ConvGeometry& g, const T* x, const T* wt, Index block, Body&& body) {
   const Index taps = g.c * g.kh * g.kw;

@@ -292,7 +292,7 @@ Var<T> batch_norm_blocked(const char* name, const Var<T>& x, const Var<T>& weigh
   const Index plane = S * B;                         // one sample's values of one channel block
   const Index rows = pooled ? pool.out_plane() : S;  // positions per output plane
   const Index out_plane = rows * B;
-  const bool tiled = pooled && pool.tiles();  // one pass from x, no scratch plane (the encoders' 2x2)
+  const bool tiled = pooled && pool.tiles();  // pooled a band of rows at a time (the encoders' 2x2)
   const T* px = x.value().data();
   const T* pw = weight.defined() ? weight.value().data() : nullptr;
   const T* pb = bias.defined() ? bias.value().data() : nullptr;

@@ -195,27 +195,30 @@ TEST(Blocked, BatchNormPoolTiesAndNanAsTheNchwKernel) {
 }
 
 TEST(Blocked, BatchNormAddsToAGradientAlreadyWritten) {
-  // x feeds two batch-norm ops: the second backward adds its dx to the first's (the kernel's += path).
-  for (Stage stage :
-       {Stage::bn, Stage::bn_relu, Stage::bn_relu_pool2, Stage::bn_relu_pool2_tiled, Stage::bn_relu_pool3}) {
-    SCOPED_TRACE("stage " + std::to_string(int(stage)));
-    const Index block = 8, C = 16, H = stage == Stage::bn_relu_pool2_tiled ? 4 : 5;
-    const Tensor<double> x0 = random_tensor<double>({3, C, H, 6}, 30, -2, 3);
-    Var<double> x[2], y[2];
-    for (int k = 0; k < 2; ++k) {
-      x[k] = Var<double>(x0.clone(), true);
-      const Var<double> in = k == 0 ? x[k] : to_blocked(x[k], block);
-      const BatchNormOptions opt{.blocked = k == 1};
-      Var<double> w = Var<double>(random_tensor<double>({C}, 31, 0.5, 1.5));
-      Var<double> b = Var<double>(random_tensor<double>({C}, 32));
-      Var<double> first = stage_op(stage, in, w, b, Tensor<double>(), Tensor<double>(), opt);
-      Var<double> second = stage_op(stage, in, b, w, Tensor<double>(), Tensor<double>(), opt);
-      y[k] = k == 0 ? add(first, scale(second, 0.5)) : from_blocked(add(first, scale(second, 0.5)));
+  // x feeds two batch-norm ops: the second backward adds its dx to the first's (the kernel's += path), with
+  // batch statistics and with running ones.
+  for (bool training : {true, false})
+    for (Stage stage :
+         {Stage::bn, Stage::bn_relu, Stage::bn_relu_pool2, Stage::bn_relu_pool2_tiled, Stage::bn_relu_pool3}) {
+      SCOPED_TRACE("stage " + std::to_string(int(stage)) + (training ? " training" : " eval"));
+      const Index block = 8, C = 16, H = stage == Stage::bn_relu_pool2_tiled ? 4 : 5;
+      const Tensor<double> x0 = random_tensor<double>({3, C, H, 6}, 30, -2, 3);
+      Var<double> x[2], y[2];
+      for (int k = 0; k < 2; ++k) {
+        x[k] = Var<double>(x0.clone(), true);
+        const Var<double> in = k == 0 ? x[k] : to_blocked(x[k], block);
+        const BatchNormOptions opt{.training = training, .blocked = k == 1};
+        Var<double> w = Var<double>(random_tensor<double>({C}, 31, 0.5, 1.5));
+        Var<double> b = Var<double>(random_tensor<double>({C}, 32));
+        Tensor<double> rm = random_tensor<double>({C}, 34, -0.5, 0.5), rv = random_tensor<double>({C}, 35, 0.5, 2);
+        Var<double> first = stage_op(stage, in, w, b, rm.clone(), rv.clone(), opt);
+        Var<double> second = stage_op(stage, in, b, w, rm.clone(), rv.clone(), opt);
+        y[k] = k == 0 ? add(first, scale(second, 0.5)) : from_blocked(add(first, scale(second, 0.5)));
+      }
+      const Tensor<double> weights = random_tensor<double>(y[0].shape(), 33);
+      for (int k = 0; k < 2; ++k) sum(mul(y[k], Var<double>(weights))).backward();
+      EXPECT_TRUE(tensors_near(x[1].grad(), x[0].grad(), 1e-12, 1e-10));
     }
-    const Tensor<double> weights = random_tensor<double>(y[0].shape(), 33);
-    for (int k = 0; k < 2; ++k) sum(mul(y[k], Var<double>(weights))).backward();
-    EXPECT_TRUE(tensors_near(x[1].grad(), x[0].grad(), 1e-12, 1e-10));
-  }
 }
 
 TEST(Blocked, BatchNormGradcheck) {

@@ -34,6 +34,7 @@
 #include "simile/ops/batch_norm_options.hpp"
 #include "simile/ops/conv.hpp"
 #include "simile/ops/detail/batch_norm_blocked.hpp"
+#include "simile/ops/detail/lane_vector.hpp"
 #include "simile/ops/detail/padded_image.hpp"
 #include "simile/ops/pool.hpp"
 
@@ -44,37 +45,23 @@ inline constexpr Index conv_batch_norm_max_taps = detail::padded_image_max_taps;
 
 namespace detail {
 
-/// L values of T as one vector of GCC's and Clang's vector extension (the element type spelled out: the
-/// attribute is ignored on a dependent type).
-template <Real T, Index L>
-struct LaneVector;
-template <Index L>
-struct LaneVector<float, L> {
-  typedef float type __attribute__((vector_size(L * sizeof(float))));  // NOLINT: the attribute needs typedef
-};
-template <Index L>
-struct LaneVector<double, L> {
-  typedef double type __attribute__((vector_size(L * sizeof(double))));  // NOLINT: the attribute needs typedef
-};
-
 /// One plane of one channel block of the convolution: out[(i OW + j) b + l] = sum_t wt[t b + l] x_t(i, j),
 /// with wt the block's weights tap-major [taps, b]. L: b when known at compile time, else 0; TAPS likewise
 /// for the taps. With both known each position's sum runs in one vector of L lanes (GCC's and Clang's
-/// vector extension: a register on AVX-512 for 16 floats, two on AVX2), the TAPS weight vectors held in
+/// vector extension, `Lanes`: a register on AVX-512 for 16 floats, two on AVX2), the TAPS weight vectors held in
 /// registers across the plane; written as plain loops, GCC 12 vectorized the sum over taps by gathers
 /// instead. Otherwise tap by tap over the plane.
 template <Index L, Index TAPS, Real T>
 void conv_block_plane(const ConvGeometry& g, const PaddedImage<T>& x, const T* wt, T* out, Index b) {
   if constexpr (L > 0 && TAPS > 0) {
-    using Lanes = typename LaneVector<T, L>::type;
-    Lanes w[TAPS];
+    Lanes<T, L> w[TAPS];
     std::memcpy(static_cast<void*>(w), wt, sizeof(w));
     Index offset[TAPS];  // local: the stores to out cannot alias them, so they stay in registers
     std::copy(x.offset, x.offset + TAPS, offset);
     for (Index i = 0; i < g.oh; ++i)
       for (Index j = 0; j < g.ow; ++j) {
         const T* xv = x.at(g, i, j);
-        Lanes acc = xv[offset[0]] * w[0];
+        Lanes<T, L> acc = xv[offset[0]] * w[0];
         for (Index t = 1; t < TAPS; ++t) acc += xv[offset[t]] * w[t];
         std::memcpy(out + (i * g.ow + j) * L, &acc, sizeof(acc));
       }
@@ -213,10 +200,7 @@ Var<T> conv2d_batch_norm_relu_max_pool2d(const Var<T>& x, const Var<T>& conv_wei
       for (Index i = 0; i < N; ++i) moments.add_plane<L>(plane(i), S, b);
     block_statistics(moments, batch_stats, tracked, opt, cb, b, pm, pi, prm, prv);
     T scale[batch_norm_max_lanes], shift[batch_norm_max_lanes];
-    for (Index l = 0; l < b; ++l) {
-      scale[l] = (pw ? pw[cb * b + l] : T(1)) * pi[l];
-      shift[l] = pb ? pb[cb * b + l] : T(0);
-    }
+    block_scale_shift(pw, pb, pi, cb, b, scale, shift);
     for (Index i = 0; i < N; ++i) {
       const Index o = (i * CB + cb) * out_plane;
       normalize_max_pool_tiled_plane<L>(plane(i), pm, scale, shift, y.data() + o, arg.data() + o, x_at_max.data() + o,

@@ -31,6 +31,7 @@
 #include "simile/core/parallel.hpp"
 #include "simile/ops/batch_norm_options.hpp"
 #include "simile/ops/blocked.hpp"
+#include "simile/ops/detail/lane_vector.hpp"
 #include "simile/ops/pool.hpp"
 
 namespace simile::detail {
@@ -101,7 +102,9 @@ void max_pool_blocked_plane(const T* xp, const T* source, T* yp, std::int32_t* a
 /// shift) go to `band` [kernel W B] (in L1), then each window's values are compared in row-major order as
 /// `max_pool_blocked_plane` does (the first maximum, NaN wins), and the maximum, its position and x there
 /// (selected with it, not gathered afterwards) go to yp, ap and sp [OH, OW, B]. (The two loops apart: with
-/// the ReLU's select inside the pooling loop GCC 12 vectorized neither.)
+/// the ReLU's select inside the pooling loop GCC 12 vectorized neither.) With L known, a window's maximum,
+/// x there and its position are `Lanes`, in registers: as arrays GCC 12 spilled them to the stack around
+/// every select.
 template <Index L, Real T>
 void normalize_max_pool_tiled_plane(const T* x, const T* mean, const T* scale, const T* shift, T* yp, std::int32_t* ap,
                                     T* sp, const Pool2dGeometry& g, Index b, T* band) {
@@ -114,34 +117,51 @@ void normalize_max_pool_tiled_plane(const T* x, const T* mean, const T* scale, c
 #pragma omp simd
       for (Index l = 0; l < b; ++l) band[p * b + l] = std::max((xr[p * b + l] - mean[l]) * scale[l] + shift[l], T(0));
     for (Index j = 0; j < g.ow; ++j) {
-      T v[batch_norm_max_lanes], vx[batch_norm_max_lanes];  // the window's maximum so far, x there
-      std::int32_t at[batch_norm_max_lanes];
-      const Index first = j * k;
-      for (Index l = 0; l < b; ++l) {
-        v[l] = band[first * b + l];
-        vx[l] = xr[first * b + l];
-        at[l] = static_cast<std::int32_t>(first_row + first);
-      }
-      for (Index r = 0; r < k; ++r)
-        for (Index c = 0; c < k; ++c) {
-          const Index q = r * g.w + first + c;
-          const auto pos32 = static_cast<std::int32_t>(first_row + q);
-          const T *u = band + q * b, *xu = xr + q * b;
-          // Branch-free (| not ||, selects), so that the lanes vectorize; the first position compares with
-          // itself and is not taken.
-#pragma omp simd
-          for (Index l = 0; l < b; ++l) {
-            const T ul = u[l], vl = v[l];
-            const bool take = (ul > vl) | ((ul != ul) & (vl == vl));
-            v[l] = take ? ul : vl;
-            vx[l] = take ? xu[l] : vx[l];
-            at[l] = take ? pos32 : at[l];
+      const Index first = j * k, o = (i * g.ow + j) * b;
+      if constexpr (L > 0) {
+        using Mask = LaneMask<T, L>;
+        Lanes<T, L> v = load_lanes<L>(band + first * L), vx = load_lanes<L>(xr + first * L);
+        Mask at = Mask{} + static_cast<LaneInt<T>>(first_row + first);
+        for (Index r = 0; r < k; ++r)
+          for (Index c = r == 0 ? 1 : 0; c < k; ++c) {
+            const Index q = r * g.w + first + c;
+            const Lanes<T, L> u = load_lanes<L>(band + q * L);
+            const Mask take = (u > v) | ((u != u) & (v == v));  // as below
+            v = take ? u : v;
+            vx = take ? load_lanes<L>(xr + q * L) : vx;
+            at = take ? Mask{} + static_cast<LaneInt<T>>(first_row + q) : at;
           }
+        store_lanes<L>(yp + o, v);
+        store_lanes<L>(sp + o, vx);
+        store_lanes<L>(ap + o, __builtin_convertvector(at, Lanes<std::int32_t, L>));
+      } else {
+        T v[batch_norm_max_lanes], vx[batch_norm_max_lanes];  // the window's maximum so far, x there
+        std::int32_t at[batch_norm_max_lanes];
+        for (Index l = 0; l < b; ++l) {
+          v[l] = band[first * b + l];
+          vx[l] = xr[first * b + l];
+          at[l] = static_cast<std::int32_t>(first_row + first);
         }
-      const Index o = (i * g.ow + j) * b;
-      std::copy(v, v + b, yp + o);
-      std::copy(at, at + b, ap + o);
-      std::copy(vx, vx + b, sp + o);
+        for (Index r = 0; r < k; ++r)
+          for (Index c = 0; c < k; ++c) {
+            const Index q = r * g.w + first + c;
+            const auto pos32 = static_cast<std::int32_t>(first_row + q);
+            const T *u = band + q * b, *xu = xr + q * b;
+            // Branch-free (| not ||, selects), so that the lanes vectorize; the first position compares with
+            // itself and is not taken.
+#pragma omp simd
+            for (Index l = 0; l < b; ++l) {
+              const T ul = u[l], vl = v[l];
+              const bool take = (ul > vl) | ((ul != ul) & (vl == vl));
+              v[l] = take ? ul : vl;
+              vx[l] = take ? xu[l] : vx[l];
+              at[l] = take ? pos32 : at[l];
+            }
+          }
+        std::copy(v, v + b, yp + o);
+        std::copy(at, at + b, ap + o);
+        std::copy(vx, vx + b, sp + o);
+      }
     }
   }
 }
@@ -201,6 +221,28 @@ void block_statistics(const BlockMoments& moments, bool batch_stats, bool tracke
   }
 }
 
+/// The normalization of block cb as one multiply-add per value: scale[l] = gamma[c] invstd[l] (gamma pw, null:
+/// 1) and shift[l] = beta[c] (pb, null: 0), c = cb b + l.
+template <Real T>
+void block_scale_shift(const T* pw, const T* pb, const T* pi, Index cb, Index b, T* scale, T* shift) {
+  for (Index l = 0; l < b; ++l) {
+    scale[l] = (pw ? pw[cb * b + l] : T(1)) * pi[l];
+    shift[l] = pb ? pb[cb * b + l] : T(0);
+  }
+}
+
+/// out = (x - mean) scale + shift over one plane [S, b] (x - mean first, as the NCHW kernel: no
+/// cancellation when |mean| >> std), through the ReLU when `relu`. L: b when known at compile time, else 0.
+template <Index L, bool relu, Real T>
+void normalize_plane(const T* x, const T* mean, const T* scale, const T* shift, T* out, Index S, Index b) {
+  if constexpr (L > 0) b = L;
+  for (Index k = 0; k < S; ++k)
+    for (Index l = 0; l < b; ++l) {
+      const T v = (x[k * b + l] - mean[l]) * scale[l] + shift[l];
+      out[k * b + l] = relu ? std::max(v, T(0)) : v;
+    }
+}
+
 /// Adds to s1[l] and s2[l] one plane's sum(g) and sum(g (xk - m[l])) over `rows` positions, g = dy through
 /// the ReLU (zero where its output y was clamped) when `relu`; xk is x where each output was read.
 template <Index L, bool relu, Real T>
@@ -243,26 +285,73 @@ GradCoefficients<T> grad_coefficients(const double* s1, const double* s2, double
   return k;
 }
 
+/// dx of one plane d [S, b] (assigned, or added when !assign) through batch norm, and the ReLU when `relu`
+/// (dy where its output yr was positive): k1 (dy - mean_dy - (x - m) proj) with batch statistics, k1 dy
+/// with running ones (see batch_norm). xr: the plane of x, gr: of dy.
+template <Index L, bool relu, Real T>
+void dense_dx_plane(const T* xr, const T* gr, const T* yr, const GradCoefficients<T>& k, bool batch_stats, bool assign,
+                    T* d, Index S, Index b) {
+  if constexpr (L > 0) b = L;
+  for (Index p = 0; p < S; ++p)
+#pragma omp simd
+    for (Index l = 0; l < b; ++l) {
+      const Index j = p * b + l;
+      const T g = relu_grad<relu>(gr[j], yr[j]), xv = xr[j];
+      const T v = batch_stats ? k.k1[l] * (g - k.mean_dy[l] - (xv - k.m[l]) * k.proj[l]) : k.k1[l] * g;
+      d[j] = assign ? v : d[j] + v;
+    }
+}
+
 /// dx of one plane d [H, W, b] (assigned, or added when !assign) through batch norm, ReLU and a max pool
 /// whose windows tile the plane: each position is in one window and takes its dy (gr, through the ReLU
-/// at yr) when it was that window's maximum (ar); one pass, no scatter. xr: the plane of x.
+/// at yr) when it was that window's maximum (ar); one pass, no scatter. xr: the plane of x. With L known,
+/// window row by window row in `Lanes`, each window's dy through the ReLU taken once, the two flags out of
+/// the loops.
 template <Index L, Real T>
 void tiled_pool_dx_plane(const T* xr, const T* gr, const T* yr, const std::int32_t* ar, const Pool2dGeometry& pool,
                          const GradCoefficients<T>& k, bool batch_stats, bool assign, T* d, Index b) {
-  if constexpr (L > 0) b = L;
-  for (Index r = 0; r < pool.h; ++r)
-    for (Index c = 0; c < pool.w; ++c) {
-      const Index pos = r * pool.w + c, o = ((r / pool.kernel) * pool.ow + c / pool.kernel) * b;
-      const auto pos32 = static_cast<std::int32_t>(pos);  // compared in 32 bits, as stored
+  const Index kernel = pool.kernel;
+  if constexpr (L > 0) {
+    using V = Lanes<T, L>;
+    using Mask = LaneMask<T, L>;
+    const V k1 = load_lanes<L>(k.k1), mean_dy = load_lanes<L>(k.mean_dy), m = load_lanes<L>(k.m),
+            proj = load_lanes<L>(k.proj), zero{};
+    auto run = [&](auto stats, auto assigned) {
+      for (Index i = 0; i < pool.oh; ++i)
+        for (Index r = i * kernel; r < (i + 1) * kernel; ++r)
+          for (Index j = 0; j < pool.ow; ++j) {
+            const Index o = (i * pool.ow + j) * L;
+            const V through = load_lanes<L>(yr + o) > zero ? load_lanes<L>(gr + o) : zero;
+            const Mask at = __builtin_convertvector(load_lanes<L>(ar + o), Mask);
+            for (Index pos = r * pool.w + j * kernel; pos < r * pool.w + (j + 1) * kernel; ++pos) {
+              const V g = at == static_cast<LaneInt<T>>(pos) ? through : zero;
+              V v;
+              if constexpr (decltype(stats)::value) v = k1 * (g - mean_dy - (load_lanes<L>(xr + pos * L) - m) * proj);
+              else v = k1 * g;
+              if constexpr (!decltype(assigned)::value) v = load_lanes<L>(d + pos * L) + v;
+              store_lanes<L>(d + pos * L, v);
+            }
+          }
+    };
+    using yes = std::true_type;
+    using no = std::false_type;
+    if (batch_stats) assign ? run(yes{}, yes{}) : run(yes{}, no{});
+    else assign ? run(no{}, yes{}) : run(no{}, no{});
+  } else {
+    for (Index r = 0; r < pool.h; ++r)
+      for (Index c = 0; c < pool.w; ++c) {
+        const Index pos = r * pool.w + c, o = ((r / kernel) * pool.ow + c / kernel) * b;
+        const auto pos32 = static_cast<std::int32_t>(pos);  // compared in 32 bits, as stored
 #pragma omp simd
-      for (Index l = 0; l < b; ++l) {
-        const Index j = pos * b + l;
-        const T through = relu_grad<true>(gr[o + l], yr[o + l]), xv = xr[j];
-        const T g = ar[o + l] == pos32 ? through : T(0);
-        const T v = batch_stats ? k.k1[l] * (g - k.mean_dy[l] - (xv - k.m[l]) * k.proj[l]) : k.k1[l] * g;
-        d[j] = assign ? v : d[j] + v;
+        for (Index l = 0; l < b; ++l) {
+          const Index j = pos * b + l;
+          const T through = relu_grad<true>(gr[o + l], yr[o + l]), xv = xr[j];
+          const T g = ar[o + l] == pos32 ? through : T(0);
+          const T v = batch_stats ? k.k1[l] * (g - k.mean_dy[l] - (xv - k.m[l]) * k.proj[l]) : k.k1[l] * g;
+          d[j] = assign ? v : d[j] + v;
+        }
       }
-    }
+  }
 }
 
 /// The lanes in which the blocked kernel takes rows x [N, C] (BatchNorm1d after a Linear layer): 16 or 8
@@ -322,11 +411,8 @@ Var<T> batch_norm_blocked(const char* name, const Var<T>& x, const Var<T>& weigh
           for (Index i = 0; i < N; ++i) moments.add_plane<L>(px + (i * CB + cb) * plane, S, b);
         block_statistics(moments, batch_stats, tracked, opt, cb, b, pm, pi, prm, prv);
         T m[batch_norm_max_lanes], scale[batch_norm_max_lanes], shift[batch_norm_max_lanes];
-        for (Index l = 0; l < b; ++l) {
-          m[l] = pm[l];
-          scale[l] = (pw ? pw[cb * b + l] : T(1)) * pi[l];
-          shift[l] = pb ? pb[cb * b + l] : T(0);
-        }
+        std::copy(pm, pm + b, m);
+        block_scale_shift(pw, pb, pi, cb, b, scale, shift);
         for (Index i = 0; i < N; ++i) {
           const T* r = px + (i * CB + cb) * plane;
           if constexpr (pooled)
@@ -336,12 +422,7 @@ Var<T> batch_norm_blocked(const char* name, const Var<T>& x, const Var<T>& weigh
               continue;
             }
           T* out = pooled ? scratch.data() : py + (i * CB + cb) * plane;
-          // (x - mean) first, as the NCHW kernel: no cancellation when |mean| >> std.
-          for (Index k = 0; k < S; ++k)
-            for (Index l = 0; l < b; ++l) {
-              const T v = (r[k * b + l] - m[l]) * scale[l] + shift[l];
-              out[k * b + l] = relu ? std::max(v, T(0)) : v;
-            }
+          normalize_plane<L, relu>(r, m, scale, shift, out, S, b);
           if constexpr (pooled) {
             const Index o = (i * CB + cb) * out_plane;
             max_pool_blocked_plane<L>(out, r, py + o, parg + o, pxm + o, pool, b);
@@ -417,13 +498,7 @@ Var<T> batch_norm_blocked(const char* name, const Var<T>& x, const Var<T>& weigh
                   d[Index(ar[j]) * b + l] += k1[l] * relu_grad<true>(gr[j], yr[j]);
                 }
             } else {
-              for (Index k = 0; k < S; ++k)
-#pragma omp simd
-                for (Index l = 0; l < b; ++l) {
-                  const Index j = k * b + l;
-                  const T g = relu_grad<relu>(gr[j], yr[j]), xv = xr[j];
-                  put(d[j], batch_stats ? k1[l] * (g - mean_dy[l] - (xv - m[l]) * proj[l]) : k1[l] * g);
-                }
+              dense_dx_plane<L, relu>(xr, gr, yr, coef, batch_stats, assign, d, S, b);
             }
           }
         }

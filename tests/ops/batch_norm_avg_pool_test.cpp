@@ -97,6 +97,32 @@ TEST(BatchNormAvgPool, AddsToAGradientAlreadyWritten) {
   }
 }
 
+// A NaN in x, in eval mode (running statistics): its cell's output is NaN, and its channel's gamma gradient
+// (a sum over x) NaN, in the fused op as in the separate ops, to the bit elsewhere.
+TEST(BatchNormAvgPool, NanAsTheSeparateOps) {
+  Tensor<double> x0 = random_tensor<double>({2, 1, 5, 5, 8}, 16);
+  x0.data()[3 * 8 + 2] = std::nan("");  // image 0, position (0, 3), lane 2
+  const Tensor<double> rm = Tensor<double>::zeros({8}), rv = Tensor<double>::ones({8});
+  const BatchNormOptions eval{.training = false, .blocked = true};
+  Var<double> x[2], w[2], y[2];
+  for (int k = 0; k < 2; ++k) {
+    x[k] = Var<double>(x0.clone(), true);
+    w[k] = Var<double>(Tensor<double>::full({8}, 1.5), true);
+    const Var<double> none;
+    y[k] = k == 0 ? adaptive_avg_pool2d_blocked(batch_norm_relu(x[k], w[k], none, rm.clone(), rv.clone(), eval), 2, 2)
+                  : batch_norm_relu_adaptive_avg_pool2d(x[k], w[k], none, rm.clone(), rv.clone(), eval, 2, 2);
+    sum(y[k]).backward();
+  }
+  auto same = [](double a, double c) { return std::isnan(a) ? std::isnan(c) : a == c; };
+  for (Index i = 0; i < y[0].numel(); ++i) EXPECT_TRUE(same(y[0].value().data()[i], y[1].value().data()[i])) << i;
+  EXPECT_TRUE(std::isnan(y[1].value().data()[8 + 2]));  // cell (0, 1) holds column 3: the case is what it says
+  for (Index l = 0; l < 8; ++l) {
+    EXPECT_TRUE(same(w[0].grad().data()[l], w[1].grad().data()[l])) << l;
+    EXPECT_EQ(std::isnan(w[1].grad().data()[l]), l == 2) << l;
+  }
+  EXPECT_TRUE(tensors_near(x[1].grad(), x[0].grad(), 0, 0));
+}
+
 // Without `blocked` the op is the composition of the NCHW ops.
 TEST(BatchNormAvgPool, NchwIsTheComposition) {
   const Tensor<double> x0 = random_tensor<double>({3, 4, 5, 5}, 8);

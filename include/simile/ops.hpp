@@ -3,7 +3,6 @@
 /// Differentiable ops, one header per family.
 #include "simile/ops/attention.hpp"
 #include "simile/ops/batch_norm.hpp"
-#include "simile/ops/batch_norm_avg_pool.hpp"
 #include "simile/ops/batch_norm_options.hpp"
 #include "simile/ops/binary.hpp"
 #include "simile/ops/blocked.hpp"

@@ -92,13 +92,11 @@ class SmallConvNet : public nn::Cloneable<SmallConvNet<T>, T> {
       }
       y = blocked ? this->get(conv_[i]).forward_blocked(y) : this->get(conv_[i]).forward(y);
       // bn -> relu -> 2x2 max pool through one fused op: the full-size activation never goes to memory.
-      if (i < 2) y = this->get(bn_[i]).forward_relu_max_pool(y, 2);
+      y = i < 2 ? this->get(bn_[i]).forward_relu_max_pool(y, 2) : this->get(bn_[i]).forward_relu(y);
     }
     const Index g = options_.readout_grid;
-    // Blocked: bn3 -> relu -> the readout's pooling as one op (the full-size activation never stored), and
-    // only the pooled [N, C / B, g, g, B] converted back.
-    if (blocked) return flatten(from_blocked(this->get(bn_[2]).forward_relu_adaptive_avg_pool(y, g, g)));
-    y = this->get(bn_[2]).forward_relu(y);
+    // Blocked: pooled in that layout, and only the pooled [N, C / B, g, g, B] converted back.
+    if (blocked) return flatten(from_blocked(adaptive_avg_pool2d_blocked(y, g, g)));
     return g == 1 ? global_avg_pool2d(y) : flatten(adaptive_avg_pool2d(y, g, g));
   }
 

@@ -12,7 +12,6 @@
 #include "simile/core/instantiate.hpp"
 #include "simile/nn/module.hpp"
 #include "simile/ops/batch_norm.hpp"
-#include "simile/ops/batch_norm_avg_pool.hpp"
 #include "simile/ops/conv_batch_norm.hpp"
 
 namespace simile::nn {
@@ -61,17 +60,6 @@ class BatchNormBase : public nn::Cloneable<Derived, T> {
                                Index padding = 0) {
     return run(x, BatchNormEpilogue::relu_max_pool, kernel, stride, padding);
   }
-  /// adaptive_avg_pool2d(relu(forward(x)), out_h, out_w) through the fused
-  /// `batch_norm_relu_adaptive_avg_pool2d` (blocked x: the full-size activation is never stored); x
-  /// [N, C, H, W] or channel-blocked [N, C / B, H, W, B], the output in x's layout.
-  Var<T> forward_relu_adaptive_avg_pool(const Var<T>& x, Index out_h, Index out_w) {
-    check_input(x);
-    return run_op([&](const Var<T>& w, const Var<T>& b, const Tensor<T>& mean, const Tensor<T>& var,
-                      simile::BatchNormOptions op) {
-      op.blocked = x.shape().rank() == 5;
-      return batch_norm_relu_adaptive_avg_pool2d(x, w, b, mean, var, op, out_h, out_w);
-    });
-  }
   /// forward_relu_max_pool(conv2d(x, conv_weight, conv), kernel) with this layer after the convolution, as
   /// one op (`conv2d_batch_norm_relu_max_pool2d`: the convolution's output is never stored): x [N, C, H, W]
   /// an image requiring no gradient, conv_weight [num_features, C, kh, kw] with C kh kw <= 27 and no bias,
@@ -116,8 +104,9 @@ class BatchNormBase : public nn::Cloneable<Derived, T> {
  private:
   Var<T> run(const Var<T>& x, BatchNormEpilogue epilogue, Index kernel = 1, std::optional<Index> stride = {},
              Index padding = 0) {
-    check_input(x);
     const Shape& s = x.shape();
+    check<ShapeError>(Derived::accepts_rank(s.rank()) && unblocked_shape(s)[1] == options_.num_features, Derived::name,
+                      ": input of shape ", s, " is not ", Derived::expected, " with C = ", options_.num_features);
     return run_op([&](const Var<T>& w, const Var<T>& b, const Tensor<T>& mean, const Tensor<T>& var,
                       simile::BatchNormOptions op) {
       op.blocked = s.rank() == 5;  // only BatchNorm2d takes rank 5: its blocked form
@@ -127,11 +116,6 @@ class BatchNormBase : public nn::Cloneable<Derived, T> {
         default: return batch_norm_relu_max_pool2d(x, w, b, mean, var, op, kernel, stride, padding);
       }
     });
-  }
-  void check_input(const Var<T>& x) const {
-    const Shape& s = x.shape();
-    check<ShapeError>(Derived::accepts_rank(s.rank()) && unblocked_shape(s)[1] == options_.num_features, Derived::name,
-                      ": input of shape ", s, " is not ", Derived::expected, " with C = ", options_.num_features);
   }
   /// op(weight, bias, running_mean, running_var, options) with this layer's parameters, buffers and options,
   /// then the count of training batches.

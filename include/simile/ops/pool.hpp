@@ -302,41 +302,6 @@ void for_each_adaptive_cell(Index h, Index w, Index out_h, Index out_w, F&& f) {
   }
 }
 
-/// One plane's adaptive average pool: yp [out_h, out_w, b] from xp [h, w, b], each cell of each of the b
-/// lanes summed in row-major order, then scaled by 1 / |cell|. L: b when known at compile time (the lane
-/// loops then unrolled and vectorized), else 0.
-template <Index L = 0, Real T>
-void adaptive_avg_pool_plane(const T* xp, T* yp, Index h, Index w, Index out_h, Index out_w, Index b) {
-  if constexpr (L > 0) b = L;
-  for_each_adaptive_cell<T>(h, w, out_h, out_w, [&](Index o, Index h0, Index h1, Index w0, Index w1, T inv) {
-    T* acc = yp + o * b;
-    std::fill(acc, acc + b, T(0));
-    for (Index r = h0; r < h1; ++r)
-      for (Index c = w0; c < w1; ++c) {
-        const T* u = xp + (r * w + c) * b;
-        for (Index l = 0; l < b; ++l) acc[l] += u[l];
-      }
-    for (Index l = 0; l < b; ++l) acc[l] *= inv;
-  });
-}
-
-/// Its backward: each position of dp [h, w, b] receives gp / |cell| (rounded once, into `cell_dy`, b
-/// values of scratch) from every cell it is in; dp zeroed first when `assign` (cells may overlap). L as above.
-template <Index L = 0, Real T>
-void adaptive_avg_pool_plane_grad(const T* gp, T* dp, Index h, Index w, Index out_h, Index out_w, Index b, bool assign,
-                                  T* cell_dy) {
-  if constexpr (L > 0) b = L;
-  if (assign) std::fill(dp, dp + h * w * b, T(0));
-  for_each_adaptive_cell<T>(h, w, out_h, out_w, [&](Index o, Index h0, Index h1, Index w0, Index w1, T inv) {
-    for (Index l = 0; l < b; ++l) cell_dy[l] = gp[o * b + l] * inv;
-    for (Index r = h0; r < h1; ++r)
-      for (Index c = w0; c < w1; ++c) {
-        T* d = dp + (r * w + c) * b;
-        for (Index l = 0; l < b; ++l) d[l] += cell_dy[l];
-      }
-  });
-}
-
 /// The adaptive average pool of both layouts: x holds planes [H, W, lanes] (NCHW: N C planes of one lane;
 /// channel-blocked: N C / B planes of B lanes), each cell of each lane summed in row-major order then scaled
 /// by 1 / |cell|; y [x's first two dimensions, out_h, out_w (, lanes)]. Backward: each position receives
@@ -350,22 +315,47 @@ Var<T> adaptive_avg_pool2d_lanes(const char* op, const Var<T>& x, Index out_h, I
   const Index planes = s[0] * s[1], h = s[2], w = s[3], b = blocked ? s[4] : 1;
   const Index plane = h * w * b, out_plane = out_h * out_w * b;
   const Index grain = std::max<Index>(1, elementwise_grain / plane);
+  auto cells = [=](auto&& f) { for_each_adaptive_cell<T>(h, w, out_h, out_w, f); };
   Tensor<T> y = blocked ? Tensor<T>::empty({s[0], s[1], out_h, out_w, b})
                         : Tensor<T>::empty({s[0], s[1], out_h, out_w});
   const T* px = x.value().data();
   T* py = y.data();
   parallel_for(0, planes, grain, [&](Index p0, Index p1) {
-    for (Index p = p0; p < p1; ++p) adaptive_avg_pool_plane(px + p * plane, py + p * out_plane, h, w, out_h, out_w, b);
+    for (Index p = p0; p < p1; ++p) {
+      const T* xp = px + p * plane;
+      T* yp = py + p * out_plane;
+      cells([&](Index o, Index h0, Index h1, Index w0, Index w1, T inv) {
+        T* acc = yp + o * b;
+        std::fill(acc, acc + b, T(0));
+        for (Index r = h0; r < h1; ++r)
+          for (Index c = w0; c < w1; ++c) {
+            const T* u = xp + (r * w + c) * b;
+            for (Index l = 0; l < b; ++l) acc[l] += u[l];
+          }
+        for (Index l = 0; l < b; ++l) acc[l] *= inv;
+      });
+    }
   });
   return make_op<T>(op, std::move(y), {x}, [=](Node<T>& self) {
     const auto gx = self.grad_target(0);
     if (!gx) return;
     const T* pg = self.grad.data();
     parallel_for(0, planes, grain, [&](Index p0, Index p1) {
-      std::vector<T> cell_dy(static_cast<std::size_t>(b));
-      for (Index p = p0; p < p1; ++p)
-        adaptive_avg_pool_plane_grad(pg + p * out_plane, gx.data + p * plane, h, w, out_h, out_w, b, gx.assign,
-                                     cell_dy.data());
+      std::vector<T> v(static_cast<std::size_t>(b));
+      for (Index p = p0; p < p1; ++p) {
+        T* dp = gx.data + p * plane;
+        const T* gp = pg + p * out_plane;
+        // Cells may overlap: zero the plane (in cache) first when it is ours to write whole.
+        if (gx.assign) std::fill(dp, dp + plane, T(0));
+        cells([&](Index o, Index h0, Index h1, Index w0, Index w1, T inv) {
+          for (Index l = 0; l < b; ++l) v[l] = gp[o * b + l] * inv;  // rounded once, then added
+          for (Index r = h0; r < h1; ++r)
+            for (Index c = w0; c < w1; ++c) {
+              T* d = dp + (r * w + c) * b;
+              for (Index l = 0; l < b; ++l) d[l] += v[l];
+            }
+        });
+      }
     });
   });
 }

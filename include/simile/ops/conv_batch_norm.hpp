@@ -63,7 +63,7 @@ void conv_block_plane(const ConvGeometry& g, const PaddedImage<T>& x, const T* w
         const T* xv = x.at(g, i, j);
         Lanes<T, L> acc = xv[offset[0]] * w[0];
         for (Index t = 1; t < TAPS; ++t) acc += xv[offset[t]] * w[t];
-        std::memcpy(out + (i * g.ow + j) * L, &acc, sizeof(acc));
+        store_lanes<L>(out + (i * g.ow + j) * L, acc);
       }
   } else {
     const Index taps = TAPS > 0 ? TAPS : x.taps;
@@ -88,7 +88,8 @@ template <Index L, Index TAPS, Real T>
 void add_conv_block_weight_grad(const ConvGeometry& g, const PaddedImage<T>& x, const T* d, double* sums, Index b) {
   if constexpr (L > 0) b = L;
   const Index taps = TAPS > 0 ? TAPS : x.taps;
-  T acc[conv_batch_norm_max_taps * batch_norm_max_lanes] = {};
+  T acc[conv_batch_norm_max_taps * batch_norm_max_lanes];  // the first taps b used: only those zeroed, per plane
+  std::fill_n(acc, taps * b, T(0));
   for (Index i = 0; i < g.oh; ++i)
     for (Index j = 0; j < g.ow; ++j) {
       const T* xv = x.at(g, i, j);

@@ -126,7 +126,7 @@ void normalize_max_pool_tiled_plane(const T* x, const T* mean, const T* scale, c
           for (Index c = r == 0 ? 1 : 0; c < k; ++c) {
             const Index q = r * g.w + first + c;
             const Lanes<T, L> u = load_lanes<L>(band + q * L);
-            const Mask take = (u > v) | ((u != u) & (v == v));  // as below
+            const Mask take = (u > v) | ((u != u) & (v == v));  // the first maximum, NaN wins, as below
             v = take ? u : v;
             vx = take ? load_lanes<L>(xr + q * L) : vx;
             at = take ? Mask{} + static_cast<LaneInt<T>>(first_row + q) : at;

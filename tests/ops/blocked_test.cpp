@@ -17,6 +17,7 @@ namespace {
 using testing::grad_ok;
 using testing::random_param;
 using testing::random_tensor;
+using testing::signed_gamma;
 using testing::tensors_near;
 using testing::throws_with;
 using V = std::vector<Var<double>>;
@@ -140,7 +141,7 @@ TEST(Blocked, BatchNormMatchesTheNchwKernel) {
             rm[k] = random_tensor<double>({C}, 7, -0.5, 0.5);
             rv[k] = random_tensor<double>({C}, 8, 0.5, 2);
             x[k] = Var<double>(x0.clone(), true);
-            w[k] = affine ? Var<double>(random_tensor<double>({C}, 9, 0.5, 1.5), true) : Var<double>();
+            w[k] = affine ? Var<double>(signed_gamma<double>(C, 9), true) : Var<double>();
             b[k] = affine ? Var<double>(random_tensor<double>({C}, 11), true) : Var<double>();
           }
           const BatchNormOptions opt{.training = training}, blocked{.training = training, .blocked = true};
@@ -161,8 +162,9 @@ TEST(Blocked, BatchNormMatchesTheNchwKernel) {
 
 // Windows that tile the plane (the one-pass forward) under ties and NaN, in eval mode so that equal inputs
 // normalize to equal outputs: values from {-1, 0, 1, 2} (ties everywhere, the ReLU's zeros among them) and
-// a NaN in some windows. The blocked op takes the same maximum, the first in row-major order, NaN winning,
-// as the NCHW op: the same output bit for bit (NaN where it is) and the same x gradient.
+// a NaN in some windows, gamma of every sign (the blocked op pools x, -x or neither before it normalizes).
+// The blocked op takes the same maximum, the first in row-major order, NaN winning, as the NCHW op: the same
+// output bit for bit (NaN where it is) and the same x gradient.
 TEST(Blocked, BatchNormPoolTiesAndNanAsTheNchwKernel) {
   for (Index block : {16, 8, 4}) {
     SCOPED_TRACE("block " + std::to_string(block));
@@ -175,7 +177,7 @@ TEST(Blocked, BatchNormPoolTiesAndNanAsTheNchwKernel) {
     for (int k = 0; k < 2; ++k) {
       x[k] = Var<double>(x0.clone(), true);
       const BatchNormOptions opt{.training = false, .blocked = k == 1};
-      const Var<double> w(Tensor<double>::full({C}, 1.5)), b(Tensor<double>::full({C}, -0.25));
+      const Var<double> w(signed_gamma<double>(C, 75)), b(Tensor<double>::full({C}, -0.25));
       const Var<double> in = k == 0 ? x[k] : to_blocked(x[k], block);
       const Var<double> out = batch_norm_relu_max_pool2d(in, w, b, rm.clone(), rv.clone(), opt, 2);
       y[k] = k == 0 ? out : from_blocked(out);
@@ -191,6 +193,47 @@ TEST(Blocked, BatchNormPoolTiesAndNanAsTheNchwKernel) {
     const Tensor<double> weights = random_tensor<double>(y[0].shape(), 74);
     for (int k = 0; k < 2; ++k) sum(mul(y[k], Var<double>(weights))).backward();
     EXPECT_TRUE(tensors_near(x[1].grad(), x[0].grad(), 0, 0));
+  }
+}
+
+// Where rounding maps two x of a window to one normalized value, the blocked op (pooling x before it
+// normalizes) takes the larger x (the smaller where gamma < 0) and the NCHW op, comparing the equal normalized
+// values, the first: the same output, dy at another position of that value. Window {v, v / 2, v / 2, v'} with
+// v' one ulp past v (v = 1 where gamma > 0, -1 where gamma < 0) and a shift of 1e3, where that ulp is lost.
+TEST(Blocked, BatchNormPoolRoundingTiesGoToTheExtremeX) {
+  for (Index block : {16, 4}) {
+    SCOPED_TRACE("block " + std::to_string(block));
+    const Index C = 16;
+    const Tensor<double> gamma = signed_gamma<double>(C, 80);
+    Tensor<double> x0 = Tensor<double>::empty({1, C, 2, 2});
+    for (Index c = 0; c < C; ++c) {
+      const double v = gamma.data()[c] < 0 ? -1.0 : 1.0;
+      double* p = x0.data() + c * 4;
+      p[0] = v, p[1] = p[2] = v / 2, p[3] = std::nextafter(v, 2 * v);
+    }
+    const Tensor<double> rm = Tensor<double>::zeros({C}), rv = Tensor<double>::ones({C});
+    Var<double> x[2], y[2];
+    for (int k = 0; k < 2; ++k) {
+      x[k] = Var<double>(x0.clone(), true);
+      const BatchNormOptions opt{.training = false, .blocked = k == 1};
+      const Var<double> w(gamma), b(Tensor<double>::full({C}, 1e3));
+      const Var<double> out =
+          batch_norm_relu_max_pool2d(k == 0 ? x[k] : to_blocked(x[k], block), w, b, rm.clone(), rv.clone(), opt, 2);
+      y[k] = k == 0 ? out : from_blocked(out);
+      sum(y[k]).backward();
+    }
+    EXPECT_TRUE(tensors_near(y[1].value(), y[0].value(), 0, 0));
+    for (Index c = 0; c < C; ++c) {
+      SCOPED_TRACE("channel " + std::to_string(c));
+      const double* g[2] = {x[0].grad().data() + c * 4, x[1].grad().data() + c * 4};
+      const double k1 = gamma.data()[c] / std::sqrt(1.0 + 1e-5);  // eval: dx = gamma invstd dy
+      // NCHW: the first position; blocked: the last (the extreme x), except where gamma = 0 (every key 0).
+      const Index blocked_at = gamma.data()[c] == 0 ? 0 : 3;
+      for (Index q = 0; q < 4; ++q) {
+        EXPECT_DOUBLE_EQ(g[0][q], q == 0 ? k1 : 0.0) << q;
+        EXPECT_DOUBLE_EQ(g[1][q], q == blocked_at ? k1 : 0.0) << q;
+      }
+    }
   }
 }
 

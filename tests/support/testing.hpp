@@ -25,6 +25,16 @@ Tensor<T> random_tensor(const Shape& shape, std::uint64_t seed, double lo = -1.0
   return t;
 }
 
+/// Batch norm's gamma [C] of every sign: random magnitudes in [0.5, 1.5), channel c positive, negative or
+/// zero as c % 3 is 0, 1 or 2 (the fused pooling takes the window's maximum of x, its minimum or its first
+/// position accordingly).
+template <class T>
+Tensor<T> signed_gamma(Index channels, std::uint64_t seed) {
+  Tensor<T> t = random_tensor<T>({channels}, seed, 0.5, 1.5);
+  for (Index c = 0; c < channels; ++c) t.data()[c] *= c % 3 == 0 ? T(1) : c % 3 == 1 ? T(-1) : T(0);
+  return t;
+}
+
 /// A trainable Var<double> with random values.
 inline Var<double> random_param(const Shape& shape, std::uint64_t seed, double lo = -1.0, double hi = 1.0) {
   return Var<double>(random_tensor<double>(shape, seed, lo, hi), true);

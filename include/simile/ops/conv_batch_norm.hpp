@@ -12,18 +12,21 @@
 /// backward, whose dx, as large, is read again by the weight gradient. A convolution of so few taps is
 /// cheaper to recompute than to keep: every pass here computes one sample's plane of one channel block
 /// (OH OW B values, in L2) from the image and uses it at once, so nothing of that size reaches memory.
-/// Per channel block: the statistics (`BlockMoments`, as the blocked batch norm), then normalization, ReLU
-/// and pooling (`normalize_max_pool_tiled_plane`); backward, the sums over the pooled positions, then per
-/// plane dx (`tiled_pool_dx_plane`, into scratch) and from it the weight gradient,
+/// Per channel block, one convolution pass: each plane's statistics (`BlockMoments`, as the blocked batch norm)
+/// and its pooling by x (by -x where gamma < 0: the normalization and ReLU are monotonic in x,
+/// `max_pool_by_key_tiled_plane`), the pooled values normalized once the statistics are known; backward, the
+/// sums over the pooled positions, then per plane (the convolution computed again) dx (`tiled_pool_dx_plane`,
+/// into scratch) and from it the weight gradient,
 ///
 ///   dw[o, c, u, v] += sum_{n, i, j} dx[n, o, i, j] x[n, c, i s_h - p_h + u, j s_w - p_w + v]   (x 0 outside),
 ///
 /// summed in T within a plane and in double across planes. The same statistics, running-buffer updates,
-/// tie rule (the first maximum, NaN wins) and gradients as `conv2d` then `batch_norm_relu_max_pool2d`, to
-/// rounding; computed in T whatever `compute_precision()` says (the layer is a small share of the work).
-/// x gets no gradient (an image: x requiring one is refused), and the pooling windows must tile the
-/// convolution's output (stride = kernel, no padding, no remainder). Parallel over channel blocks, each
-/// start to end on one thread: the same bits at every thread count. Not synchronized across ranks.
+/// tie rule (the first maximum, NaN wins; where rounding alone ties two x, the larger x as the blocked kernel)
+/// and gradients as `conv2d` then `batch_norm_relu_max_pool2d`, to rounding; computed in T whatever
+/// `compute_precision()` says (the layer is a small share of the work). x gets no gradient (an image: x requiring one
+/// is refused), and the pooling windows must tile the convolution's output (stride = kernel, no padding, no remainder).
+/// Parallel over channel blocks, each start to end on one thread: the same bits at every thread count. Not synchronized
+/// across ranks.
 
 #include <algorithm>
 #include <cstring>
@@ -193,19 +196,24 @@ Var<T> conv2d_batch_norm_relu_max_pool2d(const Var<T>& x, const Var<T>& conv_wei
   for_each_conv_block(g, px, wt.data(), B, [&](auto lanes, auto, Index cb, auto&& plane, const PaddedImage<T>&) {
     constexpr Index L = decltype(lanes)::value;
     const Index b = B;
-    std::vector<T> band(static_cast<std::size_t>(pool.kernel * g.ow * B));
     T* pm = mean.data() + cb * b;
     T* pi = invstd.data() + cb * b;
+    // One convolution pass: each plane's statistics and its pooling by x (by -x where gamma < 0), normalized after.
     BlockMoments moments;
-    if (batch_stats)
-      for (Index i = 0; i < N; ++i) moments.add_plane<L>(plane(i), S, b);
+    T dir[batch_norm_max_lanes];
+    block_pool_direction(pw, cb, b, dir);
+    for (Index i = 0; i < N; ++i) {
+      const T* xp = plane(i);
+      if (batch_stats) moments.add_plane<L>(xp, S, b);
+      const Index o = (i * CB + cb) * out_plane;
+      max_pool_by_key_tiled_plane<L>(xp, dir, arg.data() + o, x_at_max.data() + o, pool, b);
+    }
     block_statistics(moments, batch_stats, tracked, opt, cb, b, pm, pi, prm, prv);
     T scale[batch_norm_max_lanes], shift[batch_norm_max_lanes];
     block_scale_shift(pw, pb, pi, cb, b, scale, shift);
     for (Index i = 0; i < N; ++i) {
       const Index o = (i * CB + cb) * out_plane;
-      normalize_max_pool_tiled_plane<L>(plane(i), pm, scale, shift, y.data() + o, arg.data() + o, x_at_max.data() + o,
-                                        pool, b, band.data());
+      normalize_plane<L, true>(x_at_max.data() + o, pm, scale, shift, y.data() + o, pool.out_plane(), b);
     }
   });
 

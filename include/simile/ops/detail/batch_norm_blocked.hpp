@@ -4,7 +4,8 @@
 /// channel c = cb B + l. `batch_norm`, `batch_norm_relu` and `batch_norm_relu_max_pool2d` run it with
 /// `BatchNormOptions::blocked`; the output keeps the layout. Same statistics, running-buffer updates, gradients and tie
 /// rule as the NCHW kernel (`ops/batch_norm.hpp`); its sums run in another order, so the two agree to
-/// rounding, not to the bit.
+/// rounding, not to the bit. (Where windows tile and rounding maps two x of a window to one normalized value,
+/// dy goes to the larger x, not the first: see `max_pool_by_key_tiled_plane`.)
 ///
 /// Work: parallel over channel blocks cb, each one start to end on one thread, so no result depends on
 /// the thread count; every inner loop runs over the B lanes of a position, B adjacent values, and
@@ -12,10 +13,12 @@
 /// over memory: each sample's plane of a block (S B values, in cache) gives per lane its mean (summed as
 /// differences from the plane's first value, so the terms stay small when |mean| >> std) and its sum of
 /// squares about that mean (in T), and the planes are combined in double by Chan, Golub and LeVeque's
-/// pairwise update, so nothing cancels. A second pass normalizes, applies the ReLU and pools, keeping x at
-/// each window's maximum: where the windows tile the plane (the encoders' 2x2, stride 2), a band of
-/// windows at a time from kernel rows normalized into L1, x selected with the maximum; otherwise from a
-/// scratch plane in cache, x gathered at the maxima. Backward: one pass for the per-channel sums
+/// pairwise update, so nothing cancels. Where the pooling windows tile the plane (the encoders' 2x2, stride 2),
+/// the same pass pools: the ReLU of the normalization is monotonic in x (rising where gamma > 0, falling
+/// where gamma < 0), so each window's maximum output is at its maximum of x (of -x), kept, and normalized once
+/// the statistics are known, a quarter of the values: x is read once, not twice (`max_pool_by_key_tiled_plane`).
+/// Otherwise a second pass normalizes, applies the ReLU and pools from a scratch plane in cache, x gathered at
+/// the maxima. Backward: one pass for the per-channel sums
 /// (over the pooled positions, reading those kept values in order), one for dx: where the windows tile the
 /// plane (the encoders' 2x2, stride 2), each position takes its window's dy when it was the maximum, in the
 /// same pass as the dense part; otherwise dy is scattered to the maxima after it.
@@ -97,73 +100,78 @@ void max_pool_blocked_plane(const T* xp, const T* source, T* yp, std::int32_t* a
   }
 }
 
-/// Normalization, ReLU and max pooling of one blocked plane x [H, W, B] for windows that tile the plane
-/// (`Pool2dGeometry::tiles`), a band of windows at a time: the band's kernel rows of relu((x - mean) scale +
-/// shift) go to `band` [kernel W B] (in L1), then each window's values are compared in row-major order as
-/// `max_pool_blocked_plane` does (the first maximum, NaN wins), and the maximum, its position and x there
-/// (selected with it, not gathered afterwards) go to yp, ap and sp [OH, OW, B]. (The two loops apart: with
-/// the ReLU's select inside the pooling loop GCC 12 vectorized neither.) With L known, a window's maximum,
-/// x there and its position are `Lanes`, in registers: as arrays GCC 12 spilled them to the stack around
-/// every select.
+/// Each lane's direction for pooling before normalizing: dir[l] = 1, -1 or 0 as gamma[c] (pw; null: 1),
+/// c = cb b + l, is positive, negative or zero (NaN: 0). relu((x - mean) scale + shift) with scale = gamma
+/// invstd is non-decreasing in x where gamma > 0 and non-increasing where gamma < 0, in floating point too (each
+/// rounding is monotonic), so its window maximum is its value at the window's first maximum of x dir.
+template <Real T>
+void block_pool_direction(const T* pw, Index cb, Index b, T* dir) {
+  for (Index l = 0; l < b; ++l) {
+    const T gamma = pw ? pw[cb * b + l] : T(1);
+    dir[l] = gamma > T(0) ? T(1) : gamma < T(0) ? T(-1) : T(0);
+  }
+}
+
+/// Max pooling of one blocked plane x [H, W, B] by the key x dir[l] (`block_pool_direction`) for windows that
+/// tile the plane (`Pool2dGeometry::tiles`): per window and lane, the first position in row-major order with
+/// the largest key (NaN wins, as `max_pool2d`) into ap, and x there into sp [OH, OW, B]. Pooling before the
+/// statistics are known lets one pass over x give both; normalizing sp then (`normalize_plane`) gives the
+/// maxima of the normalized output, to the bit. Where gamma = 0 every key is 0 and the window's first position
+/// is taken, as the normalized values (all equal) would. Where rounding maps two x of a window to one
+/// normalized value, the larger x is taken where the normalized values would take the first: the same output,
+/// dy routed to another position of equal value. With L known, a window's key, x and position are `Lanes`,
+/// in registers.
 template <Index L, Real T>
-void normalize_max_pool_tiled_plane(const T* x, const T* mean, const T* scale, const T* shift, T* yp, std::int32_t* ap,
-                                    T* sp, const Pool2dGeometry& g, Index b, T* band) {
+void max_pool_by_key_tiled_plane(const T* x, const T* dir, std::int32_t* ap, T* sp, const Pool2dGeometry& g, Index b) {
   if constexpr (L > 0) b = L;
-  const Index k = g.kernel, band_positions = k * g.w;
-  for (Index i = 0; i < g.oh; ++i) {
-    const Index first_row = i * band_positions;  // the band's first position in the plane
-    const T* xr = x + first_row * b;
-    for (Index p = 0; p < band_positions; ++p)
-#pragma omp simd
-      for (Index l = 0; l < b; ++l) band[p * b + l] = std::max((xr[p * b + l] - mean[l]) * scale[l] + shift[l], T(0));
+  const Index k = g.kernel;
+  for (Index i = 0; i < g.oh; ++i)
     for (Index j = 0; j < g.ow; ++j) {
-      const Index first = j * k, o = (i * g.ow + j) * b;
+      const Index first = i * k * g.w + j * k, o = (i * g.ow + j) * b;
       if constexpr (L > 0) {
         using Mask = LaneMask<T, L>;
-        Lanes<T, L> v = load_lanes<L>(band + first * L), vx = load_lanes<L>(xr + first * L);
-        Mask at = Mask{} + static_cast<LaneInt<T>>(first_row + first);
+        const Lanes<T, L> d = load_lanes<L>(dir);
+        Lanes<T, L> vx = load_lanes<L>(x + first * L), v = vx * d;
+        Mask at = Mask{} + static_cast<LaneInt<T>>(first);
         for (Index r = 0; r < k; ++r)
           for (Index c = r == 0 ? 1 : 0; c < k; ++c) {
-            const Index q = r * g.w + first + c;
-            const Lanes<T, L> u = load_lanes<L>(band + q * L);
+            const Index q = first + r * g.w + c;
+            const Lanes<T, L> ux = load_lanes<L>(x + q * L), u = ux * d;
             const Mask take = (u > v) | ((u != u) & (v == v));  // the first maximum, NaN wins, as below
             v = take ? u : v;
-            vx = take ? load_lanes<L>(xr + q * L) : vx;
-            at = take ? Mask{} + static_cast<LaneInt<T>>(first_row + q) : at;
+            vx = take ? ux : vx;
+            at = take ? Mask{} + static_cast<LaneInt<T>>(q) : at;
           }
-        store_lanes<L>(yp + o, v);
         store_lanes<L>(sp + o, vx);
         store_lanes<L>(ap + o, __builtin_convertvector(at, Lanes<std::int32_t, L>));
       } else {
-        T v[batch_norm_max_lanes], vx[batch_norm_max_lanes];  // the window's maximum so far, x there
+        T v[batch_norm_max_lanes], vx[batch_norm_max_lanes];  // the window's largest key so far, x there
         std::int32_t at[batch_norm_max_lanes];
         for (Index l = 0; l < b; ++l) {
-          v[l] = band[first * b + l];
-          vx[l] = xr[first * b + l];
-          at[l] = static_cast<std::int32_t>(first_row + first);
+          vx[l] = x[first * b + l];
+          v[l] = vx[l] * dir[l];
+          at[l] = static_cast<std::int32_t>(first);
         }
         for (Index r = 0; r < k; ++r)
           for (Index c = 0; c < k; ++c) {
-            const Index q = r * g.w + first + c;
-            const auto pos32 = static_cast<std::int32_t>(first_row + q);
-            const T *u = band + q * b, *xu = xr + q * b;
+            const Index q = first + r * g.w + c;
+            const auto pos32 = static_cast<std::int32_t>(q);
+            const T* xu = x + q * b;
             // Branch-free (| not ||, selects), so that the lanes vectorize; the first position compares with
             // itself and is not taken.
 #pragma omp simd
             for (Index l = 0; l < b; ++l) {
-              const T ul = u[l], vl = v[l];
+              const T ul = xu[l] * dir[l], vl = v[l];
               const bool take = (ul > vl) | ((ul != ul) & (vl == vl));
               v[l] = take ? ul : vl;
               vx[l] = take ? xu[l] : vx[l];
               at[l] = take ? pos32 : at[l];
             }
           }
-        std::copy(v, v + b, yp + o);
         std::copy(at, at + b, ap + o);
         std::copy(vx, vx + b, sp + o);
       }
     }
-  }
 }
 
 /// Per-lane moments of one channel block, gathered plane by plane: each plane's mean (its values summed
@@ -401,26 +409,34 @@ Var<T> batch_norm_blocked(const char* name, const Var<T>& x, const Var<T>& weigh
     constexpr Index L = decltype(lanes)::value;
     const Index b = L > 0 ? L : B;
     parallel_for(0, CB, 1, [&](Index b0, Index b1) {
-      // Pooled: a plane normalized before it is pooled, or a band of kernel rows where the windows tile.
-      std::vector<T> scratch(!pooled ? 0 : static_cast<std::size_t>(tiled ? pool.kernel * pool.w * B : plane));
+      // Pooled where the windows do not tile: a plane normalized before it is pooled.
+      std::vector<T> scratch(!pooled || tiled ? 0 : static_cast<std::size_t>(plane));
       for (Index cb = b0; cb < b1; ++cb) {
         T* pm = mean.data() + cb * b;
         T* pi = invstd.data() + cb * b;
+        // One pass over x: the statistics and, where the windows tile, the pooling by x (by -x where gamma < 0).
         BlockMoments moments;
-        if (batch_stats)
-          for (Index i = 0; i < N; ++i) moments.add_plane<L>(px + (i * CB + cb) * plane, S, b);
+        T dir[batch_norm_max_lanes];
+        if (tiled) block_pool_direction(pw, cb, b, dir);
+        for (Index i = 0; i < N && (batch_stats || tiled); ++i) {
+          const T* r = px + (i * CB + cb) * plane;
+          if (batch_stats) moments.add_plane<L>(r, S, b);
+          if (tiled) {
+            const Index o = (i * CB + cb) * out_plane;
+            max_pool_by_key_tiled_plane<L>(r, dir, parg + o, pxm + o, pool, b);
+          }
+        }
         block_statistics(moments, batch_stats, tracked, opt, cb, b, pm, pi, prm, prv);
         T m[batch_norm_max_lanes], scale[batch_norm_max_lanes], shift[batch_norm_max_lanes];
         std::copy(pm, pm + b, m);
         block_scale_shift(pw, pb, pi, cb, b, scale, shift);
         for (Index i = 0; i < N; ++i) {
           const T* r = px + (i * CB + cb) * plane;
-          if constexpr (pooled)
-            if (tiled) {
-              const Index o = (i * CB + cb) * out_plane;
-              normalize_max_pool_tiled_plane<L>(r, m, scale, shift, py + o, parg + o, pxm + o, pool, b, scratch.data());
-              continue;
-            }
+          if (tiled) {  // the pooled x normalized: the maxima of the normalized planes
+            const Index o = (i * CB + cb) * out_plane;
+            normalize_plane<L, true>(pxm + o, m, scale, shift, py + o, rows, b);
+            continue;
+          }
           T* out = pooled ? scratch.data() : py + (i * CB + cb) * plane;
           normalize_plane<L, relu>(r, m, scale, shift, out, S, b);
           if constexpr (pooled) {

@@ -187,14 +187,28 @@ struct BlockMoments {
     if constexpr (L > 0) b = L;
     T a[batch_norm_max_lanes] = {}, q[batch_norm_max_lanes] = {}, mr[batch_norm_max_lanes];
     double plane_mean[batch_norm_max_lanes];
-    for (Index k = 0; k < S; ++k)
-      for (Index l = 0; l < b; ++l) a[l] += r[k * b + l] - r[l];
+    using V = Lanes<T, L == 0 ? 1 : L>;
+    if constexpr (L > 0) {  // `sum_in_chains`: four chains of additions, not one
+      const V first = load_lanes<L>(r);
+      store_lanes<L>(a, sum_in_chains<V>(S, [&](Index k) { return load_lanes<L>(r + k * L) - first; }));
+    } else {
+      for (Index k = 0; k < S; ++k)
+        for (Index l = 0; l < b; ++l) a[l] += r[k * b + l] - r[l];
+    }
     for (Index l = 0; l < b; ++l) {
       plane_mean[l] = double(r[l]) + double(a[l]) / double(S);
       mr[l] = static_cast<T>(plane_mean[l]);
     }
-    for (Index k = 0; k < S; ++k)
-      for (Index l = 0; l < b; ++l) q[l] += (r[k * b + l] - mr[l]) * (r[k * b + l] - mr[l]);
+    if constexpr (L > 0) {
+      const V m = load_lanes<L>(mr);
+      store_lanes<L>(q, sum_in_chains<V>(S, [&](Index k) {
+                       const V d = load_lanes<L>(r + k * L) - m;
+                       return d * d;
+                     }));
+    } else {
+      for (Index k = 0; k < S; ++k)
+        for (Index l = 0; l < b; ++l) q[l] += (r[k * b + l] - mr[l]) * (r[k * b + l] - mr[l]);
+    }
     const double total = count + double(S);
     for (Index l = 0; l < b; ++l) {
       const double delta = plane_mean[l] - mu[l];

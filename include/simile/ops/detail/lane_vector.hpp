@@ -64,4 +64,21 @@ void store_lanes(T* p, const Lanes<T, L>& v) {
   std::memcpy(p, &v, sizeof(v));
 }
 
+/// The chains `sum_in_chains` keeps.
+inline constexpr Index sum_chains = 4;
+
+/// sum_{k < n} f(k) for f returning `Lanes<T, L>`: `sum_chains` partial sums (the terms k = c mod 4 in
+/// sum c) added pairwise at the end, so that four additions are in flight where one sum's chain waits for each
+/// addition's latency (3 to 4 cycles, against a load and an add that issue in one). The order of the terms is
+/// fixed by n alone: the same bits on every call.
+template <class V, class F>
+V sum_in_chains(Index n, F&& f) {
+  V s[sum_chains] = {};
+  Index k = 0;
+  for (; k + sum_chains <= n; k += sum_chains)
+    for (Index c = 0; c < sum_chains; ++c) s[c] += f(k + c);
+  for (Index c = 0; k < n; ++k, ++c) s[c] += f(k);
+  return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
 }  // namespace simile::detail

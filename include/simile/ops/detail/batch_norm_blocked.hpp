@@ -125,12 +125,13 @@ template <Index L, Real T>
 void max_pool_by_key_tiled_plane(const T* x, const T* dir, std::int32_t* ap, T* sp, const Pool2dGeometry& g, Index b) {
   if constexpr (L > 0) b = L;
   const Index k = g.kernel;
+  Lanes<T, L == 0 ? 1 : L> d{};  // dir, loaded once (L > 0)
+  if constexpr (L > 0) d = load_lanes<L>(dir);
   for (Index i = 0; i < g.oh; ++i)
     for (Index j = 0; j < g.ow; ++j) {
       const Index first = i * k * g.w + j * k, o = (i * g.ow + j) * b;
       if constexpr (L > 0) {
         using Mask = LaneMask<T, L>;
-        const Lanes<T, L> d = load_lanes<L>(dir);
         Lanes<T, L> vx = load_lanes<L>(x + first * L), v = vx * d;
         Mask at = Mask{} + static_cast<LaneInt<T>>(first);
         for (Index r = 0; r < k; ++r)

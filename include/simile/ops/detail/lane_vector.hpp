@@ -73,6 +73,7 @@ inline constexpr Index sum_chains = 4;
 /// fixed by n alone: the same bits on every call.
 template <class V, class F>
 V sum_in_chains(Index n, F&& f) {
+  static_assert(sum_chains == 4, "the pairwise sum at the end adds four chains");
   V s[sum_chains] = {};
   Index k = 0;
   for (; k + sum_chains <= n; k += sum_chains)

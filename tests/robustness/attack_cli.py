@@ -704,10 +704,10 @@ def figure_cases(root, g, ckpt, base):
     cases.append(Case("plot: without --out", ["plot", "--metrics", metrics], "bad2", names="--out"))
     plot("a checkpoint's map", ["--data", g, "--checkpoint", ckpt, "--map", "pca"], "ok")
 
-    def report(name, extra, expect="bad", names=None, timeout=None):
+    def report(name, extra, expect="bad", names=None):
         cases.append(Case(f"report: {name}", ["report", "--data", g, "--threads", "1", "--checkpoint", ckpt,
                                               "--out", os.path.join(folder, f"r{len(cases)}.html")] + extra,
-                          expect, names=names, timeout=timeout))
+                          expect, names=names))
 
     report("good", ["--metrics", metrics] + small, "ok")
     # An evaluation (the probes over the 3x3 readout's 1,152 features, 9 s under ASan) and a map (12 s): 23 s
@@ -770,7 +770,7 @@ def output_cases(root, g, base):
 
     def still_good(_p):
         r = subprocess.run([args.simile, "eval", "--data", g, "--checkpoint", ck, "--knn-k", "5"],
-                           capture_output=True, timeout=TIMEOUT)
+                           capture_output=True, timeout=WORK_TIMEOUT)
         if r.returncode != 0:
             return "the checkpoint left by the diverged run does not load: " + r.stderr.decode().strip()[-300:]
         return None
@@ -1031,7 +1031,8 @@ def image_folder_cases(rng, root):
     os.symlink(os.path.join(dangling_dir, "nothing.png"), os.path.join(dangling_dir, "dog", "gone.png"))
     case("a dangling link named .png (not an image file: ignored)", None, "ok", path=dangling_dir)
     damaged = folder(labeled)
-    subprocess.run([args.simile, "train", "--data", damaged] + small + ["--no-eval"], capture_output=True, timeout=60)
+    subprocess.run([args.simile, "train", "--data", damaged] + small + ["--no-eval"], capture_output=True,
+                   timeout=WORK_TIMEOUT)
     for cache in [f for f in os.listdir(damaged) if f.startswith(".simile-cache-")]:
         with open(os.path.join(damaged, cache), "r+b") as f:
             f.truncate(100)

@@ -27,6 +27,7 @@
 #include "simile/ops/conv.hpp"
 #include "simile/ops/detail/conv_few_channels.hpp"
 #include "simile/ops/detail/conv_onednn_primitives.hpp"
+#include "simile/ops/detail/conv_weight_grad_bf16.hpp"
 
 namespace {
 using namespace simile;
@@ -242,6 +243,51 @@ void BM_first_layer_weight_grad(benchmark::State& state) {
   report(state, g.flops(), cpu0, num_threads());
   state.SetLabel(state.range(0) == 0 ? std::string(pd.impl_info_str()) : "simile few-channel kernel");
 }
+/// A layer's weight gradient in bfloat16 (shapes 1 and 2), x and dy blocked as the encoders give them:
+/// oneDNN's backward-weights primitive on its own bf16 layouts (kernel 0, no reorder), simile's image-pair
+/// kernel (`ops/detail/conv_weight_grad_bf16.hpp`) on ready pair layouts (1), and the same with both
+/// conversions from float (2), as conv2d's backward pass runs it.
+void BM_conv_weight_grad_bf16(benchmark::State& state) {
+  namespace dn = detail::conv_onednn;
+  const int threads = static_cast<int>(state.range(2));
+  ThreadScope scope(threads);
+  dn::OmpThreads omp(threads);
+  const detail::ConvGeometry g = geometry(shapes[state.range(0)]);
+  if (!bf16_available() || !detail::bf16_weight_grad_applies(g)) {
+    state.SkipWithError("no bfloat16 kernels on this CPU");
+    return;
+  }
+  auto plan = dn::plan_for({g, false, threads, dn::Layout::blocked, true, {16, 16}});
+  const auto& pd = plan->bwd_weights_pd;
+  Tensor<float> x = random({g.n, g.c / 16, g.h, g.w, 16}, 1), dy = random({g.n, g.o / 16, g.oh, g.ow, 16}, 3);
+  Tensor<float> dw = Tensor<float>::zeros({g.o, g.c, g.kh, g.kw});
+  dn::Held src = dn::as_layout(*plan, dn::stream(), {x, plan->user_src}, pd.src_desc());
+  dn::Held gy = dn::as_layout(*plan, dn::stream(), {dy, plan->user_dst}, pd.diff_dst_desc());
+  dn::Held gw{dn::buffer_for(pd.diff_weights_desc()), pd.diff_weights_desc()};
+  dn::Scratchpad scratch(pd);
+  auto xp = Tensor<std::uint16_t>::empty({detail::bf16_pairs_size(g.n, g.c, g.h, g.w)});
+  auto dp = Tensor<std::uint16_t>::empty({detail::bf16_pairs_size(g.n, g.o, g.oh, g.ow)});
+  detail::to_bf16_pairs(x.data(), 16, g.n, g.c, g.h, g.w, xp.data());
+  detail::to_bf16_pairs(dy.data(), 16, g.n, g.o, g.oh, g.ow, dp.data());
+  auto run = [&] {
+    if (state.range(1) == 0) {
+      plan->bwd_weights.execute(dn::stream(), {{DNNL_ARG_SRC, src.mem()}, {DNNL_ARG_DIFF_DST, gy.mem()},
+                                               {DNNL_ARG_DIFF_WEIGHTS, gw.mem()}, {DNNL_ARG_SCRATCHPAD, scratch.mem}});
+      dn::stream().wait();
+      return;
+    }
+    if (state.range(1) == 2) {
+      detail::to_bf16_pairs(x.data(), 16, g.n, g.c, g.h, g.w, xp.data());
+      detail::to_bf16_pairs(dy.data(), 16, g.n, g.o, g.oh, g.ow, dp.data());
+    }
+    detail::conv_weight_grad_bf16(g, xp.data(), dp.data(), dw.data());
+  };
+  run();
+  const double cpu0 = cpu_seconds();
+  for (auto _ : state) run();
+  report(state, g.flops(), cpu0, num_threads());
+  state.SetLabel(state.range(1) == 0 ? std::string(pd.impl_info_str()) : "simile image-pair kernel");
+}
 #endif
 
 void shape_threads(benchmark::internal::Benchmark* b) {
@@ -275,6 +321,8 @@ BENCHMARK(BM_onednn_native)->Apply([](benchmark::internal::Benchmark* b) {
   b->UseRealTime()->Unit(benchmark::kMillisecond);
 });
 BENCHMARK(BM_first_layer_weight_grad)->ArgNames({"kernel", "threads"})->ArgsProduct({{0, 1}, {1, 2}})
+    ->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_conv_weight_grad_bf16)->ArgNames({"shape", "kernel", "threads"})->ArgsProduct({{1, 2}, {0, 1, 2}, {1, 2}})
     ->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_conv_step, onednn, ConvBackend::onednn)
     ->ArgNames({"threads"})->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);

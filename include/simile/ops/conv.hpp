@@ -194,7 +194,8 @@ inline Var<float> conv2d_onednn(const Var<float>& x, const Var<float>& weight, c
   auto saved = conv_onednn::make_saved();
   Tensor<float> y =
       conv_onednn::forward(g, x.value(), weight.value(), bias.defined() ? bias.value() : Tensor<float>(),
-                           precision == Precision::bf16, options.algorithm.value_or(conv_algorithm()), user, *saved);
+                           precision == Precision::bf16, options.algorithm.value_or(conv_algorithm()), user, *saved,
+                           grad_enabled() && weight.requires_grad());
   auto back = [g, saved](Node<float>& self) {
     const auto gx = self.grad_target(0);  // written whole by a reorder: assigned when fresh
     Tensor<float>* gw = self.grad_for(1);

@@ -7,6 +7,7 @@
 
 #include "simile/ops/detail/conv_few_channels.hpp"
 #include "simile/ops/detail/conv_onednn_primitives.hpp"
+#include "simile/ops/detail/conv_weight_grad_bf16.hpp"
 
 namespace simile::detail::conv_onednn {
 
@@ -64,16 +65,44 @@ SIMILE_INLINE std::string implementations(const Saved& saved) {
   return saved.plan ? saved.plan->implementations() : std::string();
 }
 
+/// True when the first-layer kernel (`conv_few_channels.hpp`) computes the weight gradient of `g`.
+SIMILE_INLINE bool few_channels_for(const ConvGeometry& g, const UserLayout& user) {
+  return user.src_block == 0 && few_channels_weight_grad_applies(g, user.dst_block);
+}
+
+/// True when simile's bfloat16 kernel (`conv_weight_grad_bf16.hpp`) computes the weight gradient of `g`
+/// under `plan` (no bias gradient: that is oneDNN's, with the weights').
+SIMILE_INLINE bool bf16_pairs_for(const Plan& plan, const ConvGeometry& g, const UserLayout& user) {
+  return plan.bf16 && !few_channels_for(g, user) && bf16_weight_grad_applies(g);
+}
+
+/// The bf16 layout with the user's channel block for `dims` (what a plain rounding of the user's float gives).
+SIMILE_INLINE memory::desc bf16_user_layout(const memory::dims& dims, Index block) {
+  return memory::desc(dims, memory::data_type::bf16, activation_tag(block));
+}
+
 /// y = conv(x, w) + b in the layouts of `user`; b may be undefined; bfloat16 products with `bf16`. Fills `saved`.
 SIMILE_INLINE Tensor<float> forward(const ConvGeometry& g, const Tensor<float>& x, const Tensor<float>& w,
                                     const Tensor<float>& b, bool bf16, ConvAlgorithm algorithm, const UserLayout& user,
-                                    Saved& saved) {
+                                    Saved& saved, bool weight_grad) {
   return guarded(g, [&] {
     const int threads = num_threads();
     OmpThreads scope(threads);
     auto plan = plan_for({g, b.defined(), threads, layout_setting().load(), bf16, user, algorithm});
     dnnl::stream& s = stream();
-    Held src = as_layout(*plan, s, {x, plan->user_src}, plan->fwd_pd.src_desc());
+    // x rounded once into both the primitive's layout and the weight-gradient kernel's, when both want it.
+    const memory::desc src_md = plan->fwd_pd.src_desc();
+    Held src;
+    Tensor<std::uint16_t> x_pairs;
+    if (weight_grad && !b.defined() && bf16_pairs_for(*plan, g, user) &&
+        src_md == bf16_user_layout({g.n, g.c, g.h, g.w}, user.src_block)) {
+      src = {buffer_for(src_md), src_md};
+      x_pairs = Tensor<std::uint16_t>::empty({bf16_pairs_size(g.n, g.c, g.h, g.w)});
+      to_bf16_pairs(x.data(), user.src_block, g.n, g.c, g.h, g.w, x_pairs.data(),
+                    reinterpret_cast<std::uint16_t*>(src.data.data()));
+    } else {
+      src = as_layout(*plan, s, {x, plan->user_src}, src_md);
+    }
     Held wei = as_layout(*plan, s, {w, plan->user_weights}, plan->fwd_pd.weights_desc());
     const Index ob = user.dst_block;
     Tensor<float> y = ob ? Tensor<float>::empty({g.n, g.o / ob, g.oh, g.ow, ob}) : Tensor<float>::empty({g.n, g.o, g.oh, g.ow});
@@ -91,7 +120,7 @@ SIMILE_INLINE Tensor<float> forward(const ConvGeometry& g, const Tensor<float>& 
       plan->reorder(dst_md, plan->user_dst, false).execute(s, from, to);
     }
     s.wait();
-    saved = {plan, src, wei, x};
+    saved = {plan, src, wei, x, x_pairs};
     return y;
   });
 }
@@ -117,11 +146,27 @@ SIMILE_INLINE void backward(const ConvGeometry& g, const Saved& saved, const Ten
       memory src = from.mem(), dst(user_md, engine(), to);
       plan->reorder(from.md, user_md, !assign).execute(s, src, dst);
     };
+    const bool few_channels = few_channels_for(g, user);
+    // bfloat16 weight gradient by simile's image-pair kernel (`conv_weight_grad_bf16.hpp`): dy goes to its
+    // pair layout, in the same pass as to the backward-data primitive's bf16 layout when that is the user's.
+    const bool pairs = dw && !db && bf16_pairs_for(*plan, g, user);
+    Tensor<std::uint16_t> dy_pairs;
+    if (pairs) dy_pairs = Tensor<std::uint16_t>::empty({bf16_pairs_size(g.n, g.o, g.oh, g.ow)});
+    bool dy_paired = false;
     // dy converted once when both backward primitives read it in the same layout (they usually do).
     Held gy_data;
     if (dx) {
       const auto& pd = plan->bwd_data_pd;
-      Held gy = gy_data = as_layout(*plan, s, user_dy, pd.diff_dst_desc());
+      const memory::desc same_md = bf16_user_layout({g.n, g.o, g.oh, g.ow}, user.dst_block);
+      Held gy;
+      if (pairs && pd.diff_dst_desc() == same_md) {
+        gy = {buffer_for(same_md), same_md};
+        to_bf16_pairs(dy.data(), user.dst_block, g.n, g.o, g.oh, g.ow, dy_pairs.data(),
+                      reinterpret_cast<std::uint16_t*>(gy.data.data()));
+        dy_paired = true;
+      } else {
+        gy = gy_data = as_layout(*plan, s, user_dy, pd.diff_dst_desc());
+      }
       Held wei = as_layout(*plan, s, saved.weights, pd.weights_desc());
       // A fresh dx already in the primitive's layout (blocked callers) is written in place.
       const bool in_place = dx_assign && pd.diff_src_desc() == plan->user_src;
@@ -133,7 +178,15 @@ SIMILE_INLINE void backward(const ConvGeometry& g, const Saved& saved, const Ten
                                  {DNNL_ARG_SCRATCHPAD, scratch.mem}});
       if (!in_place) accumulate_into(gx, plan->user_src, dx, dx_assign);
     }
-    if ((dw || db) && user.src_block == 0 && few_channels_weight_grad_applies(g, user.dst_block)) {
+    if (pairs) {
+      if (!dy_paired) to_bf16_pairs(dy.data(), user.dst_block, g.n, g.o, g.oh, g.ow, dy_pairs.data());
+      Tensor<std::uint16_t> x_pairs = saved.x_pairs;
+      if (!x_pairs.defined()) {
+        x_pairs = Tensor<std::uint16_t>::empty({bf16_pairs_size(g.n, g.c, g.h, g.w)});
+        to_bf16_pairs(saved.x.data(), user.src_block, g.n, g.c, g.h, g.w, x_pairs.data());
+      }
+      conv_weight_grad_bf16(g, x_pairs.data(), dy_pairs.data(), dw);
+    } else if ((dw || db) && few_channels) {
       // Few input taps (a first layer on images): simile's kernel, several times oneDNN's speed here; it
       // reads the caller's float x and dy, so it computes in float at either precision.
       conv_weight_grad_few_channels(g, saved.x.data(), dy.data(), user.dst_block, dw, db);

@@ -54,10 +54,13 @@ std::shared_ptr<Saved> make_saved();
 /// [N, O/B, OH, OW, B]); b may be undefined. With `bf16` the products run in bfloat16 with float
 /// accumulation (when the shape has a native kernel; else in float), x, w, b and y stay float; `algorithm`
 /// as `ops/conv_algorithm.hpp` says. Fills `saved` for the backward pass, which then uses the same
-/// precision, algorithm and layouts.
+/// precision, algorithm and layouts. `weight_grad` says that a backward pass will want dw: in bfloat16 the
+/// forward then also keeps x in the layout of simile's weight-gradient kernel, made in the same pass as
+/// the primitive's copy (false saves that pass, e.g. under NoGradGuard; the backward still works).
 /// oneDNN errors become `simile::Error` naming conv2d and the shapes.
 Tensor<float> forward(const ConvGeometry& g, const Tensor<float>& x, const Tensor<float>& w, const Tensor<float>& b,
-                      bool bf16, ConvAlgorithm algorithm, const UserLayout& user, Saved& saved);
+                      bool bf16, ConvAlgorithm algorithm, const UserLayout& user, Saved& saved,
+                      bool weight_grad = true);
 
 /// The names of oneDNN's implementations of the forward's plan for its forward, backward-data and
 /// backward-weights passes, e.g. "jit_wino_4x3:avx512_core / ... / jit:avx512_core" ("" before any

@@ -296,6 +296,7 @@ struct Saved {
   std::shared_ptr<Plan> plan;
   Held src, weights;
   Tensor<float> x;        ///< the caller's x, in its layout `user.src_block` (read by the few-channel weight gradient)
+  Tensor<std::uint16_t> x_pairs;  ///< x in bf16 image pairs for `conv_weight_grad_bf16`, when the forward made them
 };
 
 /// Rethrows a oneDNN error as a simile::Error naming conv2d.

@@ -63,26 +63,19 @@ SIMILE_INLINE void GaussianBlur::blur(Image& image, double sigma) const {
 }
 
 SIMILE_INLINE void GaussianNoise::apply(Image& image, Rng& rng) const {
-  auto sigma = static_cast<float>(rng.uniform(options.sigma.lo, options.sigma.hi));
+  const auto sigma = static_cast<float>(rng.uniform(options.sigma.lo, options.sigma.hi));
   float* p = image.data();
-  Index n = image.numel();
-  auto add = [&](Index i, float z) {
-    float v = p[i] + sigma * z;
-    p[i] = options.clip ? std::clamp(v, 0.0f, 1.0f) : v;
-  };
-  // Marsaglia's polar method: a point uniform in the unit disc gives two independent normals with
-  // one log and one sqrt, no trigonometry (about 1.27 tries per pair).
-  for (Index i = 0; i < n; i += 2) {
-    float u, v, s;
-    do {
-      std::uint64_t bits = rng.next_u64();
-      u = static_cast<float>(static_cast<std::int32_t>(bits >> 32)) * 0x1.0p-31f;
-      v = static_cast<float>(static_cast<std::int32_t>(bits & 0xFFFFFFFFu)) * 0x1.0p-31f;
-      s = u * u + v * v;
-    } while (s >= 1.0f || s == 0.0f);
-    float scale = std::sqrt(-2.0f * std::log(s) / s);
-    add(i, u * scale);
-    if (i + 1 < n) add(i + 1, v * scale);
+  const Index n = image.numel();
+  constexpr Index chunk = 256;
+  float z[chunk];
+  for (Index i0 = 0; i0 < n; i0 += chunk) {
+    const Index m = std::min(chunk, n - i0);
+    rng.fill_normal(z, m);
+    if (options.clip) {
+      for (Index i = 0; i < m; ++i) p[i0 + i] = std::clamp(p[i0 + i] + sigma * z[i], 0.0f, 1.0f);
+    } else {
+      for (Index i = 0; i < m; ++i) p[i0 + i] += sigma * z[i];
+    }
   }
 }
 

@@ -81,6 +81,23 @@ SIMILE_INLINE memory::desc bf16_user_layout(const memory::dims& dims, Index bloc
   return memory::desc(dims, memory::data_type::bf16, activation_tag(block));
 }
 
+/// The weights `w` (bf16 [O, C, kh, kw], in the forward's layout) flipped in space and transposed to
+/// [C, O, kh, kw], in layout `md`: the weights of dx = conv(dy, w') (`Plan::build_data_as_forward`).
+SIMILE_INLINE Held flipped_weights(Plan& plan, dnnl::stream& s, const Held& w, const memory::desc& md) {
+  const ConvGeometry& g = plan.key.g;
+  const auto bf = memory::data_type::bf16;
+  const Held plain = as_layout(plan, s, w, memory::desc({g.o, g.c, g.kh, g.kw}, bf, tag::oihw));
+  s.wait();
+  Held t{buffer_for(plain.md), memory::desc({g.c, g.o, g.kh, g.kw}, bf, tag::oihw)};
+  const auto* from = reinterpret_cast<const std::uint16_t*>(plain.data.data());
+  auto* to = reinterpret_cast<std::uint16_t*>(t.data.data());
+  const Index taps = g.kh * g.kw;
+  for (Index o = 0; o < g.o; ++o)
+    for (Index c = 0; c < g.c; ++c)
+      for (Index k = 0; k < taps; ++k) to[(c * g.o + o) * taps + (taps - 1 - k)] = from[(o * g.c + c) * taps + k];
+  return as_layout(plan, s, t, md);
+}
+
 /// y = conv(x, w) + b in the layouts of `user`; b may be undefined; bfloat16 products with `bf16`. Fills `saved`.
 SIMILE_INLINE Tensor<float> forward(const ConvGeometry& g, const Tensor<float>& x, const Tensor<float>& w,
                                     const Tensor<float>& b, bool bf16, ConvAlgorithm algorithm, const UserLayout& user,
@@ -167,15 +184,28 @@ SIMILE_INLINE void backward(const ConvGeometry& g, const Saved& saved, const Ten
       } else {
         gy = gy_data = as_layout(*plan, s, user_dy, pd.diff_dst_desc());
       }
-      Held wei = as_layout(*plan, s, saved.weights, pd.weights_desc());
       // A fresh dx already in the primitive's layout (blocked callers) is written in place.
-      const bool in_place = dx_assign && pd.diff_src_desc() == plan->user_src;
-      Held gx = in_place ? Held{} : Held{buffer_for(pd.diff_src_desc()), pd.diff_src_desc()};
-      Scratchpad scratch(pd);
-      plan->bwd_data.execute(s, {{DNNL_ARG_DIFF_DST, gy.mem()},
-                                 {DNNL_ARG_WEIGHTS, wei.mem()},
-                                 {DNNL_ARG_DIFF_SRC, in_place ? memory(plan->user_src, engine(), dx) : gx.mem()},
-                                 {DNNL_ARG_SCRATCHPAD, scratch.mem}});
+      const memory::desc gx_md = plan->data_fwd_pd ? plan->data_fwd_pd->dst_desc() : pd.diff_src_desc();
+      const bool in_place = dx_assign && gx_md == plan->user_src;
+      Held gx = in_place ? Held{} : Held{buffer_for(gx_md), gx_md};
+      memory gx_mem = in_place ? memory(plan->user_src, engine(), dx) : gx.mem();
+      if (plan->data_fwd_pd) {
+        const auto& fpd = *plan->data_fwd_pd;
+        Held wt = flipped_weights(*plan, s, saved.weights, fpd.weights_desc());
+        Held src = as_layout(*plan, s, gy, fpd.src_desc());
+        Scratchpad scratch(fpd);
+        plan->data_fwd.execute(s, {{DNNL_ARG_SRC, src.mem()},
+                                   {DNNL_ARG_WEIGHTS, wt.mem()},
+                                   {DNNL_ARG_DST, gx_mem},
+                                   {DNNL_ARG_SCRATCHPAD, scratch.mem}});
+      } else {
+        Held wei = as_layout(*plan, s, saved.weights, pd.weights_desc());
+        Scratchpad scratch(pd);
+        plan->bwd_data.execute(s, {{DNNL_ARG_DIFF_DST, gy.mem()},
+                                   {DNNL_ARG_WEIGHTS, wei.mem()},
+                                   {DNNL_ARG_DIFF_SRC, gx_mem},
+                                   {DNNL_ARG_SCRATCHPAD, scratch.mem}});
+      }
       if (!in_place) accumulate_into(gx, plan->user_src, dx, dx_assign);
     }
     if (pairs) {

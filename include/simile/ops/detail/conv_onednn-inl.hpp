@@ -137,7 +137,8 @@ SIMILE_INLINE Tensor<float> forward(const ConvGeometry& g, const Tensor<float>& 
       plan->reorder(dst_md, plan->user_dst, false).execute(s, from, to);
     }
     s.wait();
-    saved = {plan, src, wei, x, x_pairs};
+    // With x in pairs, the primitives' copy is not read again (the weight gradient reads the pairs).
+    saved = {plan, x_pairs.defined() ? Held{} : src, wei, x, x_pairs};
     return y;
   });
 }
@@ -223,7 +224,8 @@ SIMILE_INLINE void backward(const ConvGeometry& g, const Saved& saved, const Ten
     } else if (dw || db) {
       const auto& pd = plan->bwd_weights_pd;
       Held gy = dx && gy_data.md == pd.diff_dst_desc() ? gy_data : as_layout(*plan, s, user_dy, pd.diff_dst_desc());
-      Held src = as_layout(*plan, s, saved.src, pd.src_desc());
+      Held src = saved.src.data.defined() ? as_layout(*plan, s, saved.src, pd.src_desc())
+                                          : as_layout(*plan, s, {saved.x, plan->user_src}, pd.src_desc());
       Held gw{buffer_for(pd.diff_weights_desc()), pd.diff_weights_desc()};
       Scratchpad scratch(pd);
       std::unordered_map<int, memory> args{{DNNL_ARG_DIFF_DST, gy.mem()},

@@ -325,7 +325,8 @@ inline dnnl::stream& stream() {
 /// for, the algorithm and the caller's layouts; `Plan::bf16` what ran), its input and weights.
 struct Saved {
   std::shared_ptr<Plan> plan;
-  Held src, weights;
+  Held src;      ///< x in the forward primitive's layout; empty when `x_pairs` holds x for the weight gradient
+  Held weights;  ///< w in the forward primitive's layout
   Tensor<float> x;        ///< the caller's x, in its layout `user.src_block` (read by the few-channel weight gradient)
   Tensor<std::uint16_t> x_pairs;  ///< x in bf16 image pairs for `conv_weight_grad_bf16`, when the forward made them
 };

@@ -4,7 +4,9 @@
 /// in float. `Precision::bf16` runs the float convolutions of the oneDNN backend in bfloat16 (8 bits of
 /// mantissa, float's exponent range) on CPUs with AVX512_BF16 (AMX where present): inputs and weights are
 /// rounded to bfloat16 as they are reordered into the primitives' layout, products accumulate in float,
-/// and outputs and gradients come back in float. Everything else stays float: the master weights and the
+/// and outputs and gradients come back in float. Stride-1 layers take their weight gradient from simile's
+/// own bf16 kernel (`ops/detail/conv_weight_grad_bf16.hpp`, the same rounding, a different order of float
+/// sums) and dx from oneDNN's forward kernel on flipped weights. Everything else stays float: the master weights and the
 /// optimizer, batch-norm statistics, matrix products, losses and checkpoints. The Eigen backend and double
 /// always compute at their own precision.
 ///

@@ -14,13 +14,18 @@
 /// in which the two terms of every VDPBF16PS lane (the same pixel and channel of images 2p and 2p+1) sit
 /// side by side for any tap, so each tap's sum is a plain product over the pixels in range: 16 outputs
 /// in a vector, 4 input channels broadcast, a tile of 4 x 4 vectors in registers.
-/// On an AMD EPYC (Zen 5, 2 threads, batch 512): 32->64 at 14x14 4.7-5.1 ms and 64->128 at 7x7 3.9-4.2 ms,
-/// against oneDNN's 6.2 and 7.3 (`bench/conv_bench.cpp`, BM_conv_weight_grad_bf16).
+/// On an AMD EPYC (family 26, AVX512_BF16), 2 threads, batch 512: 32->64 at 14x14 4.43 ms and 64->128 at 7x7
+/// 4.03 ms, against oneDNN's 6.23 and 7.37 on its own layouts (1 thread: 8.91 and 7.97 against 12.1 and
+/// 14.4); `simile_bench_conv --benchmark_filter=BM_conv_weight_grad_bf16 --benchmark_min_time=1`.
 ///
-/// Work: the output is split into tiles (16-64 outputs, 1-4 input channels, one tap), the tiles into
-/// contiguous runs, one per thread; each thread walks the pixels in chunks (an image pair's rows that fit
-/// in the L1 cache) and runs its tiles over each chunk. Every dw entry is summed in the same order at any
-/// thread count: the same bits.
+/// Work: the pixels are walked in chunks (an image pair's rows, or a few small pairs, whose dy fits in the
+/// L1 cache), every tile (a tap, up to 64 outputs, a run of input channels 4 at a time) over each chunk
+/// before the next. The chunks form `bf16_wgrad::chunk_groups` fixed groups, each summed into its own
+/// float copy of dw, the groups spread over the threads and their sums added in group order: the same
+/// bits at every thread count. (Splitting the tiles over the threads instead, each thread reading every
+/// chunk, ran 5.3-6.2 ms against 4.7-4.9 at 64->128 in a scratch comparison on two threads; and GCC 12 kept
+/// the dy vectors in memory, reloading them for every channel, until an empty asm pinned them to
+/// registers: 10.6 against 4.1 ms.)
 
 #include <algorithm>
 #include <cstdint>

@@ -219,7 +219,9 @@ inline void conv_weight_grad_bf16(const ConvGeometry& g, const std::uint16_t* x_
   // Chunks: rows of one pair for large images, whole pairs for small ones.
   std::vector<Chunk> chunks;
   if (g.oh * g.ow >= chunk_pixels) {
-    const Index rows = std::max<Index>(1, chunk_pixels / g.ow);
+    // Rows shared out evenly: 14x14 as 7 + 7 rows, not 6 + 6 + 2.
+    const Index parts = std::max<Index>(1, (g.oh * g.ow + chunk_pixels / 2) / chunk_pixels);
+    const Index rows = (g.oh + parts - 1) / parts;
     for (Index p = 0; p < pairs; ++p)
       for (Index i = 0; i < g.oh; i += rows) chunks.push_back({p, p + 1, i, std::min(g.oh, i + rows)});
   } else {
@@ -251,15 +253,16 @@ inline void conv_weight_grad_bf16(const ConvGeometry& g, const std::uint16_t* x_
           r.fn(g, x_pairs, dy_pairs, sums.data() + gi * size, chunks[std::size_t(k)], r.u, r.v, r.o0, r.c0, r.c1);
     }
   });
-  float* s = sums.data();
-  parallel_for(0, size, 4096, [&](Index i0, Index i1) {
-    for (Index gi = 1; gi < groups; ++gi)
-      for (Index i = i0; i < i1; ++i) s[i] += s[gi * size + i];
-  });
+  const float* s = sums.data();
   parallel_for(0, g.o, 16, [&](Index o0, Index o1) {
     for (Index t = 0; t < taps; ++t)
       for (Index c = 0; c < g.c; ++c)
-        for (Index o = o0; o < o1; ++o) dw[(o * g.c + c) * taps + t] += s[(t * g.c + c) * g.o + o];
+        for (Index o = o0; o < o1; ++o) {
+          const Index at = (t * g.c + c) * g.o + o;
+          float total = s[at];
+          for (Index gi = 1; gi < groups; ++gi) total += s[gi * size + at];
+          dw[(o * g.c + c) * taps + t] += total;
+        }
   });
 #else
   (void)x_pairs, (void)dy_pairs, (void)dw;

@@ -17,6 +17,8 @@
 //                     onednn_bf16: in bfloat16, where the CPU has it)
 //   BM_first_layer_weight_grad  the first layer's weight gradient from blocked dy: oneDNN's primitive
 //                     (kernel 0) against simile's few-channel kernel (1), the one conv2d_blocked runs there
+//   BM_conv_weight_grad_bf16  layers 2 and 3's weight gradient in bfloat16: oneDNN's primitive (kernel 0)
+//                     against simile's image-pair kernel (1; 2 with its conversions from float)
 // BM_onednn_native's third argument is 1 for bfloat16 primitives (bf16 in, float out).
 
 #include <benchmark/benchmark.h>
@@ -246,7 +248,7 @@ void BM_first_layer_weight_grad(benchmark::State& state) {
 /// A layer's weight gradient in bfloat16 (shapes 1 and 2), x and dy blocked as the encoders give them:
 /// oneDNN's backward-weights primitive on its own bf16 layouts (kernel 0, no reorder), simile's image-pair
 /// kernel (`ops/detail/conv_weight_grad_bf16.hpp`) on ready pair layouts (1), and the same with both
-/// conversions from float (2), as conv2d's backward pass runs it.
+/// conversions from float to pairs (2; conv2d makes them in the passes that round x and dy for oneDNN).
 void BM_conv_weight_grad_bf16(benchmark::State& state) {
   namespace dn = detail::conv_onednn;
   const int threads = static_cast<int>(state.range(2));
